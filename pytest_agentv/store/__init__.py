@@ -1,0 +1,1 @@
+"""Artifact stores: where runs are written and read back."""
