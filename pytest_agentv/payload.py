@@ -1,0 +1,208 @@
+"""Build a run's three files from what the session collected (pure: data in, bytes out).
+
+Everything goes through :meth:`Redactor.json` in :func:`build_run`, the one place where bytes are
+made, so nothing can reach a store unredacted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from pytest_agentv.models import (
+    METADATA_FILE,
+    SUMMARY_FILE,
+    TRANSCRIPT_FILE,
+    Counts,
+    RunMetadata,
+    RunSummary,
+    ScoreAggregate,
+    TestRecord,
+    TranscriptEvent,
+    Usage,
+    Versions,
+)
+from pytest_agentv.redact import Redactor
+from pytest_agentv.store.base import RunArtifacts
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where the evals came from: the source repository, read at session start."""
+
+    repo: str | None = None
+    commit: str | None = None
+    branch: str | None = None
+    dirty: bool | None = None
+
+
+@dataclass
+class RawEvent:
+    """A transcript message as recorded, before sequencing and redaction."""
+
+    test: str
+    role: str
+    content: Any
+    timestamp: str
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RunInputs:
+    """Everything a run is built from."""
+
+    run_id: str
+    started_at: datetime
+    finished_at: datetime
+    tests: Sequence[TestRecord]
+    transcript: Sequence[RawEvent]
+    versions: Versions
+    provenance: Provenance = Provenance()
+    model: str | None = None
+    eval_file: str | None = None
+    tags: Sequence[str] = ()
+    metadata: dict[str, Any] = field(default_factory=dict)
+    args: Sequence[str] = ()
+
+
+def iso(moment: datetime) -> str:
+    """ISO 8601 in UTC with a ``Z``, to the microsecond."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def now_iso() -> str:
+    """The current time as :func:`iso` writes it."""
+    return iso(datetime.now(UTC))
+
+
+def dump_json(value: Any) -> bytes:
+    """Deterministic JSON file bytes: sorted keys, UTF-8, two-space indent, final newline."""
+    text = json.dumps(value, sort_keys=True, ensure_ascii=False, indent=2, allow_nan=False)
+    return (text + "\n").encode("utf-8")
+
+
+def dump_jsonl(values: Iterable[Any]) -> bytes:
+    """Deterministic JSON Lines bytes: one compact sorted object per ``\\n``-ended line."""
+    lines = [
+        json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        + "\n"
+        for value in values
+    ]
+    return "".join(lines).encode("utf-8")
+
+
+def sha256(data: bytes) -> str:
+    """Hex SHA-256 of ``data``."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def count_outcomes(tests: Iterable[TestRecord]) -> Counts:
+    """How many tests ended in each outcome."""
+    tally = {"passed": 0, "failed": 0, "skipped": 0, "errors": 0, "xfailed": 0, "xpassed": 0}
+    total = 0
+    for test in tests:
+        total += 1
+        tally["errors" if test.outcome == "error" else test.outcome] += 1
+    return Counts(total=total, **tally)
+
+
+def aggregate_scores(tests: Iterable[TestRecord]) -> dict[str, ScoreAggregate]:
+    """Mean/min/max and threshold pass/fail counts of every metric, by name."""
+    values: dict[str, list[float]] = {}
+    verdicts: dict[str, list[bool]] = {}
+    for test in tests:
+        for name, score in test.scores.items():
+            values.setdefault(name, []).append(score.value)
+            if score.passed is not None:
+                verdicts.setdefault(name, []).append(score.passed)
+    aggregates = {}
+    for name in sorted(values):
+        series = values[name]
+        passed = verdicts.get(name, [])
+        aggregates[name] = ScoreAggregate(
+            count=len(series),
+            mean=_round(math.fsum(series) / len(series)),
+            min=min(series),
+            max=max(series),
+            passed=sum(passed),
+            failed=len(passed) - sum(passed),
+        )
+    return aggregates
+
+
+def _round(value: float) -> float:
+    # keep files stable across platforms' last-bit float noise
+    return round(value, 12)
+
+
+def build_run(inputs: RunInputs, redactor: Redactor) -> RunArtifacts:
+    """Redact, sequence and serialise a run into its three files."""
+    total_usage = Usage()
+    for test in inputs.tests:
+        total_usage = total_usage + test.usage
+    metadata = RunMetadata(
+        run_id=inputs.run_id,
+        timestamp=iso(inputs.started_at),
+        started_at=iso(inputs.started_at),
+        finished_at=iso(inputs.finished_at),
+        duration_seconds=round((inputs.finished_at - inputs.started_at).total_seconds(), 6),
+        source_repo=inputs.provenance.repo,
+        source_commit=inputs.provenance.commit,
+        source_branch=inputs.provenance.branch,
+        source_dirty=inputs.provenance.dirty,
+        eval_file=inputs.eval_file,
+        model=inputs.model,
+        tags=list(inputs.tags),
+        metadata=inputs.metadata,
+        args=list(inputs.args),
+        versions=inputs.versions,
+        counts=count_outcomes(inputs.tests),
+        scores=aggregate_scores(inputs.tests),
+        usage=total_usage,
+        tests=list(inputs.tests),
+    )
+    metadata_doc = redactor.json(metadata.model_dump(mode="json", by_alias=True), "metadata")
+    metadata_bytes = dump_json(metadata_doc)
+
+    events = []
+    for seq, raw in enumerate(inputs.transcript):
+        event = TranscriptEvent(
+            test=raw.test, seq=seq, role=raw.role, content=raw.content, timestamp=raw.timestamp,
+            **raw.fields,
+        )
+        events.append(redactor.json(event.model_dump(mode="json"), "transcript"))
+    transcript_bytes = dump_jsonl(events)
+
+    summary = summarise(RunMetadata.model_validate(metadata_doc), metadata_bytes, transcript_bytes)
+    return RunArtifacts(
+        run_id=inputs.run_id,
+        files={
+            METADATA_FILE: metadata_bytes,
+            TRANSCRIPT_FILE: transcript_bytes,
+            SUMMARY_FILE: dump_json(summary.model_dump(mode="json", by_alias=True)),
+        },
+        summary=summary,
+    )
+
+
+def summarise(metadata: RunMetadata, metadata_bytes: bytes, transcript_bytes: bytes) -> RunSummary:
+    """The list-view summary of a run, with checksums of the other two files."""
+    return RunSummary(
+        run_id=metadata.run_id,
+        timestamp=metadata.timestamp,
+        model=metadata.model,
+        eval_file=metadata.eval_file,
+        counts=metadata.counts,
+        scores=metadata.scores,
+        duration_seconds=metadata.duration_seconds,
+        source_commit=metadata.source_commit,
+        source_repo=metadata.source_repo,
+        source_branch=metadata.source_branch,
+        tags=metadata.tags,
+        files={METADATA_FILE: sha256(metadata_bytes), TRANSCRIPT_FILE: sha256(transcript_bytes)},
+    )

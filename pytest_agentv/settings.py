@@ -1,0 +1,344 @@
+"""Settings: resolved once, from every source, into one frozen :class:`Settings`.
+
+Precedence, highest first (docs/configuration.md has the table)::
+
+    command line > AGENTV_* environment > pytest ini > .agentv/config.yaml > defaults
+
+The option table :data:`OPTIONS` is shared by the pytest plugin and the ``agentv-results`` CLI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+
+from pytest_agentv.redact import RedactionConfig
+
+DEFAULT_BRANCH = "agentv/checkpoints/v1"
+DEFAULT_LOCAL_DIR = ".agentv/runs"
+CONFIG_FILE = Path(".agentv") / "config.yaml"
+Backend = Literal["local", "git"]
+BACKENDS: tuple[Backend, ...] = ("local", "git")
+
+
+class SettingsError(ValueError):
+    """A setting is wrong; the message names where it came from and how to fix it."""
+
+
+# --- value checks, shared by argparse, environment, ini and the config file ----------------------
+
+_BAD_REF = re.compile(r"(^[/.-])|(/[.])|([.]lock$)|([.]{2})|(@\{)|(//)|([\x00-\x20~^:?*\[\\\x7f])|([/.]$)")
+
+
+def check_branch(value: str) -> str:
+    """Return ``value`` if it is a valid git branch name (``git check-ref-format --branch``)."""
+    if not value or value == "@" or _BAD_REF.search(value):
+        raise ValueError(
+            f"{value!r} is not a valid git branch name "
+            "(no spaces, '..', '~^:?*[\\', leading '-' or '/', trailing '/', '.lock')"
+        )
+    return value
+
+
+def check_repo_path(value: str) -> str:
+    """Return ``value`` normalised as a relative POSIX path inside a repository ('' for none)."""
+    cleaned = value.strip().strip("/")
+    if cleaned in ("", "."):
+        return ""
+    parts = cleaned.split("/")
+    if "\\" in cleaned or any(part in ("", ".", "..", ".git") for part in parts):
+        raise ValueError(
+            f"{value!r} is not a relative path inside the repository "
+            "(use '/'-separated names, no '..', '.git' or empty parts)"
+        )
+    return cleaned
+
+
+def check_backend(value: str) -> str:
+    """Return ``value`` if it names a backend."""
+    if value not in BACKENDS:
+        raise ValueError(f"{value!r} is not a backend; choose one of: {', '.join(BACKENDS)}")
+    return value
+
+
+def check_text(value: str) -> str:
+    """Return ``value`` if it is non-empty."""
+    if not value.strip():
+        raise ValueError("must not be empty")
+    return value
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def parse_bool(value: str | bool) -> bool:
+    """Parse a boolean from an environment or ini value."""
+    if isinstance(value, bool):
+        return value
+    lowered = value.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ValueError(f"{value!r} is not a boolean; use one of 1/0, true/false, yes/no, on/off")
+
+
+def argparse_type(check: Callable[[str], str]) -> Callable[[str], str]:
+    """Wrap a value check for argparse, which expects ``ArgumentTypeError``."""
+
+    def convert(value: str) -> str:
+        try:
+            return check(value)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    convert.__name__ = check.__name__.removeprefix("check_")
+    return convert
+
+
+# --- the option table -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OptionSpec:
+    """One setting and every name it has in every source."""
+
+    key: str
+    flag: str  # pytest flag
+    cli_flag: str | None  # agentv-results flag (None: not a CLI setting)
+    env: str
+    ini: str
+    help: str
+    check: Callable[[str], str] | None = None
+    is_bool: bool = False
+
+
+OPTIONS: tuple[OptionSpec, ...] = (
+    OptionSpec("backend", "--agentv-backend", "--backend", "AGENTV_BACKEND", "agentv_backend",
+               "where runs go: local (default) or git", check_backend),
+    OptionSpec("remote", "--agentv-remote", "--remote", "AGENTV_REMOTE", "agentv_remote",
+               "git remote name or URL that runs are pushed to", check_text),
+    OptionSpec("branch", "--agentv-branch", "--branch", "AGENTV_BRANCH", "agentv_branch",
+               f"branch that runs are committed to (default {DEFAULT_BRANCH})", check_branch),
+    OptionSpec("path", "--agentv-path", "--path", "AGENTV_PATH", "agentv_path",
+               "directory prefix inside the branch for run files", check_repo_path),
+    OptionSpec("local_dir", "--agentv-local-dir", "--local-dir", "AGENTV_LOCAL_DIR",
+               "agentv_local_dir", f"directory of the local backend (default {DEFAULT_LOCAL_DIR})",
+               check_text),
+    OptionSpec("model", "--agentv-model", None, "AGENTV_MODEL", "agentv_model",
+               "model under evaluation, recorded with the run", check_text),
+    OptionSpec("eval_file", "--agentv-eval", None, "AGENTV_EVAL", "agentv_eval",
+               "name of the eval recorded with the run (default: the test file(s) run)", check_text),
+    OptionSpec("strict", "--agentv-strict", None, "AGENTV_STRICT", "agentv_strict",
+               "fail the session when the run cannot be delivered", is_bool=True),
+    OptionSpec("record", "--agentv-no-record", None, "AGENTV_RECORD", "agentv_record",
+               "run the evals but record nothing", is_bool=True),
+)
+OPTION_BY_KEY = {spec.key: spec for spec in OPTIONS}
+
+
+# --- .agentv/config.yaml --------------------------------------------------------------------------
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class GitSection(_Section):
+    """``artifacts.git``."""
+
+    remote: str | None = None
+    branch: str | None = None
+    path: str | None = None
+
+    _branch = field_validator("branch")(lambda v: None if v is None else check_branch(v))
+    _path = field_validator("path")(lambda v: None if v is None else check_repo_path(v))
+
+
+class LocalSection(_Section):
+    """``artifacts.local``."""
+
+    directory: str | None = None
+
+
+class ArtifactsSection(_Section):
+    """``artifacts``."""
+
+    backend: Backend | None = None
+    strict: bool | None = None
+    git: GitSection = GitSection()
+    local: LocalSection = LocalSection()
+
+
+class ConfigFile(_Section):
+    """The whole ``.agentv/config.yaml``; ``gates`` and ``releases`` are reserved for later use."""
+
+    artifacts: ArtifactsSection = ArtifactsSection()
+    redaction: RedactionConfig = RedactionConfig()
+    gates: dict[str, Any] | None = None
+    releases: dict[str, Any] | None = None
+
+
+_FILE_KEYS: dict[str, Callable[[ConfigFile], Any]] = {
+    "backend": lambda c: c.artifacts.backend,
+    "strict": lambda c: c.artifacts.strict,
+    "remote": lambda c: c.artifacts.git.remote,
+    "branch": lambda c: c.artifacts.git.branch,
+    "path": lambda c: c.artifacts.git.path,
+    "local_dir": lambda c: c.artifacts.local.directory,
+}
+
+
+def load_config_file(path: Path) -> ConfigFile:
+    """Read and validate a config file; every problem becomes a :class:`SettingsError`."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SettingsError(f"{path}: cannot read: {exc.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise SettingsError(f"{where}: invalid YAML: {problem}; fix the syntax") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise SettingsError(
+            f"{path}: expected a mapping at the top level (artifacts:, redaction:), "
+            f"got {type(data).__name__}"
+        )
+    try:
+        return ConfigFile.model_validate(data)
+    except ValidationError as exc:
+        raise SettingsError(format_validation_error(path, exc)) from None
+
+
+def format_validation_error(path: Path, exc: ValidationError) -> str:
+    """Name the file, the field path, the bad value and what is allowed, for each problem."""
+    lines = []
+    for error in exc.errors():
+        field_path = ".".join(str(part) for part in error["loc"]) or "(top level)"
+        if error["type"] == "extra_forbidden":
+            parent = ".".join(str(part) for part in error["loc"][:-1])
+            lines.append(
+                f"{path}: unknown field {field_path!r}; "
+                f"allowed here: {_allowed_fields(error['loc'][:-1]) or '(none)'}"
+                + (f" (in {parent!r})" if parent else "")
+            )
+            continue
+        message = str(error["msg"]).removeprefix("Value error, ")
+        lines.append(f"{path}: {field_path}: {message} (got {error['input']!r})")
+    return "\n".join(lines)
+
+
+def _allowed_fields(loc: tuple[int | str, ...]) -> str:
+    model: type[BaseModel] = ConfigFile
+    for part in loc:
+        info = model.model_fields.get(str(part))
+        annotation = info.annotation if info else None
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return ""
+        model = annotation
+    return ", ".join(model.model_fields)
+
+
+# --- resolution -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting the plugin and the CLI use, resolved once."""
+
+    rootdir: Path
+    backend: Backend = "local"
+    remote: str | None = None
+    branch: str = DEFAULT_BRANCH
+    path: str = ""
+    local_dir: Path = Path(DEFAULT_LOCAL_DIR)
+    model: str | None = None
+    eval_file: str | None = None
+    strict: bool = False
+    record: bool = True
+    redaction: RedactionConfig = field(default_factory=RedactionConfig)
+    config_file: Path | None = None
+    sources: Mapping[str, str] = field(default_factory=dict)
+
+    def describe_destination(self) -> str:
+        """One phrase saying where runs go, for the report header."""
+        if self.backend == "local":
+            return f"local directory {self.local_dir}"
+        where = f"git branch {self.branch}"
+        if self.path:
+            where += f" under {self.path}/"
+        if self.remote:
+            from pytest_agentv.redact import Redactor
+
+            where += f", pushed to {Redactor().text(self.remote)}"
+        else:
+            where += " of the source repository (no remote configured)"
+        return where
+
+
+def resolve_settings(
+    rootdir: Path,
+    cli: Mapping[str, Any] | None = None,
+    env: Mapping[str, str] | None = None,
+    ini: Mapping[str, Any] | None = None,
+    config_file: Path | None = None,
+) -> Settings:
+    """Merge every source, highest first; raise :class:`SettingsError` naming a bad value."""
+    cli = cli or {}
+    env = env or {}
+    ini = ini or {}
+    path = config_file if config_file is not None else rootdir / CONFIG_FILE
+    file_config = load_config_file(path) if path.is_file() else None
+
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for spec in OPTIONS:
+        candidates: list[tuple[str, Any]] = [
+            (f"command line {spec.flag}", cli.get(spec.key)),
+            (f"environment variable {spec.env}", env.get(spec.env) or None),
+            (f"ini option {spec.ini}", ini.get(spec.ini) or None),
+        ]
+        if file_config is not None and spec.key in _FILE_KEYS:
+            candidates.append((str(path), _FILE_KEYS[spec.key](file_config)))
+        for source, raw in candidates:
+            if raw is None:
+                continue
+            values[spec.key] = _check(spec, raw, source)
+            sources[spec.key] = source
+            break
+        else:
+            sources[spec.key] = "default"
+
+    local_dir = Path(values.pop("local_dir", DEFAULT_LOCAL_DIR))
+    return Settings(
+        rootdir=rootdir,
+        local_dir=local_dir if local_dir.is_absolute() else rootdir / local_dir,
+        redaction=file_config.redaction if file_config else RedactionConfig(),
+        config_file=path if file_config is not None else None,
+        sources=sources,
+        **values,
+    )
+
+
+def _check(spec: OptionSpec, raw: Any, source: str) -> Any:
+    try:
+        if spec.is_bool:
+            return parse_bool(raw)
+        if not isinstance(raw, str):
+            raise ValueError(f"expected text, got {type(raw).__name__}")
+        return spec.check(raw) if spec.check else raw
+    except ValueError as exc:
+        raise SettingsError(f"{source}: invalid value {raw!r} for {spec.key}: {exc}") from None

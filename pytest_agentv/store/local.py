@@ -1,0 +1,84 @@
+"""The local backend: runs as plain files under a directory (default ``.agentv/runs``)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from pytest_agentv.models import RUN_FILES, SUMMARY_FILE, RunSummary
+from pytest_agentv.store.base import (
+    RunArtifacts,
+    RunExists,
+    RunNotFound,
+    StoredRun,
+    StoreError,
+    WriteResult,
+)
+from pytest_agentv.store.paths import check_run_id, is_run_id, shard_path
+
+
+class LocalArtifactStore:
+    """Writes ``<directory>/<runId[:2]>/<runId[2:]>/{metadata.json,...}`` atomically."""
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+
+    def run_dir(self, run_id: str) -> Path:
+        """The directory one run lives in."""
+        return self.directory / shard_path(run_id)
+
+    def write(self, run: RunArtifacts) -> WriteResult:
+        """Write the files into a temporary directory, then rename it into place."""
+        final = self.run_dir(run.run_id)
+        if final.exists():
+            raise RunExists(f"run {run.run_id} already exists at {final}; runs are never overwritten")
+        try:
+            final.parent.mkdir(parents=True, exist_ok=True)
+            staging = Path(tempfile.mkdtemp(prefix=f".tmp-{run.run_id[2:]}-", dir=final.parent))
+        except OSError as exc:
+            raise StoreError(f"cannot create {final.parent}: {exc.strerror}") from None
+        try:
+            for name, data in run.files.items():
+                with open(staging / name, "wb") as handle:
+                    handle.write(data)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+            staging.chmod(0o755)
+            # rename() refuses a non-empty target, so a concurrent writer of the same id loses here
+            os.rename(staging, final)
+        except OSError as exc:
+            shutil.rmtree(staging, ignore_errors=True)
+            if final.exists():
+                raise RunExists(f"run {run.run_id} already exists at {final}") from None
+            raise StoreError(f"cannot write run {run.run_id} to {final}: {exc}") from None
+        return WriteResult(run_id=run.run_id, location=str(final))
+
+    def list(self) -> Iterator[StoredRun]:
+        """Every run with a readable summary, newest first."""
+        runs = []
+        for summary_path in self.directory.glob(f"??/*/{SUMMARY_FILE}"):
+            run_id = summary_path.parent.parent.name + summary_path.parent.name
+            if not is_run_id(run_id):
+                continue
+            try:
+                summary = RunSummary.model_validate_json(summary_path.read_bytes())
+            except (OSError, ValidationError):
+                continue
+            runs.append(StoredRun(summary=summary))
+        runs.sort(key=lambda run: (run.summary.timestamp, run.summary.run_id), reverse=True)
+        return iter(runs)
+
+    def read(self, run_id: str, name: str) -> bytes:
+        """The bytes of one stored file."""
+        check_run_id(run_id)
+        if name not in RUN_FILES:
+            raise ValueError(f"{name!r} is not a run file; choose one of {', '.join(RUN_FILES)}")
+        try:
+            return (self.run_dir(run_id) / name).read_bytes()
+        except FileNotFoundError:
+            raise RunNotFound(f"no run {run_id} in {self.directory}") from None
