@@ -1,0 +1,14 @@
+"""pytest-agentv: record LLM/agent eval runs from pytest to git."""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+from pytest_agentv.exceptions import AgentvDeliveryWarning, AgentvRecordError, AgentvWarning
+
+try:
+    __version__ = version("pytest-agentv")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0.0.0"
+
+__all__ = ["AgentvDeliveryWarning", "AgentvRecordError", "AgentvWarning", "__version__"]

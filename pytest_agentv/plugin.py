@@ -1,0 +1,205 @@
+"""The pytest plugin (entry point ``agentv``): options, fixtures and thin hooks.
+
+Hooks hand off to :class:`~pytest_agentv.session.AgentvSession`, which is created only on the
+process that writes (never on an xdist worker). Workers attach each test's records to its
+teardown report, which xdist carries to the controller, and send the ``agentv_run`` values in
+``workeroutput``.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Generator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_agentv import hookspecs
+from pytest_agentv.exceptions import AgentvDeliveryWarning
+from pytest_agentv.recorder import EvalRecorder, RunContext
+from pytest_agentv.redact import ExtraRedaction, Redactor
+from pytest_agentv.session import REPORT_ATTR, AgentvSession, SessionOutcome
+from pytest_agentv.settings import (
+    BACKENDS,
+    OPTIONS,
+    Settings,
+    SettingsError,
+    argparse_type,
+    resolve_settings,
+)
+
+__all__ = ["RUN_CONTEXT_KEY", "SETTINGS_KEY", "AgentvReporter", "is_xdist_worker"]
+
+SETTINGS_KEY = pytest.StashKey[Settings]()
+RUN_CONTEXT_KEY = pytest.StashKey[RunContext]()
+RECORDER_KEY = pytest.StashKey[EvalRecorder]()
+WORKEROUTPUT_KEY = "agentv_run"
+REPORTER_NAME = "agentv-reporter"
+
+
+def is_xdist_worker(config: pytest.Config) -> bool:
+    """True on a pytest-xdist worker process."""
+    return hasattr(config, "workerinput")
+
+
+# -- options and configuration -----------------------------------------------------------------
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    pluginmanager.add_hookspecs(hookspecs)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("agentv", "record eval runs (pytest-agentv)")
+    group.addoption(
+        "--agentv-git", action="store_const", const="git", dest="agentv_backend",
+        help="record the run to git (same as --agentv-backend=git)",
+    )
+    for spec in OPTIONS:
+        dest = f"agentv_{spec.key}"
+        if spec.key == "record":
+            group.addoption(spec.flag, action="store_false", dest=dest, default=None, help=spec.help)
+        elif spec.is_bool:
+            group.addoption(spec.flag, action="store_true", dest=dest, default=None, help=spec.help)
+        elif spec.key == "backend":
+            group.addoption(spec.flag, dest=dest, choices=BACKENDS, help=spec.help)
+        else:
+            check = argparse_type(spec.check) if spec.check else str
+            group.addoption(spec.flag, dest=dest, type=check, metavar=spec.key.upper(),
+                            help=spec.help)
+        parser.addini(spec.ini, f"{spec.help} (pytest-agentv)", default=None)
+
+
+def _cli_values(config: pytest.Config) -> dict[str, Any]:
+    return {spec.key: config.getoption(f"agentv_{spec.key}") for spec in OPTIONS}
+
+
+def _ini_values(config: pytest.Config) -> dict[str, Any]:
+    return {spec.ini: config.getini(spec.ini) for spec in OPTIONS}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    try:
+        settings = resolve_settings(
+            Path(config.rootpath), cli=_cli_values(config), env=os.environ, ini=_ini_values(config)
+        )
+    except SettingsError as exc:
+        raise pytest.UsageError(f"pytest-agentv: {exc}") from None
+    config.stash[SETTINGS_KEY] = settings
+    config.stash[RUN_CONTEXT_KEY] = RunContext(model=settings.model, eval_file=settings.eval_file)
+    if settings.record and not is_xdist_worker(config) and not config.option.collectonly:
+        reporter = AgentvReporter(config, settings)
+        config.pluginmanager.register(reporter, REPORTER_NAME)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    reporter = config.pluginmanager.get_plugin(REPORTER_NAME)
+    if reporter is not None:
+        config.pluginmanager.unregister(reporter, REPORTER_NAME)
+
+
+def hook_redaction(config: pytest.Config) -> ExtraRedaction:
+    """The ``pytest_agentv_redact`` implementations, applied one after another."""
+    hook = config.hook.pytest_agentv_redact
+
+    def apply(text: str, context: str) -> str:
+        for impl in reversed(hook.get_hookimpls()):
+            offered = {"text": text, "context": context}
+            result = impl.function(**{name: offered[name] for name in impl.argnames})
+            if result is not None:
+                text = str(result)
+        return text
+
+    return apply
+
+
+# -- fixtures ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def agentv(request: pytest.FixtureRequest) -> Generator[EvalRecorder]:
+    """This test's recorder: ``score()``, ``message()``, ``usage()`` and ``metadata``."""
+    recorder = EvalRecorder(request.node.nodeid)
+    request.node.stash[RECORDER_KEY] = recorder
+    yield recorder
+    recorder.check_metadata()
+
+
+@pytest.fixture(scope="session")
+def agentv_run(pytestconfig: pytest.Config) -> RunContext:
+    """The run as a whole: set ``model``, ``eval_file``, ``tags`` and ``metadata`` here."""
+    return pytestconfig.stash[RUN_CONTEXT_KEY]
+
+
+# -- hooks on every process --------------------------------------------------------------------
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    recorder = item.stash.get(RECORDER_KEY, None)
+    if call.when == "teardown" and recorder is not None:
+        setattr(report, REPORT_ATTR, recorder.to_wire())
+    return report
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    config = session.config
+    workeroutput = getattr(config, "workeroutput", None)
+    if workeroutput is not None and RUN_CONTEXT_KEY in config.stash:
+        workeroutput[WORKEROUTPUT_KEY] = config.stash[RUN_CONTEXT_KEY].to_wire()
+
+
+# -- the writing process -----------------------------------------------------------------------
+
+
+class AgentvReporter:
+    """Registered on the writing process only; forwards reports to the session and reports back."""
+
+    def __init__(self, config: pytest.Config, settings: Settings):
+        self.settings = settings
+        self.session = AgentvSession(
+            settings=settings,
+            redactor=Redactor(settings.redaction, extra=hook_redaction(config)),
+            context=config.stash[RUN_CONTEXT_KEY],
+            args=tuple(config.invocation_params.args),
+        )
+        self.outcome: SessionOutcome | None = None
+
+    def pytest_report_header(self) -> str:
+        return f"agentv: run {self.session.run_id} -> {self.settings.describe_destination()}"
+
+    def pytest_sessionstart(self) -> None:
+        self.session.read_provenance()
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self.session.add_report(report)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any) -> None:
+        data = getattr(node, "workeroutput", {}).get(WORKEROUTPUT_KEY)
+        if isinstance(data, dict):
+            self.session.merge_worker_context(data)
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if not self.session.has_tests:
+            return
+        self.outcome = outcome = self.session.finish()
+        for problem in outcome.problems:
+            warnings.warn(AgentvDeliveryWarning(problem), stacklevel=1)
+        if not outcome.delivered and self.settings.strict and session.exitstatus == 0:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        outcome = self.outcome
+        if outcome is None:
+            terminalreporter.write_line("agentv: no tests ran; nothing recorded")
+            return
+        for line in outcome.summary_lines():
+            terminalreporter.write_line(line)

@@ -1,0 +1,203 @@
+"""What eval tests record through the ``agentv`` and ``agentv_run`` fixtures.
+
+Every value is checked where it is recorded, so a bad value fails the test that made it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from pytest_agentv.exceptions import AgentvRecordError
+from pytest_agentv.models import Score, Usage
+from pytest_agentv.payload import RawEvent, now_iso
+
+#: Transcript fields the plugin sets itself; ``agentv.message(**fields)`` may not use them.
+RESERVED_EVENT_FIELDS = frozenset({"test", "seq", "role", "content", "timestamp"})
+
+
+def check_json(value: Any, what: str) -> None:
+    """Raise :class:`AgentvRecordError` unless ``value`` is JSON-serialisable without NaN/inf."""
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise AgentvRecordError(
+            f"{what} must be JSON-serialisable (str, int, float, bool, None, list, dict with str "
+            f"keys; no NaN/inf): {exc}"
+        ) from None
+
+
+def _storable(value: Any) -> Any:
+    """``value`` if it can be stored, else its repr (the test already failed for it)."""
+    try:
+        check_json(value, "value")
+    except AgentvRecordError:
+        return repr(value)
+    return value
+
+
+def _check_name(name: object, what: str) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise AgentvRecordError(f"{what} must be a non-empty string, got {name!r}")
+    return name
+
+
+def _check_number(value: object, what: str) -> float:
+    if isinstance(value, bool):
+        return 1.0 if value else 0.0
+    if not isinstance(value, int | float):
+        raise AgentvRecordError(f"{what} must be a number or bool, got {type(value).__name__}")
+    if not math.isfinite(value):
+        raise AgentvRecordError(f"{what} must be finite, got {value!r}")
+    return float(value)
+
+
+class JsonDict(dict[str, Any]):
+    """A dict that refuses keys and values that could not be stored as JSON."""
+
+    def __init__(self, what: str, *args: Any, **kwargs: Any):
+        super().__init__()
+        self._what = what
+        self.update(*args, **kwargs)
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        _check_name(key, f"{self._what} key")
+        check_json(value, f"{self._what}[{key!r}]")
+        super().__setitem__(key, value)
+
+    def update(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        for key, value in dict(*args, **kwargs).items():
+            self[key] = value
+
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        if key not in self:
+            self[key] = default
+        return self[key]
+
+
+class EvalRecorder:
+    """The ``agentv`` fixture: one test's scores, transcript, usage and metadata."""
+
+    def __init__(self, nodeid: str):
+        self.nodeid = nodeid
+        self.metadata: JsonDict = JsonDict("agentv.metadata")
+        self._scores: dict[str, Score] = {}
+        self._events: list[RawEvent] = []
+        self._usage = Usage()
+
+    def score(
+        self,
+        name: str,
+        value: float | int | bool,
+        *,
+        threshold: float | None = None,
+        reason: str | None = None,
+    ) -> Score:
+        """Record a named score; with a threshold, whether it passed (``value >= threshold``)."""
+        _check_name(name, "score name")
+        if name in self._scores:
+            raise AgentvRecordError(f"score {name!r} was already recorded in this test")
+        number = _check_number(value, f"score {name!r} value")
+        limit = None if threshold is None else _check_number(threshold, f"score {name!r} threshold")
+        if reason is not None and not isinstance(reason, str):
+            raise AgentvRecordError(f"score {name!r} reason must be a string, got {reason!r}")
+        score = Score(
+            value=number,
+            threshold=limit,
+            passed=None if limit is None else number >= limit,
+            reason=reason,
+        )
+        self._scores[name] = score
+        return score
+
+    def message(self, role: str, content: Any, **fields: Any) -> None:
+        """Append one transcript event (content: text or any JSON-serialisable structure)."""
+        _check_name(role, "message role")
+        reserved = RESERVED_EVENT_FIELDS.intersection(fields)
+        if reserved:
+            raise AgentvRecordError(
+                f"message fields {sorted(reserved)} are set by pytest-agentv; use other names"
+            )
+        check_json(content, "message content")
+        check_json(fields, "message fields")
+        self._events.append(
+            RawEvent(test=self.nodeid, role=role, content=content, timestamp=now_iso(),
+                     fields=dict(fields))
+        )
+
+    def usage(
+        self, input_tokens: int = 0, output_tokens: int = 0, cost_usd: float = 0.0
+    ) -> Usage:
+        """Add token and cost usage; returns the test's running total."""
+        for what, count in (("input_tokens", input_tokens), ("output_tokens", output_tokens)):
+            if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+                raise AgentvRecordError(f"usage {what} must be a non-negative int, got {count!r}")
+        cost = _check_number(cost_usd, "usage cost_usd")
+        if cost < 0:
+            raise AgentvRecordError(f"usage cost_usd must not be negative, got {cost_usd!r}")
+        self._usage = self._usage + Usage(
+            input_tokens=input_tokens, output_tokens=output_tokens, cost_usd=cost
+        )
+        return self._usage
+
+    @property
+    def scores(self) -> dict[str, Score]:
+        """The scores recorded so far, by name (a copy)."""
+        return dict(self._scores)
+
+    def check_metadata(self) -> None:
+        """Re-check metadata at the end of the test: nested values may have changed in place."""
+        for key, value in self.metadata.items():
+            check_json(value, f"agentv.metadata[{key!r}]")
+
+    def to_wire(self) -> dict[str, Any]:
+        """A JSON-able snapshot, attached to the test's report so xdist carries it to the controller."""
+        return {
+            "scores": {name: s.model_dump(mode="json") for name, s in self._scores.items()},
+            "usage": self._usage.model_dump(mode="json"),
+            "metadata": {key: _storable(value) for key, value in self.metadata.items()},
+            "events": [
+                {"role": e.role, "content": e.content, "timestamp": e.timestamp, "fields": e.fields}
+                for e in self._events
+            ],
+        }
+
+
+@dataclass
+class RunContext:
+    """The ``agentv_run`` fixture: facts about the run as a whole, settable from conftest."""
+
+    model: str | None = None
+    eval_file: str | None = None
+    tags: list[str] = field(default_factory=list)
+    metadata: JsonDict = field(default_factory=lambda: JsonDict("agentv_run.metadata"))
+
+    def to_wire(self) -> dict[str, Any]:
+        """A JSON-able snapshot for ``workeroutput``."""
+        return {
+            "model": self.model,
+            "eval_file": self.eval_file,
+            "tags": list(self.tags),
+            "metadata": dict(self.metadata),
+        }
+
+    def merge_wire(self, data: dict[str, Any], initial: RunContext) -> None:
+        """Take what a worker set: values it changed from the shared starting point win."""
+        for name in ("model", "eval_file"):
+            if data.get(name) != getattr(initial, name):
+                setattr(self, name, data.get(name))
+        for tag in data.get("tags", []):
+            if tag not in self.tags:
+                self.tags.append(tag)
+        self.metadata.update(data.get("metadata", {}))
+
+    def check(self) -> None:
+        """Validate fields users may have assigned freely."""
+        for name in ("model", "eval_file"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, str):
+                raise AgentvRecordError(f"agentv_run.{name} must be a string or None, got {value!r}")
+        if not all(isinstance(tag, str) for tag in self.tags):
+            raise AgentvRecordError(f"agentv_run.tags must be strings, got {self.tags!r}")
