@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from dulwich.errors import NotGitRepository
+from dulwich.refs import Ref
 from dulwich.repo import Repo
 
 from pytest_agentv.payload import Provenance
@@ -55,7 +56,7 @@ def read_provenance(start: Path) -> Provenance:
         except KeyError:  # no commit yet
             commit = None
         branch = None
-        head_target = repo.refs.read_ref(b"HEAD")
+        head_target = repo.refs.read_ref(Ref(b"HEAD"))
         if head_target and head_target.startswith(b"ref: refs/heads/"):
             branch = head_target[len(b"ref: refs/heads/") :].decode("utf-8", "replace")
         slug = None

@@ -89,7 +89,9 @@ def dump_json(value: Any) -> bytes:
 def dump_jsonl(values: Iterable[Any]) -> bytes:
     """Deterministic JSON Lines bytes: one compact sorted object per ``\\n``-ended line."""
     lines = [
-        json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        json.dumps(
+            value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False
+        )
         + "\n"
         for value in values
     ]

@@ -60,7 +60,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     for spec in OPTIONS:
         dest = f"agentv_{spec.key}"
         if spec.key == "record":
-            group.addoption(spec.flag, action="store_false", dest=dest, default=None, help=spec.help)
+            group.addoption(
+                spec.flag, action="store_false", dest=dest, default=None, help=spec.help
+            )
         elif spec.is_bool:
             group.addoption(spec.flag, action="store_true", dest=dest, default=None, help=spec.help)
         elif spec.key == "backend":

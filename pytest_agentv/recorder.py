@@ -67,7 +67,7 @@ class JsonDict(dict[str, Any]):
         check_json(value, f"{self._what}[{key!r}]")
         super().__setitem__(key, value)
 
-    def update(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+    def update(self, *args: Any, **kwargs: Any) -> None:
         for key, value in dict(*args, **kwargs).items():
             self[key] = value
 
@@ -153,7 +153,7 @@ class EvalRecorder:
             check_json(value, f"agentv.metadata[{key!r}]")
 
     def to_wire(self) -> dict[str, Any]:
-        """A JSON-able snapshot, attached to the test's report so xdist carries it to the controller."""
+        """A JSON-able snapshot; it rides on the teardown report, which xdist ships."""
         return {
             "scores": {name: s.model_dump(mode="json") for name, s in self._scores.items()},
             "usage": self._usage.model_dump(mode="json"),
@@ -198,6 +198,8 @@ class RunContext:
         for name in ("model", "eval_file"):
             value = getattr(self, name)
             if value is not None and not isinstance(value, str):
-                raise AgentvRecordError(f"agentv_run.{name} must be a string or None, got {value!r}")
+                raise AgentvRecordError(
+                    f"agentv_run.{name} must be a string or None, got {value!r}"
+                )
         if not all(isinstance(tag, str) for tag in self.tags):
             raise AgentvRecordError(f"agentv_run.tags must be strings, got {self.tags!r}")

@@ -34,7 +34,10 @@ class SettingsError(ValueError):
 
 # --- value checks, shared by argparse, environment, ini and the config file ----------------------
 
-_BAD_REF = re.compile(r"(^[/.-])|(/[.])|([.]lock$)|([.]{2})|(@\{)|(//)|([\x00-\x20~^:?*\[\\\x7f])|([/.]$)")
+# the rules of `git check-ref-format --branch`, as one pattern that matches any violation
+_BAD_REF = re.compile(
+    r"(^[/.-])|(/[.])|([.]lock$)|([.]{2})|(@\{)|(//)|([\x00-\x20~^:?*\[\\\x7f])|([/.]$)"
+)
 
 
 def check_branch(value: str) -> str:
@@ -136,7 +139,7 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("model", "--agentv-model", None, "AGENTV_MODEL", "agentv_model",
                "model under evaluation, recorded with the run", check_text),
     OptionSpec("eval_file", "--agentv-eval", None, "AGENTV_EVAL", "agentv_eval",
-               "name of the eval recorded with the run (default: the test file(s) run)", check_text),
+               "name of the eval recorded with the run (default: the test files run)", check_text),
     OptionSpec("strict", "--agentv-strict", None, "AGENTV_STRICT", "agentv_strict",
                "fail the session when the run cannot be delivered", is_bool=True),
     OptionSpec("record", "--agentv-no-record", None, "AGENTV_RECORD", "agentv_record",

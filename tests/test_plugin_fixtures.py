@@ -200,7 +200,8 @@ def test_nested_metadata_mutated_into_junk_errors_at_teardown(pytester: pytest.P
     )
     result = pytester.runpytest("-p", "no:xdist")
     result.assert_outcomes(passed=1, errors=1)
-    result.stdout.re_match_lines([".*" + re.escape("agentv.metadata['items'] must be JSON-serialisable")])
+    expected = re.escape("agentv.metadata['items'] must be JSON-serialisable")
+    result.stdout.re_match_lines([".*" + expected])
     metadata, _, _ = load_run(only_run_dir(pytester.path / ".agentv" / "runs"))
     test = metadata["tests"][0]
     assert test["outcome"] == "error"

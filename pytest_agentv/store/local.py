@@ -36,7 +36,9 @@ class LocalArtifactStore:
         """Write the files into a temporary directory, then rename it into place."""
         final = self.run_dir(run.run_id)
         if final.exists():
-            raise RunExists(f"run {run.run_id} already exists at {final}; runs are never overwritten")
+            raise RunExists(
+                f"run {run.run_id} already exists at {final}; runs are never overwritten"
+            )
         try:
             final.parent.mkdir(parents=True, exist_ok=True)
             staging = Path(tempfile.mkdtemp(prefix=f".tmp-{run.run_id[2:]}-", dir=final.parent))

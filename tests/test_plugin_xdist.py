@@ -1,0 +1,59 @@
+"""One run per session whether or not xdist distributes the tests; only the controller writes."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.helpers import load_run, only_run_dir, records_by_name
+
+SUITE = """
+import os
+import pytest
+
+@pytest.fixture(scope="session", autouse=True)
+def _run(agentv_run):
+    agentv_run.model = "model-x"
+    agentv_run.tags.append("ci")
+
+@pytest.mark.parametrize("case", range(6))
+def test_case(agentv, case):
+    agentv.message("user", f"question {case}")
+    agentv.message("assistant", f"answer {case}")
+    agentv.score("correct", case % 2 == 0, threshold=1)
+    agentv.metadata["worker"] = os.environ.get("PYTEST_XDIST_WORKER", "none")
+    assert case != 5
+"""
+
+# pytest-benchmark, when installed, warns under xdist; these tests are not about it
+MODES = {
+    "no-xdist": ["-p", "no:xdist"],
+    "n0": ["-n0", "-p", "no:benchmark"],
+    "n2": ["-n2", "-p", "no:benchmark"],
+}
+
+
+@pytest.mark.parametrize("mode", list(MODES))
+def test_one_run_per_session(pytester: pytest.Pytester, mode: str) -> None:
+    pytester.makepyfile(test_suite=SUITE)
+    result = pytester.runpytest(*MODES[mode])
+    result.assert_outcomes(passed=5, failed=1)
+    metadata, events, summary = load_run(only_run_dir(pytester.path / ".agentv" / "runs"))
+    assert metadata["model"] == "model-x"
+    assert metadata["tags"] == ["ci"]
+    assert summary["counts"]["total"] == 6
+    assert summary["scores"]["correct"]["passed"] == 3
+    tests = records_by_name(metadata)
+    assert tests["test_case[5]"]["outcome"] == "failed"
+    assert {e["content"] for e in events} == {
+        f"{kind} {case}" for case in range(6) for kind in ("question", "answer")
+    }
+    assert [e["seq"] for e in events] == list(range(12))
+    for case in range(6):
+        # each test's events stay together and in order
+        mine = [e["content"] for e in events if e["test"].endswith(f"[{case}]")]
+        assert mine == [f"question {case}", f"answer {case}"]
+    workers = {t["metadata"]["worker"] for t in metadata["tests"]}
+    if mode == "n2":
+        assert workers <= {"gw0", "gw1"} and workers
+    else:
+        assert workers == {"none"}
