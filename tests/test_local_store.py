@@ -37,7 +37,7 @@ def test_layout(tmp_path: Path) -> None:
     run = make_run("a3b2c4d5e6f78901")
     result = store.write(run)
     run_dir = tmp_path / "runs" / "a3" / "b2c4d5e6f78901"
-    assert result.location == str(run_dir)
+    assert result.location == str(run_dir)  # outside the working directory: absolute
     assert sorted(p.name for p in run_dir.iterdir()) == [
         "metadata.json", "summary.json", "transcript.jsonl",
     ]

@@ -22,6 +22,14 @@ from pytest_agentv.store.base import (
 from pytest_agentv.store.paths import check_run_id, is_run_id, shard_path
 
 
+def display_path(path: Path) -> str:
+    """``path`` relative to the working directory when it is below it, for messages."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
 class LocalArtifactStore:
     """Writes ``<directory>/<runId[:2]>/<runId[2:]>/{metadata.json,...}`` atomically."""
 
@@ -58,7 +66,7 @@ class LocalArtifactStore:
             if final.exists():
                 raise RunExists(f"run {run.run_id} already exists at {final}") from None
             raise StoreError(f"cannot write run {run.run_id} to {final}: {exc}") from None
-        return WriteResult(run_id=run.run_id, location=str(final))
+        return WriteResult(run_id=run.run_id, location=display_path(final))
 
     def list(self) -> Iterator[StoredRun]:
         """Every run with a readable summary, newest first."""
