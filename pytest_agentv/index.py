@@ -1,0 +1,360 @@
+"""A local SQLite index of the runs on a results branch, so listing 100k runs stays fast.
+
+Rows are built from commit trailers alone (no blob reads). The index remembers the tip it last
+saw and catches up by walking only newer commits; if that tip is no longer an ancestor of the
+branch (a history rewrite), or the file is missing, corrupt or from another schema, it is rebuilt.
+Stdlib only: this module is on the warm path of ``agentv-results list``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+INDEX_SCHEMA = 1
+MIN_ABBREV = 8
+_HEX_END = "g"  # sorts after every lowercase hex digit: prefix range upper bound
+
+
+@dataclass(frozen=True)
+class RunRow:
+    """What a list view shows of one run."""
+
+    run_id: str
+    timestamp: str
+    model: str | None = None
+    eval_file: str | None = None
+    total: int = 0
+    passed: int = 0
+    failed: int = 0
+    skipped: int = 0
+    errors: int = 0
+    scores: Mapping[str, float] = field(default_factory=dict)  # metric -> mean
+    source_commit: str | None = None
+    commit: str | None = None  # the results-branch commit (git backend)
+    pending: bool = False  # committed locally, not yet on the remote
+
+
+@dataclass(frozen=True)
+class RunQuery:
+    """Filters of ``list``; ``model``/``eval_file`` match exactly, or as globs with ``*?[``."""
+
+    model: str | None = None
+    eval_file: str | None = None
+    since: str | None = None  # ISO timestamps as runs store them (``...Z``)
+    until: str | None = None
+    limit: int | None = None
+
+
+@dataclass(frozen=True)
+class IndexedCommit:
+    """One first-parent commit of the branch, as the index stores it."""
+
+    commit: str
+    run_id: str | None
+    trailers: Mapping[str, str]
+    commit_time: int = 0
+
+
+def _trailer(trailers: Mapping[str, str], name: str) -> str | None:
+    # git trailer keys are case-insensitive
+    value = trailers.get(name)
+    if value is None:
+        lowered = name.lower()
+        value = next((v for k, v in trailers.items() if k.lower() == lowered), None)
+    return value.strip() if value is not None and value.strip() else None
+
+
+def parse_pairs(text: str | None) -> dict[str, str]:
+    """``"a=1 b=2"`` -> ``{"a": "1", "b": "2"}``; tokens without ``=`` are ignored."""
+    pairs: dict[str, str] = {}
+    for token in (text or "").split():
+        name, sep, value = token.rpartition("=")
+        if sep and name:
+            pairs[name] = value
+    return pairs
+
+
+def _int(value: str | None) -> int:
+    try:
+        return int(value) if value is not None else 0
+    except ValueError:
+        return 0
+
+
+def row_from_trailers(entry: IndexedCommit) -> RunRow | None:
+    """A list row from a run commit's trailers; None for commits that carry no run."""
+    run_id = entry.run_id or _trailer(entry.trailers, "AgentV-Run")
+    if not run_id:
+        return None
+    counts = parse_pairs(_trailer(entry.trailers, "AgentV-Tests"))
+    scores: dict[str, float] = {}
+    for name, value in parse_pairs(_trailer(entry.trailers, "AgentV-Scores")).items():
+        try:
+            scores[name] = float(value)
+        except ValueError:
+            continue
+    return RunRow(
+        run_id=run_id,
+        timestamp=_trailer(entry.trailers, "AgentV-Timestamp") or "",
+        model=_trailer(entry.trailers, "AgentV-Model"),
+        eval_file=_trailer(entry.trailers, "AgentV-Eval"),
+        total=_int(counts.get("total")),
+        passed=_int(counts.get("passed")),
+        failed=_int(counts.get("failed")),
+        skipped=_int(counts.get("skipped")),
+        errors=_int(counts.get("errors")),
+        scores=scores,
+        source_commit=_trailer(entry.trailers, "Source-Commit"),
+        commit=entry.commit,
+    )
+
+
+def matches(row: RunRow, query: RunQuery) -> bool:
+    """The in-memory equivalent of :meth:`RunIndex.query`'s filters (for the local backend)."""
+    from fnmatch import fnmatchcase
+
+    def like(value: str | None, pattern: str | None) -> bool:
+        if pattern is None:
+            return True
+        if value is None:
+            return False
+        return fnmatchcase(value, pattern) if _is_glob(pattern) else value == pattern
+
+    return (
+        like(row.model, query.model)
+        and like(row.eval_file, query.eval_file)
+        and (query.since is None or row.timestamp >= query.since)
+        and (query.until is None or row.timestamp <= query.until)
+    )
+
+
+def _is_glob(pattern: str) -> bool:
+    return any(char in pattern for char in "*?[")
+
+
+def unique_prefix_length(run_id: str, neighbours: Iterable[str], minimum: int = MIN_ABBREV) -> int:
+    """The shortest prefix of ``run_id`` that none of its sorted neighbours share."""
+    longest = 0
+    for other in neighbours:
+        if other == run_id:
+            continue
+        common = 0
+        for a, b in zip(run_id, other, strict=False):
+            if a != b:
+                break
+            common += 1
+        longest = max(longest, common)
+    return min(len(run_id), max(minimum, longest + 1))
+
+
+@dataclass(frozen=True)
+class UpdateStats:
+    """What an index update did."""
+
+    added: int
+    rebuilt: bool
+    reason: str = ""
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+    seq INTEGER PRIMARY KEY,          -- larger is newer on the branch
+    commit_id TEXT NOT NULL UNIQUE,
+    run_id TEXT NOT NULL,
+    timestamp TEXT NOT NULL,
+    model TEXT,
+    eval_file TEXT,
+    total INTEGER NOT NULL,
+    passed INTEGER NOT NULL,
+    failed INTEGER NOT NULL,
+    skipped INTEGER NOT NULL,
+    errors INTEGER NOT NULL,
+    scores TEXT NOT NULL,
+    source_commit TEXT
+);
+CREATE INDEX IF NOT EXISTS runs_run_id ON runs (run_id);
+"""
+
+_COLUMNS = ("run_id, timestamp, model, eval_file, total, passed, failed, skipped, errors, "
+            "scores, source_commit, commit_id")
+
+
+class RunIndex:
+    """The index file of one results branch (one identity: repository, branch, path)."""
+
+    def __init__(self, path: Path, identity: str):
+        self.path = path
+        self.identity = identity
+        self._db = self._open()
+
+    def _open(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            db = self._connect()
+        except sqlite3.DatabaseError:
+            # a cache is disposable: a corrupt file is replaced, never reported
+            self._discard()
+            db = self._connect()
+        return db
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.executescript(_SCHEMA)
+        meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
+        stale = meta.get("schema") != str(INDEX_SCHEMA)
+        if stale or meta.get("identity", self.identity) != self.identity:
+            db.execute("BEGIN IMMEDIATE")
+            db.execute("DELETE FROM runs")
+            db.execute("DELETE FROM meta")
+            db.executemany("INSERT INTO meta VALUES (?, ?)",
+                           [("schema", str(INDEX_SCHEMA)), ("identity", self.identity)])
+            db.execute("COMMIT")
+        return db
+
+    def _discard(self) -> None:
+        for suffix in ("", "-wal", "-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(f"{self.path}{suffix}")
+
+    def close(self) -> None:
+        """Close the database."""
+        self._db.close()
+
+    def last_indexed(self) -> str | None:
+        """The branch tip the index is up to date with."""
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'tip'").fetchone()
+        return str(row[0]) if row else None
+
+    def update(
+        self,
+        tip: str | None,
+        walk: Callable[[str | None], Iterable[IndexedCommit]],
+        is_ancestor: Callable[[str, str], bool],
+    ) -> UpdateStats:
+        """Catch up with ``tip``: walk only newer commits, or rebuild if history was rewritten."""
+        if tip == self.last_indexed():
+            return UpdateStats(0, rebuilt=False)
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            # another process may have caught up while we waited for the lock
+            last = self.last_indexed()
+            if tip == last:
+                db.execute("COMMIT")
+                return UpdateStats(0, rebuilt=False)
+            rebuilt, reason = False, ""
+            if tip is None or (last is not None and not is_ancestor(last, tip)):
+                rebuilt = True
+                reason = "branch is gone" if tip is None else "history was rewritten"
+                db.execute("DELETE FROM runs")
+                last = None
+            elif last is None:
+                rebuilt, reason = True, "no index yet"
+            added = 0
+            if tip is not None:
+                rows = [r for r in (row_from_trailers(c) for c in walk(last)) if r is not None]
+                top = db.execute("SELECT COALESCE(MAX(seq), 0) FROM runs").fetchone()[0]
+                db.executemany(
+                    f"INSERT OR IGNORE INTO runs (seq, {_COLUMNS}) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        (top + len(rows) - i, r.run_id, r.timestamp, r.model, r.eval_file,
+                         r.total, r.passed, r.failed, r.skipped, r.errors,
+                         json.dumps(dict(r.scores), separators=(",", ":")), r.source_commit,
+                         r.commit)
+                        for i, r in enumerate(rows)
+                    ),
+                )
+                added = len(rows)
+                db.execute("INSERT OR REPLACE INTO meta VALUES ('tip', ?)", (tip,))
+            else:
+                db.execute("DELETE FROM meta WHERE key = 'tip'")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return UpdateStats(added, rebuilt=rebuilt, reason=reason)
+
+    def count(self) -> int:
+        """How many runs are indexed."""
+        return int(self._db.execute("SELECT COUNT(*) FROM runs").fetchone()[0])
+
+    def query(self, query: RunQuery) -> list[RunRow]:
+        """Runs matching ``query``, newest first on the branch."""
+        where: list[str] = []
+        params: list[Any] = []
+        for column, pattern in (("model", query.model), ("eval_file", query.eval_file)):
+            if pattern is not None:
+                where.append(f"{column} {'GLOB' if _is_glob(pattern) else '='} ?")
+                params.append(pattern)
+        if query.since is not None:
+            where.append("timestamp >= ?")
+            params.append(query.since)
+        if query.until is not None:
+            where.append("timestamp <= ?")
+            params.append(query.until)
+        sql = f"SELECT {_COLUMNS} FROM runs"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY seq DESC"
+        if query.limit is not None:
+            sql += " LIMIT ?"
+            params.append(query.limit)
+        return [_row(values) for values in self._db.execute(sql, params)]
+
+    def nth_latest(self, n: int) -> RunRow | None:
+        """The run ``n`` places before the newest (0: the newest)."""
+        values = self._db.execute(
+            f"SELECT {_COLUMNS} FROM runs ORDER BY seq DESC LIMIT 1 OFFSET ?", (n,)
+        ).fetchone()
+        return _row(values) if values else None
+
+    def find(self, run_id: str) -> RunRow | None:
+        """The indexed row of one run id."""
+        values = self._db.execute(
+            f"SELECT {_COLUMNS} FROM runs WHERE run_id = ? ORDER BY seq DESC LIMIT 1", (run_id,)
+        ).fetchone()
+        return _row(values) if values else None
+
+    def resolve_prefix(self, prefix: str, limit: int = 10) -> list[str]:
+        """Run ids starting with ``prefix`` (at most ``limit``), via the run-id index."""
+        rows = self._db.execute(
+            "SELECT DISTINCT run_id FROM runs WHERE run_id >= ? AND run_id < ? "
+            "ORDER BY run_id LIMIT ?",
+            (prefix, prefix + _HEX_END, limit),
+        )
+        return [str(r[0]) for r in rows]
+
+    def abbrev(self, run_id: str) -> str:
+        """The shortest unique prefix of ``run_id`` among indexed runs (at least 8 characters)."""
+        below = self._db.execute(
+            "SELECT run_id FROM runs WHERE run_id < ? ORDER BY run_id DESC LIMIT 1", (run_id,)
+        ).fetchone()
+        above = self._db.execute(
+            "SELECT run_id FROM runs WHERE run_id > ? ORDER BY run_id LIMIT 1", (run_id,)
+        ).fetchone()
+        neighbours = [str(r[0]) for r in (below, above) if r]
+        return run_id[: unique_prefix_length(run_id, neighbours)]
+
+    def all_run_ids(self) -> list[str]:
+        """Every indexed run id, newest first."""
+        return [str(r[0]) for r in self._db.execute("SELECT run_id FROM runs ORDER BY seq DESC")]
+
+
+def _row(values: tuple[Any, ...]) -> RunRow:
+    (run_id, timestamp, model, eval_file, total, passed, failed, skipped, errors, scores,
+     source_commit, commit) = values
+    return RunRow(
+        run_id=run_id, timestamp=timestamp, model=model, eval_file=eval_file, total=total,
+        passed=passed, failed=failed, skipped=skipped, errors=errors, scores=json.loads(scores),
+        source_commit=source_commit, commit=commit,
+    )
