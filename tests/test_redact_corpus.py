@@ -1,0 +1,99 @@
+"""Regression gate: recall and false positives of the built-in rules on the labelled corpus.
+
+The corpus lives outside the repo, at ``../shared/redaction/corpus.jsonl`` next to the checkout.
+A positive counts as caught only if its whole ``secret`` is gone from ``Redactor().text(text)``;
+a negative (empty ``secret``) is a false positive if the text changes at all.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import pytest
+
+from pytest_agentv.redact import Redactor
+
+CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "redaction" / "corpus.jsonl"
+
+RECALL_CORE = 0.99
+RECALL_ALL = 0.95
+MAX_FP_RATE = 0.02
+
+
+@pytest.fixture(scope="module")
+def corpus() -> list[dict[str, str]]:
+    if not CORPUS.exists():
+        pytest.fail(
+            f"redaction corpus missing: expected {CORPUS} (../shared/redaction/corpus.jsonl "
+            "beside the repository checkout); the recall gate cannot run without it"
+        )
+    rows = [json.loads(line) for line in CORPUS.read_text(encoding="utf-8").splitlines() if line]
+    assert rows, f"{CORPUS} is empty"
+    return rows
+
+
+@pytest.fixture(scope="module")
+def outcome(corpus: list[dict[str, str]]) -> dict[str, object]:
+    redactor = Redactor()
+    caught: Counter[str] = Counter()
+    total: Counter[str] = Counter()
+    misses: dict[str, list[str]] = defaultdict(list)
+    false_positives: list[str] = []
+    negatives = 0
+    for row in corpus:
+        out = redactor.text(row["text"])
+        if row["secret"]:
+            total[row["tier"]] += 1
+            if row["secret"] in out:
+                misses[row["kind"]].append(row["text"][:120])
+            else:
+                caught[row["tier"]] += 1
+        else:
+            negatives += 1
+            if out != row["text"]:
+                false_positives.append(f"{row['kind']}: {row['text'][:120]!r} -> {out[:120]!r}")
+    return {
+        "caught": caught,
+        "total": total,
+        "misses": misses,
+        "false_positives": false_positives,
+        "negatives": negatives,
+    }
+
+
+def _miss_report(outcome: dict[str, object]) -> str:
+    misses = outcome["misses"]
+    assert isinstance(misses, dict)
+    lines = [f"  {kind} x{len(texts)}: {texts[0]!r}" for kind, texts in sorted(misses.items())]
+    return "missed, per kind:\n" + "\n".join(lines)
+
+
+def test_recall_core_tier(outcome: dict[str, object]) -> None:
+    caught, total = outcome["caught"], outcome["total"]
+    assert isinstance(caught, Counter) and isinstance(total, Counter)
+    recall = caught["core"] / total["core"]
+    assert recall >= RECALL_CORE, f"core recall {recall:.2%} < {RECALL_CORE:.0%}\n" + _miss_report(
+        outcome
+    )
+
+
+def test_recall_overall(outcome: dict[str, object]) -> None:
+    caught, total = outcome["caught"], outcome["total"]
+    assert isinstance(caught, Counter) and isinstance(total, Counter)
+    recall = sum(caught.values()) / sum(total.values())
+    assert recall >= RECALL_ALL, f"overall recall {recall:.2%} < {RECALL_ALL:.0%}\n" + _miss_report(
+        outcome
+    )
+
+
+def test_false_positive_rate(outcome: dict[str, object]) -> None:
+    false_positives = outcome["false_positives"]
+    negatives = outcome["negatives"]
+    assert isinstance(false_positives, list) and isinstance(negatives, int)
+    rate = len(false_positives) / negatives
+    assert rate <= MAX_FP_RATE, (
+        f"false positives {len(false_positives)}/{negatives} = {rate:.2%} > {MAX_FP_RATE:.0%}:\n"
+        + "\n".join(false_positives)
+    )
