@@ -1,0 +1,99 @@
+"""The spool: runs waiting to be committed, as plain files written atomically.
+
+The git store puts every run here before committing it and removes it once the commit is on the
+local branch, so a run survives anything that goes wrong in between (an unwritable repository, a
+refused branch, a crash). The next write or ``agentv-results sync`` commits what is left.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from pytest_agentv.models import RUN_FILES, SUMMARY_FILE, RunSummary
+from pytest_agentv.store.base import RunArtifacts, StoreError
+from pytest_agentv.store.paths import is_run_id
+
+
+def make_ignored_dir(directory: Path) -> None:
+    """Create ``directory`` with a ``.gitignore`` of ``*`` (as pytest does for its cache), so
+    the spool and cache repositories never show up in the user's ``git status``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    ignore = directory / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text(
+            "# created by pytest-agentv: local spool and cache, not project files\n*\n"
+        )
+
+
+class Spool:
+    """``<directory>/<runId>/{metadata.json,transcript.jsonl,summary.json}``."""
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+
+    def path(self, run_id: str) -> Path:
+        """The directory a spooled run lives in."""
+        return self.directory / run_id
+
+    def put(self, run: RunArtifacts) -> Path:
+        """Write ``run`` durably (fsync, then rename into place); keep an existing copy."""
+        final = self.path(run.run_id)
+        if final.exists():
+            return final
+        try:
+            make_ignored_dir(self.directory)
+            staging = Path(tempfile.mkdtemp(prefix=f".tmp-{run.run_id}-", dir=self.directory))
+        except OSError as exc:
+            raise StoreError(f"cannot create the spool {self.directory}: {exc.strerror}") from None
+        try:
+            for name, data in run.files.items():
+                with open(staging / name, "wb") as handle:
+                    handle.write(data)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+            staging.chmod(0o755)
+            os.rename(staging, final)
+        except OSError as exc:
+            shutil.rmtree(staging, ignore_errors=True)
+            if final.exists():
+                return final
+            raise StoreError(f"cannot write run {run.run_id} to {final}: {exc}") from None
+        return final
+
+    def run_ids(self) -> list[str]:
+        """Spooled run ids, oldest first (by when they were spooled, then by id)."""
+        if not self.directory.is_dir():
+            return []
+        found = []
+        for entry in self.directory.iterdir():
+            if is_run_id(entry.name) and (entry / SUMMARY_FILE).is_file():
+                try:
+                    found.append((entry.stat().st_mtime_ns, entry.name))
+                except OSError:
+                    continue
+        return [run_id for _mtime, run_id in sorted(found)]
+
+    def load(self, run_id: str) -> RunArtifacts:
+        """Read a spooled run back; :class:`StoreError` if it is incomplete or corrupt."""
+        directory = self.path(run_id)
+        try:
+            files = {name: (directory / name).read_bytes() for name in RUN_FILES}
+            summary = RunSummary.model_validate_json(files[SUMMARY_FILE])
+        except (OSError, ValidationError) as exc:
+            raise StoreError(f"spooled run {directory} is unreadable: {exc}") from None
+        return RunArtifacts(run_id=run_id, files=files, summary=summary)
+
+    def remove(self, run_id: str) -> None:
+        """Forget a spooled run (it is committed); rename first so readers never see half."""
+        directory = self.path(run_id)
+        doomed = self.directory / f".done-{run_id}-{os.getpid()}"
+        try:
+            os.rename(directory, doomed)
+        except OSError:
+            return
+        shutil.rmtree(doomed, ignore_errors=True)
