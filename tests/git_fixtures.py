@@ -33,12 +33,19 @@ HTTP_BACKEND = Path("/usr/lib/git-core/git-http-backend")
 
 
 def git(
-    *args: str, cwd: Path | str | None = None, check: bool = True, input_text: str | None = None,
+    *args: str,
+    cwd: Path | str | None = None,
+    check: bool = True,
+    input_text: str | None = None,
     **env: str,
 ) -> str:
     """Run the git CLI and return its stdout (stripped); raise with stderr on failure."""
     completed = subprocess.run(
-        ["git", *args], cwd=cwd, capture_output=True, text=True, input=input_text,
+        ["git", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        input=input_text,
         env={**os.environ, **env} if env else None,
     )
     if check and completed.returncode != 0:
@@ -384,7 +391,8 @@ def make_run(
 
     started = datetime(2025, 5, 1, 12, 0, tzinfo=UTC)
     test_scores = {
-        name: Score(value=value) for name, value in ({"accuracy": 0.75} if scores is None else scores).items()
+        name: Score(value=value)
+        for name, value in ({"accuracy": 0.75} if scores is None else scores).items()
     }
     inputs = RunInputs(
         run_id=run_id or new_run_id(),

@@ -29,9 +29,11 @@ def git_store(rootdir: Path, **settings: Any) -> GitArtifactStore:
 def worktree_state(repo: Path) -> tuple[str, str, bytes]:
     """What must never change: status, HEAD (symbolic and resolved) and the index file."""
     head = git("symbolic-ref", "HEAD", cwd=repo) + " " + git("rev-parse", "HEAD", cwd=repo)
-    return git("status", "--porcelain", "--untracked-files=all", cwd=repo), head, (
-        repo / ".git" / "index"
-    ).read_bytes()
+    return (
+        git("status", "--porcelain", "--untracked-files=all", cwd=repo),
+        head,
+        (repo / ".git" / "index").read_bytes(),
+    )
 
 
 def test_run_layout_message_and_trailers_read_back_with_git(
@@ -64,12 +66,20 @@ def test_run_layout_message_and_trailers_read_back_with_git(
         "AgentV-Tests: total=2 passed=1 failed=1 skipped=0 errors=0",
         "AgentV-Scores: f1=0.5",
     ]
-    model = git("log", "-1", "--format=%(trailers:key=AgentV-Model,valueonly)", BRANCH,
-                cwd=bare_remote)
+    model = git(
+        "log", "-1", "--format=%(trailers:key=AgentV-Model,valueonly)", BRANCH, cwd=bare_remote
+    )
     assert model == "gpt-4o mini"
-    assert git("log", "-1", "--format=%an <%ae>|%cn <%ce>|%ad", "--date=iso-strict", BRANCH,
-               cwd=bare_remote) == (
-        "Eval Author <author@example.com>|Eval Author <author@example.com>|2025-05-01T12:00:00+00:00"
+    assert git(
+        "log",
+        "-1",
+        "--format=%an <%ae>|%cn <%ce>|%ad",
+        "--date=iso-strict",
+        BRANCH,
+        cwd=bare_remote,
+    ) == (
+        "Eval Author <author@example.com>|Eval Author <author@example.com>|"
+        "2025-05-01T12:00:00+00:00"
     )
     git("fsck", "--strict", cwd=bare_remote)
 
@@ -196,7 +206,8 @@ def test_read_api(source_repo: Path, bare_remote: Path) -> None:
     assert walked[0].message == git("log", "-1", "--format=%B", BRANCH, cwd=bare_remote) + "\n"
     # stop_at stops before that commit
     assert [c.commit for c in store.walk(stop_at=walked[2].commit)] == [
-        walked[0].commit, walked[1].commit
+        walked[0].commit,
+        walked[1].commit,
     ]
     assert store.is_ancestor(walked[2].commit, walked[0].commit)
     assert not store.is_ancestor(walked[0].commit, walked[2].commit)
@@ -244,5 +255,7 @@ def test_walk_is_consistent_with_git_log_over_packed_history(source_repo: Path) 
     store.write(make_run())  # one loose commit on top of the pack
     walked = [(c.commit, c.message) for c in store.walk()]
     log = git("log", "--format=%H%x00%B%x01", BRANCH, cwd=source_repo)
-    expected = [tuple(entry.strip("\n").split("\0")) for entry in log.split("\x01") if entry.strip()]
+    expected = [
+        tuple(entry.strip("\n").split("\0")) for entry in log.split("\x01") if entry.strip()
+    ]
     assert [(sha, message.rstrip("\n")) for sha, message in walked] == expected

@@ -400,17 +400,21 @@ class GitArtifactStore:
                 reachable = False
             remote_tip = gitrepo.read_ref(repo, target.tracking_ref)
         local = self._catch_up(repo, target, remote_tip)
+        # with a remote, "exists" is the remote's answer: a local branch of the same name (the
+        # user's own main, say) must not smuggle the default branch onto the remote
+        missing_remotely = reachable and remote_tip is None
 
         for run_id in self.spool.run_ids():
-            if local is None:
+            if local is None or missing_remotely:
                 defaults = self._default_branches(target, default_branch)
                 if self.branch in defaults:
                     delivery.problems.append(self._refusal(target))
                     delivery.spooled.extend(self.spool.run_ids())
                     return delivery
-                local = gitrepo.genesis_commit(repo)
-                if not gitrepo.update_ref(repo, target.local_ref, local, None):
-                    raise gitrepo.GitError(f"branch {self.branch} changed under us; try again")
+                if local is None:
+                    local = gitrepo.genesis_commit(repo)
+                    if not gitrepo.update_ref(repo, target.local_ref, local, None):
+                        raise gitrepo.GitError(f"branch {self.branch} changed under us; try again")
             try:
                 local = self._commit_spooled(repo, target, local, run_id)
             except (StoreError, gitrepo.GitError) as exc:
