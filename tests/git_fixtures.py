@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import threading
@@ -159,13 +160,14 @@ class GitDaemon:
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            start_new_session=True,  # `git daemon` forks git-daemon: stop() kills the group
         )
         _wait_for_port(self.port)
 
     def stop(self) -> None:
         """Kill the daemon (and so every connection it serves)."""
         if self.process is not None:
-            self.process.kill()
+            os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
             self.process = None
 
