@@ -180,7 +180,7 @@ def _assignment_spans(text: str) -> Iterator[tuple[int, int]]:
         if operator is None:
             # 'password "x"' or a command-line flag '--token abc': no operator, so a space then
             # a quoted value, or a flag.
-            if pos == name_end or not (quote or name.startswith("-")):
+            if pos == name_end or not (quote or text.startswith("-", name_start)):
                 continue
         elif operator == ":" and not quote and pos == op.end("op"):
             continue  # 'a:b' with no space is a URL, host:port or coordinate, not YAML/JSON
@@ -197,6 +197,8 @@ def _assignment_spans(text: str) -> Iterator[tuple[int, int]]:
             ):
                 yield start, end
         else:
+            if op.group("close") == '"' and operator == ":":
+                continue  # '"name": 123' is JSON: a number, true or null, never a secret string
             unquoted = _UNQUOTED.match(text, pos)
             if unquoted is None:
                 continue

@@ -363,11 +363,17 @@ JWT = _rule(
 _AUTH_SCHEMES = r"bearer|basic|token|digest|bot|apikey|api-key|key|sso-key|negotiate|ntlm|hmac"
 AUTH_HEADER = _rule(
     "authorization-header",
-    r"(?i)\b(?:proxy-)?authorization[\"'`]?\s{0,4}[:=]\s{0,4}[\"'`]?"
+    # A quoted name ('"Authorization": ...', JSON or a dict) takes a quoted value, so a JSON
+    # number there is not read as a credential.
+    r"(?i)\b(?:proxy-)?authorization"
+    r"(?:(?P<q>\\?[\"'`])\s{0,4}[:=]\s{0,4}(?P=q)|\s{0,4}[:=]\s{0,4}[\"'`]?)"
     r"(?:(?:" + _AUTH_SCHEMES + r")\s+|(?!(?:" + _AUTH_SCHEMES + r")\b))"
     r"(?P<secret>[A-Za-z0-9][A-Za-z0-9+/=._~@:!-]{7,})",
     "authorization",
-    lambda value: real_token(value) and not _PLACEHOLDER_WORDS.search(value),
+    # A credential has letters; '"Authorization": 100000.0' in JSON is a number, not one.
+    lambda value: real_token(value)
+    and not _PLACEHOLDER_WORDS.search(value)
+    and any(c.isalpha() for c in value),
     strong=False,
     fold=True,
 )
