@@ -40,6 +40,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from pytest_agentv.payload import iso, sha256  # noqa: E402
+from pytest_agentv.store.git import run_message  # noqa: E402
 from tests.test_cli_support import BASE_TESTS, make_run  # noqa: E402
 
 BRANCH = "agentv/checkpoints/v1"
@@ -59,18 +60,6 @@ def run_id_of(n: int) -> str:
     return hashlib.sha256(n.to_bytes(8, "big")).hexdigest()[:16]
 
 
-def commit_message(run_id: str, timestamp: str, model: str, passed: int, accuracy: float) -> str:
-    """The commit message the git store writes for a run (subject, blank line, trailers)."""
-    return (
-        f"Run: {run_id}\n\n"
-        f"AgentV-Run: {run_id}\n"
-        f"AgentV-Eval: tests/evals/test_qa.py\n"
-        f"AgentV-Model: {model}\n"
-        f"AgentV-Timestamp: {timestamp}\n"
-        f"AgentV-Tests: total=4 passed={passed} failed={3 - passed} skipped=1 errors=0\n"
-        f"AgentV-Scores: accuracy={accuracy:.4f} tone=0.8\n"
-        f"Source-Commit: {'1a2b3c4d' * 5}\n"
-    )
 
 
 def build_branch(project: Path, size: int) -> float:
@@ -80,6 +69,8 @@ def build_branch(project: Path, size: int) -> float:
     summary_t = template.files["summary.json"]
     transcript = template.files["transcript.jsonl"]
     stamp_t = template.summary.timestamp.encode()
+    # the store's own message, so the benchmark parses exactly what real branches carry
+    message_t = run_message(template.summary)
     started = time.perf_counter()
     importer = subprocess.Popen(
         ["git", "fast-import", "--quiet", "--done"], cwd=project, stdin=subprocess.PIPE,
@@ -102,9 +93,9 @@ def build_branch(project: Path, size: int) -> float:
         metadata = metadata_t.replace(b"0" * 16, run_id.encode()).replace(stamp_t, stamp)
         summary = (summary_t.replace(b"0" * 16, run_id.encode()).replace(stamp_t, stamp)
                    .replace(sha256(metadata_t).encode(), sha256(metadata).encode()))
-        passed = 2 if n % 7 else 1
-        message = commit_message(run_id, stamp.decode(), "gpt-4o" if n % 3 else "claude-3",
-                                 passed, 0.5 + (n % 50) / 100).encode()
+        message = message_t.replace(b"0" * 16, run_id.encode()).replace(stamp_t, stamp)
+        if n % 3 == 0:
+            message = message.replace(b"AgentV-Model: gpt-4o", b"AgentV-Model: claude-3")
         seconds = int(moment.timestamp())
         out.write(f"commit refs/heads/{BRANCH}\n".encode())
         out.write(f"committer agentv <agentv@localhost> {seconds} +0000\n".encode())

@@ -9,17 +9,18 @@ Stdlib only: this module is on the warm path of ``agentv-results list``.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
+import re
 import sqlite3
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-INDEX_SCHEMA = 1
+INDEX_SCHEMA = 2
 MIN_ABBREV = 8
 _HEX_END = "g"  # sorts after every lowercase hex digit: prefix range upper bound
+_RUN_ID = re.compile(r"[0-9a-f]{16}")
 
 
 @dataclass(frozen=True)
@@ -63,9 +64,9 @@ class IndexedCommit:
 
 
 def _trailer(trailers: Mapping[str, str], name: str) -> str | None:
-    # git trailer keys are case-insensitive
     value = trailers.get(name)
     if value is None:
+        # git trailer keys are case-insensitive; the store writes them exactly, so this is rare
         lowered = name.lower()
         value = next((v for k, v in trailers.items() if k.lower() == lowered), None)
     return value.strip() if value is not None and value.strip() else None
@@ -88,32 +89,55 @@ def _int(value: str | None) -> int:
         return 0
 
 
-def row_from_trailers(entry: IndexedCommit) -> RunRow | None:
-    """A list row from a run commit's trailers; None for commits that carry no run."""
-    run_id = entry.run_id or _trailer(entry.trailers, "AgentV-Run")
-    if not run_id:
-        return None
-    counts = parse_pairs(_trailer(entry.trailers, "AgentV-Tests"))
+def parse_scores(text: str | None) -> dict[str, float]:
+    """``AgentV-Scores`` (``"accuracy=0.9 tone=0.8"``, or ``none``) as metric -> mean."""
     scores: dict[str, float] = {}
-    for name, value in parse_pairs(_trailer(entry.trailers, "AgentV-Scores")).items():
+    for name, value in parse_pairs(text).items():
         try:
             scores[name] = float(value)
         except ValueError:
             continue
-    return RunRow(
-        run_id=run_id,
-        timestamp=_trailer(entry.trailers, "AgentV-Timestamp") or "",
-        model=_trailer(entry.trailers, "AgentV-Model"),
-        eval_file=_trailer(entry.trailers, "AgentV-Eval"),
-        total=_int(counts.get("total")),
-        passed=_int(counts.get("passed")),
-        failed=_int(counts.get("failed")),
-        skipped=_int(counts.get("skipped")),
-        errors=_int(counts.get("errors")),
-        scores=scores,
-        source_commit=_trailer(entry.trailers, "Source-Commit"),
-        commit=entry.commit,
+    return scores
+
+
+# the git store writes this for a missing value (docs/storage.md); a list shows it as absent
+_UNKNOWN = "unknown"
+
+
+def _known(value: str | None) -> str | None:
+    return None if value == _UNKNOWN else value
+
+
+def _values(entry: IndexedCommit) -> tuple[Any, ...] | None:
+    """The index columns of a run commit (``_COLUMNS`` order); None for commits with no run.
+
+    Called once per commit on a full index of the branch, so it avoids building objects.
+    """
+    trailers = entry.trailers
+    run_id = entry.run_id or _trailer(trailers, "AgentV-Run")
+    if not run_id or not _RUN_ID.fullmatch(run_id):
+        return None
+    counts = parse_pairs(_trailer(trailers, "AgentV-Tests"))
+    return (
+        run_id,
+        _trailer(trailers, "AgentV-Timestamp") or "",
+        _known(_trailer(trailers, "AgentV-Model")),
+        _known(_trailer(trailers, "AgentV-Eval")),
+        _int(counts.get("total")),
+        _int(counts.get("passed")),
+        _int(counts.get("failed")),
+        _int(counts.get("skipped")),
+        _int(counts.get("errors")),
+        _trailer(trailers, "AgentV-Scores") or "",
+        _known(_trailer(trailers, "Source-Commit")),
+        entry.commit,
     )
+
+
+def row_from_trailers(entry: IndexedCommit) -> RunRow | None:
+    """A list row from a run commit's trailers; None for commits that carry no run."""
+    values = _values(entry)
+    return _row(values) if values is not None else None
 
 
 def matches(row: RunRow, query: RunQuery) -> bool:
@@ -167,7 +191,7 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS runs (
     seq INTEGER PRIMARY KEY,          -- larger is newer on the branch
-    commit_id TEXT NOT NULL UNIQUE,
+    commit_id TEXT NOT NULL,
     run_id TEXT NOT NULL,
     timestamp TEXT NOT NULL,
     model TEXT,
@@ -177,10 +201,14 @@ CREATE TABLE IF NOT EXISTS runs (
     failed INTEGER NOT NULL,
     skipped INTEGER NOT NULL,
     errors INTEGER NOT NULL,
-    scores TEXT NOT NULL,
+    scores TEXT NOT NULL,             -- the AgentV-Scores trailer as written
     source_commit TEXT
 );
+"""
+# built after a bulk insert on a full index: sorting once beats updating per row for random ids
+_INDEXES = """
 CREATE INDEX IF NOT EXISTS runs_run_id ON runs (run_id);
+CREATE UNIQUE INDEX IF NOT EXISTS runs_commit ON runs (commit_id);
 """
 
 _COLUMNS = ("run_id, timestamp, model, eval_file, total, passed, failed, skipped, errors, "
@@ -208,7 +236,9 @@ class RunIndex:
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         db.execute("PRAGMA journal_mode=WAL")
-        db.executescript(_SCHEMA)
+        # a disposable cache: losing the last transaction to a power cut only costs a re-walk
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.executescript(_SCHEMA + _INDEXES)
         meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
         stale = meta.get("schema") != str(INDEX_SCHEMA)
         if stale or meta.get("identity", self.identity) != self.identity:
@@ -261,20 +291,19 @@ class RunIndex:
                 rebuilt, reason = True, "no index yet"
             added = 0
             if tip is not None:
-                rows = [r for r in (row_from_trailers(c) for c in walk(last)) if r is not None]
+                rows = [v for v in map(_values, walk(last)) if v is not None]
+                if last is None:
+                    db.execute("DROP INDEX IF EXISTS runs_run_id")
+                    db.execute("DROP INDEX IF EXISTS runs_commit")
                 top = db.execute("SELECT COALESCE(MAX(seq), 0) FROM runs").fetchone()[0]
                 db.executemany(
                     f"INSERT OR IGNORE INTO runs (seq, {_COLUMNS}) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        (top + len(rows) - i, r.run_id, r.timestamp, r.model, r.eval_file,
-                         r.total, r.passed, r.failed, r.skipped, r.errors,
-                         json.dumps(dict(r.scores), separators=(",", ":")), r.source_commit,
-                         r.commit)
-                        for i, r in enumerate(rows)
-                    ),
+                    ((top + len(rows) - i, *values) for i, values in enumerate(rows)),
                 )
                 added = len(rows)
+                for statement in filter(str.strip, _INDEXES.split(";")):
+                    db.execute(statement)
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('tip', ?)", (tip,))
             else:
                 db.execute("DELETE FROM meta WHERE key = 'tip'")
@@ -355,6 +384,6 @@ def _row(values: tuple[Any, ...]) -> RunRow:
      source_commit, commit) = values
     return RunRow(
         run_id=run_id, timestamp=timestamp, model=model, eval_file=eval_file, total=total,
-        passed=passed, failed=failed, skipped=skipped, errors=errors, scores=json.loads(scores),
+        passed=passed, failed=failed, skipped=skipped, errors=errors, scores=parse_scores(scores),
         source_commit=source_commit, commit=commit,
     )
