@@ -392,7 +392,8 @@ def added_subtree(repo: Repo, sha: str) -> tuple[str, str] | None:
     """``(path, tree sha)`` of the one directory ``sha`` added relative to its first parent.
 
     None unless that is all the commit did (so it can be replayed onto another tip by adding the
-    same directory there). The directory's path is found by descending the single changed entry.
+    same directory there). The path is found by descending the single changed entry, and through
+    new directories while they hold a single directory (so a run in a new shard is the run).
     """
     commit = _commit(repo, sha)
     if len(commit.parents) != 1:
@@ -402,6 +403,13 @@ def added_subtree(repo: Repo, sha: str) -> tuple[str, str] | None:
     path: list[str] = []
     while new is not None:
         if old is None:
+            # a brand-new directory: descend through single-directory levels (a new shard
+            # holding only this run) so the replay adds just the run, not the whole shard
+            entries = _tree(repo, new).items()
+            while len(entries) == 1 and entries[0].mode == _DIR_MODE:
+                path.append(entries[0].path.decode("utf-8"))
+                new = entries[0].sha
+                entries = _tree(repo, new).items()
             return "/".join(path), new.decode("ascii")
         new_tree, old_tree = _tree(repo, new), _tree(repo, old)
         old_entries = {entry.path: (entry.mode, entry.sha) for entry in old_tree.iteritems()}

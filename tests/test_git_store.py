@@ -259,3 +259,24 @@ def test_walk_is_consistent_with_git_log_over_packed_history(source_repo: Path) 
         tuple(entry.strip("\n").split("\0")) for entry in log.split("\x01") if entry.strip()
     ]
     assert [(sha, message.rstrip("\n")) for sha, message in walked] == expected
+
+
+def test_runs_in_the_same_new_shard_from_two_writers_both_land(
+    source_repo: Path, bare_remote: Path, tmp_path: Path
+) -> None:
+    """A lost race is rebuilt by adding the run directory alone, not its whole (new) shard."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    here = git_store(source_repo, remote=str(bare_remote))
+    there = git_store(elsewhere, remote=str(bare_remote))
+    here.write(make_run("cc00000000000000"))
+    (bare_remote / "objects").rename(bare_remote / "objects.away")  # remote unusable
+    kept = here.write(make_run("dd00000000000001"))
+    assert not kept.delivered
+    (bare_remote / "objects.away").rename(bare_remote / "objects")
+    there.write(make_run("dd00000000000002"))  # the same new shard, first on the remote
+
+    assert here.sync().pushed == ("dd00000000000001",)
+
+    shard = git("ls-tree", "--name-only", f"{BRANCH}:dd", cwd=bare_remote).splitlines()
+    assert shard == ["00000000000001", "00000000000002"]

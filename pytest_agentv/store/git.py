@@ -107,7 +107,7 @@ class GitArtifactStore:
     """Commits each run to ``settings.branch`` and pushes it to ``settings.remote``."""
 
     #: push attempts before giving up into "kept locally", and the backoff between them
-    attempts = 8
+    attempts = 10
     backoff_base = 0.05
     backoff_cap = 2.0
     #: how long to wait for another local writer of the same repository
@@ -482,9 +482,29 @@ class GitArtifactStore:
     def _push(
         self, repo: Repo, target: _Target, local: str, remote_tip: str | None, problems: list[str]
     ) -> bool:
-        """Push, and after a lost race fetch, rebuild on the new tip and push again (bounded)."""
+        """Push; after a lost race wait, fetch, rebuild on the new tip and push again (bounded)."""
         assert target.push_url is not None and target.fetch_url is not None
+        why: str | None = None
         for attempt in range(self.attempts):
+            if attempt:
+                # full jitter, and before the fetch so the tip we rebuild on is as fresh as it
+                # can be when we push: racing writers spread out instead of colliding again
+                time.sleep(random.uniform(0, min(self.backoff_cap, self.backoff_base * 2**attempt)))
+                try:
+                    state = gitrepo.fetch_branch(repo, target.fetch_url, self.branch)
+                except gitrepo.TransportError as exc:
+                    problems.append(str(exc))
+                    return False
+                if state.tip == remote_tip:  # it did not move, so it refused: retrying won't help
+                    problems.append(f"push to {target.remote_label} was refused: {why}")
+                    return False
+                self._set_tracking(repo, target, state.tip)
+                remote_tip = state.tip
+                caught_up = self._catch_up(repo, target, remote_tip)
+                assert caught_up is not None
+                local = caught_up
+                if local == remote_tip:
+                    return True  # our runs were already there (an earlier push got through)
             try:
                 why = gitrepo.push_branch(repo, target.push_url, self.branch, remote_tip, local)
             except gitrepo.TransportError as exc:
@@ -493,23 +513,6 @@ class GitArtifactStore:
             if why is None:
                 self._set_tracking(repo, target, local)
                 return True
-            try:
-                state = gitrepo.fetch_branch(repo, target.fetch_url, self.branch)
-            except gitrepo.TransportError as exc:
-                problems.append(str(exc))
-                return False
-            if state.tip == remote_tip:  # the remote did not move: it refused, retrying won't help
-                problems.append(f"push to {target.remote_label} was refused: {why}")
-                return False
-            self._set_tracking(repo, target, state.tip)
-            remote_tip = state.tip
-            caught_up = self._catch_up(repo, target, remote_tip)
-            assert caught_up is not None
-            local = caught_up
-            if local == remote_tip:
-                return True  # our runs were already there (an earlier push got through)
-            # full jitter: racing writers spread out instead of colliding again in lockstep
-            time.sleep(random.uniform(0, min(self.backoff_cap, self.backoff_base * 2**attempt)))
         problems.append(
             f"push to {target.remote_label} lost the race {self.attempts} times in a row "
             "(other writers kept moving the branch)"
