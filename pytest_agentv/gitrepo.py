@@ -496,13 +496,12 @@ def message_trailers(message: bytes) -> dict[str, str]:
     end = len(message.rstrip(b"\n"))
     start = message.rfind(b"\n\n", 0, end)
     if start >= 0:
-        found: dict[str, str] = {}
-        for line in message[start + 2 : end].split(b"\n"):
-            key, sep, value = line.partition(b": ")
-            if not sep or not key or b" " in key or key[:1].isspace() or b"\t" in key:
-                break
-            found[key.decode("utf-8", "replace")] = value.decode("utf-8", "replace").strip()
-        else:
+        lines = message[start + 2 : end].decode("utf-8", "replace").split("\n")
+        try:  # a line without ": " makes a one-item split, which dict() refuses
+            found = dict(line.split(": ", 1) for line in lines)
+        except ValueError:
+            found = {}
+        if found and not any(not key or " " in key or "\t" in key for key in found):
             return found
     _body, parsed = parse_trailers(message)
     return {trailer.key: trailer.value for trailer in parsed}
@@ -536,14 +535,20 @@ class _PackIndex:
         low = self.fanout[first - 1] if first else 0
         high = self.fanout[first]
         idx, names = self.idx, self.names
-        # the names are sorted 20-byte records; a bounded find in one fan-out bucket is faster
-        # than a Python bisect, and a hit is only real if it is aligned to a record
-        position = idx.find(binsha, names + 20 * low, names + 20 * high)
-        while position >= 0 and (position - names) % 20:
-            position = idx.find(binsha, position + 1, names + 20 * high)
-        if position < 0:
+        # a plain bisect over the sorted 20-byte names of one fan-out bucket
+        while low < high:
+            middle = (low + high) // 2
+            start = names + 20 * middle
+            probe = idx[start : start + 20]
+            if probe < binsha:
+                low = middle + 1
+            elif probe > binsha:
+                high = middle
+            else:
+                break
+        else:
             return None
-        index = (position - names) // 20
+        index = middle
         (offset,) = struct.unpack_from(">I", idx, self.offsets + 4 * index)
         if offset & 0x80000000:
             (offset,) = struct.unpack_from(">Q", idx, self.large + 8 * (offset & 0x7FFFFFFF))
