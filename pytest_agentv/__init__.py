@@ -1,16 +1,17 @@
-"""pytest-agentv: record LLM/agent eval runs from pytest to git."""
+"""pytest-agentv: record LLM/agent eval runs from pytest to git.
+
+Public names load on first use, so ``agentv-results`` does not pay for pytest or pydantic
+imports it does not need.
+"""
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
-from pytest_agentv.exceptions import AgentvDeliveryWarning, AgentvRecordError, AgentvWarning
-from pytest_agentv.recorder import EvalRecorder, RunContext
-
-try:
-    __version__ = version("pytest-agentv")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0.0.0"
+if TYPE_CHECKING:
+    from pytest_agentv.exceptions import AgentvDeliveryWarning, AgentvRecordError, AgentvWarning
+    from pytest_agentv.recorder import EvalRecorder, RunContext
 
 __all__ = [
     "AgentvDeliveryWarning",
@@ -20,3 +21,24 @@ __all__ = [
     "RunContext",
     "__version__",
 ]
+
+_LAZY = {
+    "AgentvDeliveryWarning": "pytest_agentv.exceptions",
+    "AgentvRecordError": "pytest_agentv.exceptions",
+    "AgentvWarning": "pytest_agentv.exceptions",
+    "EvalRecorder": "pytest_agentv.recorder",
+    "RunContext": "pytest_agentv.recorder",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version("pytest-agentv")
+        except PackageNotFoundError:  # pragma: no cover - running from a source tree
+            return "0.0.0"
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'pytest_agentv' has no attribute {name!r}")

@@ -14,12 +14,11 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
-
-from pytest_agentv.redact import RedactionConfig
+if TYPE_CHECKING:
+    from pytest_agentv.config_file import ConfigFile
+    from pytest_agentv.redact import RedactionConfig
 
 DEFAULT_BRANCH = "agentv/checkpoints/v1"
 DEFAULT_LOCAL_DIR = ".agentv/runs"
@@ -148,113 +147,6 @@ OPTIONS: tuple[OptionSpec, ...] = (
 OPTION_BY_KEY = {spec.key: spec for spec in OPTIONS}
 
 
-# --- .agentv/config.yaml --------------------------------------------------------------------------
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class GitSection(_Section):
-    """``artifacts.git``."""
-
-    remote: str | None = None
-    branch: str | None = None
-    path: str | None = None
-
-    _branch = field_validator("branch")(lambda v: None if v is None else check_branch(v))
-    _path = field_validator("path")(lambda v: None if v is None else check_repo_path(v))
-
-
-class LocalSection(_Section):
-    """``artifacts.local``."""
-
-    directory: str | None = None
-
-
-class ArtifactsSection(_Section):
-    """``artifacts``."""
-
-    backend: Backend | None = None
-    strict: bool | None = None
-    git: GitSection = GitSection()
-    local: LocalSection = LocalSection()
-
-
-class ConfigFile(_Section):
-    """The whole ``.agentv/config.yaml``; ``gates`` and ``releases`` are reserved for later use."""
-
-    artifacts: ArtifactsSection = ArtifactsSection()
-    redaction: RedactionConfig = RedactionConfig()
-    gates: dict[str, Any] | None = None
-    releases: dict[str, Any] | None = None
-
-
-_FILE_KEYS: dict[str, Callable[[ConfigFile], Any]] = {
-    "backend": lambda c: c.artifacts.backend,
-    "strict": lambda c: c.artifacts.strict,
-    "remote": lambda c: c.artifacts.git.remote,
-    "branch": lambda c: c.artifacts.git.branch,
-    "path": lambda c: c.artifacts.git.path,
-    "local_dir": lambda c: c.artifacts.local.directory,
-}
-
-
-def load_config_file(path: Path) -> ConfigFile:
-    """Read and validate a config file; every problem becomes a :class:`SettingsError`."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SettingsError(f"{path}: cannot read: {exc.strerror}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise SettingsError(f"{where}: invalid YAML: {problem}; fix the syntax") from None
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise SettingsError(
-            f"{path}: expected a mapping at the top level (artifacts:, redaction:), "
-            f"got {type(data).__name__}"
-        )
-    try:
-        return ConfigFile.model_validate(data)
-    except ValidationError as exc:
-        raise SettingsError(format_validation_error(path, exc)) from None
-
-
-def format_validation_error(path: Path, exc: ValidationError) -> str:
-    """Name the file, the field path, the bad value and what is allowed, for each problem."""
-    lines = []
-    for error in exc.errors():
-        field_path = ".".join(str(part) for part in error["loc"]) or "(top level)"
-        if error["type"] == "extra_forbidden":
-            parent = ".".join(str(part) for part in error["loc"][:-1])
-            lines.append(
-                f"{path}: unknown field {field_path!r}; "
-                f"allowed here: {_allowed_fields(error['loc'][:-1]) or '(none)'}"
-                + (f" (in {parent!r})" if parent else "")
-            )
-            continue
-        message = str(error["msg"]).removeprefix("Value error, ")
-        lines.append(f"{path}: {field_path}: {message} (got {error['input']!r})")
-    return "\n".join(lines)
-
-
-def _allowed_fields(loc: tuple[int | str, ...]) -> str:
-    model: type[BaseModel] = ConfigFile
-    for part in loc:
-        info = model.model_fields.get(str(part))
-        annotation = info.annotation if info else None
-        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
-            return ""
-        model = annotation
-    return ", ".join(model.model_fields)
-
-
 # --- resolution -----------------------------------------------------------------------------------
 
 
@@ -272,7 +164,7 @@ class Settings:
     eval_file: str | None = None
     strict: bool = False
     record: bool = True
-    redaction: RedactionConfig = field(default_factory=RedactionConfig)
+    redaction: RedactionConfig | None = None  # None: the defaults
     config_file: Path | None = None
     sources: Mapping[str, str] = field(default_factory=dict)
 
@@ -304,7 +196,12 @@ def resolve_settings(
     env = env or {}
     ini = ini or {}
     path = config_file if config_file is not None else rootdir / CONFIG_FILE
-    file_config = load_config_file(path) if path.is_file() else None
+    file_config: ConfigFile | None = None
+    if path.is_file():
+        # pydantic and yaml load only when there is a file to read
+        from pytest_agentv.config_file import load_config_file
+
+        file_config = load_config_file(path)
 
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
@@ -314,8 +211,8 @@ def resolve_settings(
             (f"environment variable {spec.env}", env.get(spec.env) or None),
             (f"ini option {spec.ini}", ini.get(spec.ini) or None),
         ]
-        if file_config is not None and spec.key in _FILE_KEYS:
-            candidates.append((str(path), _FILE_KEYS[spec.key](file_config)))
+        if file_config is not None:
+            candidates.append((str(path), file_config.value_of(spec.key)))
         for source, raw in candidates:
             if raw is None:
                 continue
@@ -329,7 +226,7 @@ def resolve_settings(
     return Settings(
         rootdir=rootdir,
         local_dir=local_dir if local_dir.is_absolute() else rootdir / local_dir,
-        redaction=file_config.redaction if file_config else RedactionConfig(),
+        redaction=file_config.redaction if file_config else None,
         config_file=path if file_config is not None else None,
         sources=sources,
         **values,

@@ -1,0 +1,122 @@
+"""``.agentv/config.yaml``: its pydantic models and loading, with errors that name the field."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+
+from pytest_agentv.redact import RedactionConfig
+from pytest_agentv.settings import Backend, SettingsError, check_branch, check_repo_path
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class GitSection(_Section):
+    """``artifacts.git``."""
+
+    remote: str | None = None
+    branch: str | None = None
+    path: str | None = None
+
+    _branch = field_validator("branch")(lambda v: None if v is None else check_branch(v))
+    _path = field_validator("path")(lambda v: None if v is None else check_repo_path(v))
+
+
+class LocalSection(_Section):
+    """``artifacts.local``."""
+
+    directory: str | None = None
+
+
+class ArtifactsSection(_Section):
+    """``artifacts``."""
+
+    backend: Backend | None = None
+    strict: bool | None = None
+    git: GitSection = GitSection()
+    local: LocalSection = LocalSection()
+
+
+class ConfigFile(_Section):
+    """The whole ``.agentv/config.yaml``; ``gates`` and ``releases`` are reserved for later use."""
+
+    artifacts: ArtifactsSection = ArtifactsSection()
+    redaction: RedactionConfig = RedactionConfig()
+    gates: dict[str, Any] | None = None
+    releases: dict[str, Any] | None = None
+
+    def value_of(self, key: str) -> Any:
+        """The value the file gives a setting of :data:`~pytest_agentv.settings.OPTIONS`."""
+        getter = _FILE_KEYS.get(key)
+        return getter(self) if getter else None
+
+
+_FILE_KEYS: dict[str, Callable[[ConfigFile], Any]] = {
+    "backend": lambda c: c.artifacts.backend,
+    "strict": lambda c: c.artifacts.strict,
+    "remote": lambda c: c.artifacts.git.remote,
+    "branch": lambda c: c.artifacts.git.branch,
+    "path": lambda c: c.artifacts.git.path,
+    "local_dir": lambda c: c.artifacts.local.directory,
+}
+
+
+def load_config_file(path: Path) -> ConfigFile:
+    """Read and validate a config file; every problem becomes a :class:`SettingsError`."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SettingsError(f"{path}: cannot read: {exc.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise SettingsError(f"{where}: invalid YAML: {problem}; fix the syntax") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise SettingsError(
+            f"{path}: expected a mapping at the top level (artifacts:, redaction:), "
+            f"got {type(data).__name__}"
+        )
+    try:
+        return ConfigFile.model_validate(data)
+    except ValidationError as exc:
+        raise SettingsError(format_validation_error(path, exc)) from None
+
+
+def format_validation_error(path: Path, exc: ValidationError) -> str:
+    """Name the file, the field path, the bad value and what is allowed, for each problem."""
+    lines = []
+    for error in exc.errors():
+        field_path = ".".join(str(part) for part in error["loc"]) or "(top level)"
+        if error["type"] == "extra_forbidden":
+            parent = ".".join(str(part) for part in error["loc"][:-1])
+            lines.append(
+                f"{path}: unknown field {field_path!r}; "
+                f"allowed here: {_allowed_fields(error['loc'][:-1]) or '(none)'}"
+                + (f" (in {parent!r})" if parent else "")
+            )
+            continue
+        message = str(error["msg"]).removeprefix("Value error, ")
+        lines.append(f"{path}: {field_path}: {message} (got {error['input']!r})")
+    return "\n".join(lines)
+
+
+def _allowed_fields(loc: tuple[int | str, ...]) -> str:
+    model: type[BaseModel] = ConfigFile
+    for part in loc:
+        info = model.model_fields.get(str(part))
+        annotation = info.annotation if info else None
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return ""
+        model = annotation
+    return ", ".join(model.model_fields)
