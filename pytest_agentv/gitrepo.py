@@ -20,16 +20,19 @@ from typing import Any, cast
 from urllib.parse import urlsplit
 
 from dulwich.client import (
+    FetchPackResult,
     GitClient,
     HTTPProxyUnauthorized,
     HTTPUnauthorized,
+    LocalGitClient,
+    LsRemoteResult,
     get_transport_and_path,
 )
 from dulwich.config import StackedConfig
 from dulwich.errors import HangupException, NotGitRepository
 from dulwich.file import FileLocked
-from dulwich.objects import Blob, Commit, ObjectID, Tree
-from dulwich.pack import apply_delta
+from dulwich.objects import Blob, Commit, ObjectID, ShaFile, Tree
+from dulwich.pack import apply_delta, pack_objects_to_data
 from dulwich.refs import Ref
 from dulwich.repo import Repo
 from dulwich.trailers import Trailer, format_trailers, parse_trailers
@@ -734,9 +737,19 @@ def fetch_branch(repo: Repo, url: str, branch: str) -> RemoteBranch:
     try:
         client, path = _client(url, repo.get_config_stack(), "pull")
         try:
-            result = client.fetch(
-                path.encode("utf-8"), repo, determine_wants=cast(Any, determine_wants)
-            )
+            result: LsRemoteResult | FetchPackResult
+            if isinstance(client, LocalGitClient):
+                # dulwich serves a local fetch in Python and prepares it (bitmaps, reachability)
+                # even when nothing is wanted; look at the refs first and skip it when up to date
+                result = client.get_refs(path.encode("utf-8"))
+                if determine_wants(result.refs):
+                    result = client.fetch(
+                        path.encode("utf-8"), repo, determine_wants=cast(Any, determine_wants)
+                    )
+            else:
+                result = client.fetch(
+                    path.encode("utf-8"), repo, determine_wants=cast(Any, determine_wants)
+                )
         finally:
             client.close()
     except Exception as exc:  # socket, urllib3, subprocess, protocol: every failure keeps the run
@@ -747,6 +760,55 @@ def fetch_branch(repo: Repo, url: str, branch: str) -> RemoteBranch:
     if head and head.startswith(b"refs/heads/"):
         default = head[len(b"refs/heads/") :].decode("utf-8", "replace")
     return RemoteBranch(tip=tip.decode("ascii") if tip else None, default_branch=default)
+
+
+def objects_since(repo: Repo, base: str, tip: str, limit: int = 10_000) -> list[ShaFile] | None:
+    """Every object reachable from ``tip`` but not from ``base``, when ``tip`` descends from
+    ``base`` by single-parent commits (within ``limit``); else None.
+
+    Each commit is compared with its parent and only changed subtrees are descended, so the cost
+    is that of the runs added, not of the branch.
+    """
+    chain: list[Commit] = []
+    sha = tip
+    while sha != base:
+        if len(chain) >= limit:
+            return None
+        commit = _commit(repo, sha)
+        if len(commit.parents) != 1:
+            return None
+        chain.append(commit)
+        sha = commit.parents[0].decode("ascii")
+    objects: list[ShaFile] = []
+    seen: set[bytes] = set()
+    for commit in chain:
+        objects.append(commit)
+        parent_tree = _commit(repo, commit.parents[0]).tree
+        _new_tree_objects(repo, parent_tree, commit.tree, objects, seen)
+    return objects
+
+
+def _new_tree_objects(
+    repo: Repo, old: ObjectID | None, new: ObjectID, out: list[ShaFile], seen: set[bytes]
+) -> None:
+    if old == new or new in seen:
+        return
+    seen.add(new)
+    tree = _tree(repo, new)
+    out.append(tree)
+    previous = {}
+    if old is not None:
+        previous = {entry.path: (entry.mode, entry.sha) for entry in _tree(repo, old).iteritems()}
+    for entry in tree.iteritems():
+        before = previous.get(entry.path)
+        if before is not None and before[1] == entry.sha:
+            continue
+        if entry.mode == _DIR_MODE:
+            older = before[1] if before is not None and before[0] == _DIR_MODE else None
+            _new_tree_objects(repo, older, entry.sha, out, seen)
+        elif entry.mode != 0o160000 and entry.sha not in seen:  # gitlinks name other repos
+            seen.add(entry.sha)
+            out.append(repo.object_store[entry.sha])
 
 
 def push_branch(repo: Repo, url: str, branch: str, old: str | None, new: str) -> str | None:
@@ -771,6 +833,12 @@ def push_branch(repo: Repo, url: str, branch: str, old: str | None, new: str) ->
     def generate_pack_data(
         have: Any, want: Any, *, ofs_delta: bool = False, progress: Any = None, **_kw: Any
     ) -> Any:
+        # update_refs checked that the remote is at `old`, so it has all of old's history:
+        # send just what the new commits added (dulwich's generic finder would first list
+        # every object of old's tree, and scan whole packs for deltas: O(runs on the branch))
+        objects = objects_since(repo, old, new) if old is not None else None
+        if objects is not None:
+            return pack_objects_to_data(objects, ofs_delta=ofs_delta)
         present = {sha for sha in have if sha in repo.object_store}
         return repo.generate_pack_data(present, set(want), progress=progress, ofs_delta=ofs_delta)
 
