@@ -742,6 +742,11 @@ def fetch_branch(repo: Repo, url: str, branch: str) -> RemoteBranch:
                 # dulwich serves a local fetch in Python and prepares it (bitmaps, reachability)
                 # even when nothing is wanted; look at the refs first and skip it when up to date
                 result = client.get_refs(path.encode("utf-8"))
+                if Ref(b"HEAD") not in result.symrefs:  # an unborn HEAD is not listed
+                    with Repo(path) as served:
+                        head = served.refs.read_ref(Ref(b"HEAD"))
+                    if head and head.startswith(b"ref: "):
+                        result.symrefs[Ref(b"HEAD")] = Ref(head[5:].strip())
                 if determine_wants(result.refs):
                     result = client.fetch(
                         path.encode("utf-8"), repo, determine_wants=cast(Any, determine_wants)
