@@ -105,9 +105,13 @@ def test_main_and_master_are_default_when_nothing_says_otherwise(
 
 def test_the_checked_out_branch_is_never_committed_to(source_repo: Path, bare_remote: Path) -> None:
     before = worktree_state(source_repo)
-    result = git_store(source_repo, branch="main").write(make_run())
+    store = git_store(source_repo, branch="main")
+    result = store.write(make_run())
     assert not result.delivered and "checked out" in result.problems[0]
     assert worktree_state(source_repo) == before
+    # reading it is harmless, and allowed
+    assert store.tip() == git("rev-parse", "main", cwd=source_repo)
+    assert [commit.run_id for commit in store.walk()] == [None]
 
     # with a remote, a cache repository holds the branch instead and the source is untouched
     git("push", "--quiet", str(bare_remote), "main", cwd=source_repo)

@@ -87,6 +87,8 @@ class _Target:
     source_head: str | None  # the source repository's HEAD branch, a default-branch fallback
     identity: str
     notes: tuple[str, ...] = ()
+    #: why runs may not be committed here (reading is still fine), e.g. the branch is checked out
+    write_refusal: str | None = None
 
     @property
     def local_ref(self) -> str:
@@ -178,13 +180,15 @@ class GitArtifactStore:
             return self._cache_target(url, url, gitrepo.scrub(url), identity, source_head, ())
 
         if source is not None and source_dir is not None:
+            refusal = None
             if checked_out:
-                raise StoreError(
+                refusal = (
                     f"branch {self.branch} is checked out in the source repository; committing "
                     "runs to it would change your working tree. Choose another branch "
                     "(--agentv-branch) or configure a remote (--agentv-remote)"
                 )
             return _Target(
+                write_refusal=refusal,
                 kind="source",
                 repo_dir=source_dir,
                 lock_path=source_dir / "agentv.lock",
@@ -387,6 +391,10 @@ class GitArtifactStore:
     def _deliver(self, target: _Target, repo: Repo) -> _Delivery:
         """Under the lock: fetch, catch up, commit the spool, push. Problems are collected."""
         delivery = _Delivery()
+        if target.write_refusal is not None:
+            delivery.problems.append(target.write_refusal)
+            delivery.spooled.extend(self.spool.run_ids())
+            return delivery
         remote_tip: str | None = None
         default_branch: str | None = None
         reachable = target.fetch_url is not None
