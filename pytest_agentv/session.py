@@ -67,7 +67,8 @@ class SessionOutcome:
         if self.result is None:
             lines = [f"agentv: run {self.run_id} ({tests}) was NOT recorded"]
         else:
-            lines = [f"agentv: run {self.run_id} ({tests}) written to {self.result.location}"]
+            verb = "written to" if self.result.delivered else "NOT delivered, kept in"
+            lines = [f"agentv: run {self.run_id} ({tests}) {verb} {self.result.location}"]
             lines += [f"agentv: {note}" for note in self.result.notes]
         lines += [f"agentv: WARNING: {problem}" for problem in self.problems]
         return lines

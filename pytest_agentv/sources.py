@@ -246,10 +246,17 @@ class LocalRunSource:
         return problems
 
     def sync(self) -> SyncOutcome:
-        return SyncOutcome(
-            f"nothing to sync: the local backend keeps runs in {self.store.directory} "
-            "and has no remote (use --backend git to push runs to a branch)"
-        )
+        report = self.store.sync()
+        if report.problems:
+            message = f"{len(report.pending)} run(s) still waiting in the spool"
+        elif report.delivered:
+            message = f"moved {len(report.delivered)} spooled run(s) into {self.store.directory}"
+        else:
+            message = (
+                f"nothing to sync: the local backend keeps runs in {self.store.directory} "
+                "and has no remote (use --backend git to push runs to a branch)"
+            )
+        return SyncOutcome(message, report.delivered, report.pending, report.problems)
 
 
 # --- git results branch ---------------------------------------------------------------------------
@@ -414,5 +421,6 @@ def open_source(settings: Settings) -> RunSource:
 
         return GitRunSource(GitArtifactStore(settings), settings)
     from pytest_agentv.store.local import LocalArtifactStore
+    from pytest_agentv.store.spool import project_spool
 
-    return LocalRunSource(LocalArtifactStore(settings.local_dir))
+    return LocalRunSource(LocalArtifactStore(settings.local_dir, project_spool(settings.rootdir)))

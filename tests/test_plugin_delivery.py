@@ -1,6 +1,13 @@
-"""A run that cannot be stored warns, says so in the summary, and fails only when strict."""
+"""A run that cannot be stored warns, is kept in the spool, and fails the session only when strict.
+
+The local directory is made unusable by a file sitting where it should be.
+"""
 
 from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -9,8 +16,11 @@ SHOW_WARNING = ("-W", "default::pytest_agentv.AgentvDeliveryWarning")
 
 
 @pytest.fixture
-def blocked(pytester: pytest.Pytester) -> pytest.Pytester:
+def blocked(
+    pytester: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> pytest.Pytester:
     """A local directory that cannot be created: a file sits where it should be."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
     pytester.makepyfile(SUITE)
     (pytester.path / "blocked").write_text("a file, not a directory")
     return pytester
@@ -22,17 +32,49 @@ def test_store_failure_warns_and_keeps_exit_status(blocked: pytest.Pytester) -> 
     result.assert_outcomes(passed=1, warnings=1)
     assert result.ret == pytest.ExitCode.OK
     result.stdout.fnmatch_lines([
-        "*AgentvDeliveryWarning: cannot create *blocked/runs/*",
-        "agentv: run * (1 test) was NOT recorded",
+        "*AgentvDeliveryWarning: cannot create *blocked/runs/*: Not a directory; the run is "
+        "kept in .agentv/spool/*; deliver it with `agentv-results sync`",
+        "agentv: run * (1 test) NOT delivered, kept in .agentv/spool/*",
         "agentv: WARNING: cannot create *",
     ])
+    spooled = list((blocked.path / ".agentv" / "spool").glob("*/summary.json"))
+    assert len(spooled) == 1
+
+
+def test_the_next_run_delivers_spooled_runs_first(blocked: pytest.Pytester) -> None:
+    blocked.runpytest("-p", "no:xdist", "--agentv-local-dir", "blocked/runs", *SHOW_WARNING)
+    blocked.runpytest("-p", "no:xdist", "--agentv-local-dir", "blocked/runs", *SHOW_WARNING)
+    assert len(list((blocked.path / ".agentv" / "spool").glob("*/summary.json"))) == 2
+    (blocked.path / "blocked").unlink()  # the obstacle is gone
+
+    result = blocked.runpytest("-p", "no:xdist", "--agentv-local-dir", "blocked/runs")
+
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines([
+        "agentv: run * (1 test) written to blocked/runs/*",
+        "agentv: also delivered 2 earlier run(s) from the spool",
+    ])
+    assert len(list((blocked.path / "blocked" / "runs").glob("*/*/summary.json"))) == 3
+    assert not list((blocked.path / ".agentv" / "spool").glob("*/summary.json"))
+
+
+def test_nothing_is_lost_when_even_the_spool_is_unusable(blocked: pytest.Pytester) -> None:
+    (blocked.path / ".agentv").write_text("a file where the spool would go")
+    result = blocked.runpytest("-p", "no:xdist", "--agentv-local-dir", "blocked/runs",
+                               *SHOW_WARNING)
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["agentv: WARNING: cannot create *; the run is kept in *user-cache*"
+                                 ])
+    # the spool fell back to the user cache directory (the test's own XDG_CACHE_HOME)
+    spooled = list(Path(os.environ["XDG_CACHE_HOME"]).glob("pytest-agentv/*/spool/*/summary.json"))
+    assert len(spooled) == 1
 
 
 def test_strict_turns_a_failed_delivery_into_a_failed_session(blocked: pytest.Pytester) -> None:
     result = blocked.runpytest("-p", "no:xdist", "--agentv-local-dir", "blocked/runs",
                                "--agentv-strict", *SHOW_WARNING)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
-    result.stdout.fnmatch_lines(["agentv: run * was NOT recorded"])
+    result.stdout.fnmatch_lines(["agentv: run * NOT delivered, kept in *"])
 
 
 def test_warnings_as_errors_fail_the_session_without_crashing(blocked: pytest.Pytester) -> None:
@@ -48,3 +90,15 @@ def test_strict_does_not_mask_a_worse_exit_status(blocked: pytest.Pytester) -> N
     result = blocked.runpytest("-p", "no:xdist", "--agentv-local-dir", "blocked/runs",
                                "--agentv-strict")
     assert result.ret == pytest.ExitCode.TESTS_FAILED
+
+
+def test_sync_delivers_spooled_runs_on_demand(blocked: pytest.Pytester) -> None:
+    blocked.runpytest("-p", "no:xdist", "--agentv-local-dir", "blocked/runs", *SHOW_WARNING)
+    (blocked.path / "blocked").unlink()
+    command = ["agentv-results", "--local-dir", "blocked/runs", "sync"]
+    done = subprocess.run(command, cwd=blocked.path, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "moved 1 spooled run(s) into" in done.stdout
+    assert len(list((blocked.path / "blocked" / "runs").glob("*/*/summary.json"))) == 1
+    again = subprocess.run(command, cwd=blocked.path, capture_output=True, text=True, check=False)
+    assert "nothing to sync" in again.stdout

@@ -36,5 +36,6 @@ def open_store(settings: Settings) -> ArtifactStore:
 
         return GitArtifactStore(settings)
     from pytest_agentv.store.local import LocalArtifactStore
+    from pytest_agentv.store.spool import project_spool
 
-    return LocalArtifactStore(settings.local_dir)
+    return LocalArtifactStore(settings.local_dir, spool=project_spool(settings.rootdir))

@@ -7,7 +7,6 @@ and what happens on failure. All git plumbing lives in :mod:`pytest_agentv.gitre
 from __future__ import annotations
 
 import hashlib
-import os
 import random
 import re
 import time
@@ -32,7 +31,7 @@ from pytest_agentv.store.base import (
     WriteResult,
 )
 from pytest_agentv.store.paths import check_run_id, is_run_id, shard_path
-from pytest_agentv.store.spool import Spool, make_ignored_dir
+from pytest_agentv.store.spool import make_ignored_dir, project_spool, writable_dir
 
 if TYPE_CHECKING:
     from dulwich.repo import Repo
@@ -120,7 +119,7 @@ class GitArtifactStore:
         self.branch = settings.branch
         self.prefix = settings.path
         self._target: _Target | None = None
-        self.spool = Spool(_writable_dir(settings.rootdir / ".agentv" / "spool", "spool", settings))
+        self.spool = project_spool(settings.rootdir)
 
     # --- where things go ---------------------------------------------------------------------
 
@@ -205,7 +204,7 @@ class GitArtifactStore:
                 branch=self.branch,
                 source_head=source_head,
             )
-        cache = _writable_dir(settings.rootdir / ".agentv" / "cache", "cache", settings)
+        cache = writable_dir(settings.rootdir / ".agentv" / "cache", "cache", settings.rootdir)
         return _Target(
             kind="cache",
             repo_dir=cache / "local.git",
@@ -247,7 +246,9 @@ class GitArtifactStore:
         source_head: str | None,
         notes: tuple[str, ...],
     ) -> _Target:
-        cache = _writable_dir(self.settings.rootdir / ".agentv" / "cache", "cache", self.settings)
+        cache = writable_dir(
+            self.settings.rootdir / ".agentv" / "cache", "cache", self.settings.rootdir
+        )
         digest = hashlib.sha256(_strip_userinfo(push_url).encode()).hexdigest()[:12]
         name = f"{_slug(push_url)}-{digest}"
         repo_dir = cache / f"{name}.git"
@@ -778,18 +779,3 @@ def _slug(url: str) -> str:
 
 def _strip_userinfo(url: str) -> str:
     return re.sub(r"(://)[^/@\s]*@", r"\1", url)
-
-
-def _writable_dir(preferred: Path, kind: str, settings: Settings) -> Path:
-    """``preferred`` if it can be created and written, else a per-project user cache dir.
-
-    Nothing is created here: writers create the directory when they first need it.
-    """
-    probe = preferred
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
-    if os.access(probe, os.W_OK) and (probe == preferred or probe.is_dir()):
-        return preferred
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "pytest-agentv"
-    project = hashlib.sha256(str(settings.rootdir.resolve()).encode()).hexdigest()[:12]
-    return base / project / kind

@@ -6,6 +6,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -20,6 +21,9 @@ from pytest_agentv.store.base import (
     WriteResult,
 )
 from pytest_agentv.store.paths import check_run_id, is_run_id, shard_path
+from pytest_agentv.store.spool import Spool
+
+SYNC_HINT = "deliver it with `agentv-results sync`"
 
 
 def display_path(path: Path) -> str:
@@ -30,23 +34,86 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
-class LocalArtifactStore:
-    """Writes ``<directory>/<runId[:2]>/<runId[2:]>/{metadata.json,...}`` atomically."""
+@dataclass(frozen=True)
+class LocalSyncReport:
+    """What :meth:`LocalArtifactStore.sync` moved from the spool into the directory."""
 
-    def __init__(self, directory: Path):
+    delivered: tuple[str, ...] = ()
+    pending: tuple[str, ...] = ()
+    problems: tuple[str, ...] = ()
+
+
+class LocalArtifactStore:
+    """Writes ``<directory>/<runId[:2]>/<runId[2:]>/{metadata.json,...}`` atomically.
+
+    With a spool, a run that cannot be written is kept there instead (and a warning says so);
+    the next write, or ``sync()``, moves it into the directory.
+    """
+
+    def __init__(self, directory: Path, spool: Spool | None = None):
         self.directory = directory
+        self.spool = spool
 
     def run_dir(self, run_id: str) -> Path:
         """The directory one run lives in."""
         return self.directory / shard_path(run_id)
 
     def write(self, run: RunArtifacts) -> WriteResult:
+        """Write ``run`` (after any spooled runs); keep it in the spool if that fails."""
+        earlier = self.sync() if self.spool is not None else LocalSyncReport()
+        notes = (
+            (f"also delivered {len(earlier.delivered)} earlier run(s) from the spool",)
+            if earlier.delivered
+            else ()
+        )
+        try:
+            location = self._write_dir(run)
+        except RunExists:
+            raise
+        except StoreError as exc:
+            if self.spool is None:
+                raise
+            try:
+                kept = self.spool.put(run)
+            except StoreError as spool_exc:
+                raise StoreError(f"{exc}; and the run could not be kept: {spool_exc}") from None
+            return WriteResult(
+                run_id=run.run_id,
+                location=display_path(kept),
+                delivered=False,
+                notes=notes,
+                problems=(f"{exc}; the run is kept in {display_path(kept)}; {SYNC_HINT}",),
+            )
+        return WriteResult(run_id=run.run_id, location=location, notes=notes)
+
+    def sync(self) -> LocalSyncReport:
+        """Move spooled runs into the directory; what cannot move stays spooled."""
+        if self.spool is None:
+            return LocalSyncReport()
+        delivered, pending, problems = [], [], []
+        for run_id in self.spool.run_ids():
+            try:
+                self._write_dir(self.spool.load(run_id))
+            except RunExists:
+                pass  # written before a crash that left the spool copy behind
+            except StoreError as exc:
+                pending.append(run_id)
+                problems.append(str(exc))
+                continue
+            else:
+                delivered.append(run_id)
+            self.spool.remove(run_id)
+        return LocalSyncReport(tuple(delivered), tuple(pending), tuple(problems))
+
+    def _write_dir(self, run: RunArtifacts) -> str:
         """Write the files into a temporary directory, then rename it into place."""
         final = self.run_dir(run.run_id)
         if final.exists():
             raise RunExists(
                 f"run {run.run_id} already exists at {final}; runs are never overwritten"
             )
+        if self.directory.exists() and not self.directory.is_dir():
+            raise StoreError(f"cannot write run {run.run_id}: {self.directory} is not a directory")
         try:
             final.parent.mkdir(parents=True, exist_ok=True)
             staging = Path(tempfile.mkdtemp(prefix=f".tmp-{run.run_id[2:]}-", dir=final.parent))
@@ -66,7 +133,7 @@ class LocalArtifactStore:
             if final.exists():
                 raise RunExists(f"run {run.run_id} already exists at {final}") from None
             raise StoreError(f"cannot write run {run.run_id} to {final}: {exc}") from None
-        return WriteResult(run_id=run.run_id, location=display_path(final))
+        return display_path(final)
 
     def list(self) -> Iterator[StoredRun]:
         """Every run with a readable summary, newest first."""

@@ -7,6 +7,7 @@ refused branch, a crash). The next write or ``agentv-results sync`` commits what
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import tempfile
@@ -28,6 +29,26 @@ def make_ignored_dir(directory: Path) -> None:
         ignore.write_text(
             "# created by pytest-agentv: local spool and cache, not project files\n*\n"
         )
+
+
+def writable_dir(preferred: Path, kind: str, rootdir: Path) -> Path:
+    """``preferred`` if it can be created and written, else a per-project user cache dir.
+
+    Nothing is created here: writers create the directory when they first need it.
+    """
+    probe = preferred
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if os.access(probe, os.W_OK) and (probe == preferred or probe.is_dir()):
+        return preferred
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "pytest-agentv"
+    project = hashlib.sha256(str(rootdir.resolve()).encode()).hexdigest()[:12]
+    return base / project / kind
+
+
+def project_spool(rootdir: Path) -> Spool:
+    """The spool of the project at ``rootdir``: ``.agentv/spool``, or the user cache dir."""
+    return Spool(writable_dir(rootdir / ".agentv" / "spool", "spool", rootdir))
 
 
 class Spool:
