@@ -2,15 +2,48 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from pytest_agentv.redact import RedactionConfig
 from pytest_agentv.settings import Backend, SettingsError, check_branch, check_repo_path
+
+
+class NamedPattern(BaseModel):
+    """A user-supplied rule from ``redaction.patterns`` in ``.agentv/config.yaml``.
+
+    The whole match is redacted, or only the group named ``secret`` when the regex has one.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str = Field(min_length=1)
+    regex: str
+
+    @field_validator("regex")
+    @classmethod
+    def _compiles(cls, regex: str, info: Any) -> str:
+        try:
+            re.compile(regex)
+        except re.error as exc:
+            name = info.data.get("name", "?")
+            raise ValueError(
+                f"redaction.patterns[{name}]: invalid regex {regex!r}: {exc}"
+            ) from None
+        return regex
+
+
+class RedactionConfig(BaseModel):
+    """The ``redaction:`` section of ``.agentv/config.yaml``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    enabled: bool = True
+    patterns: tuple[NamedPattern, ...] = ()
+    allow: tuple[str, ...] = ()
+    emails: bool = False
 
 
 class _Section(BaseModel):

@@ -16,18 +16,9 @@ import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
-from dulwich.client import (
-    FetchPackResult,
-    GitClient,
-    HTTPProxyUnauthorized,
-    HTTPUnauthorized,
-    LocalGitClient,
-    LsRemoteResult,
-    get_transport_and_path,
-)
 from dulwich.config import StackedConfig
 from dulwich.errors import HangupException, NotGitRepository
 from dulwich.file import FileLocked
@@ -37,7 +28,11 @@ from dulwich.refs import Ref
 from dulwich.repo import Repo
 from dulwich.trailers import Trailer, format_trailers, parse_trailers
 
-from pytest_agentv.payload import Provenance
+if TYPE_CHECKING:
+    # dulwich.client (transports) loads only when something is fetched or pushed
+    from dulwich.client import FetchPackResult, GitClient, LsRemoteResult
+
+    from pytest_agentv.payload import Provenance
 
 _SCP_LIKE = re.compile(r"^(?:[^@/]+@)?[^:/]+:(?P<path>[^/].*)$")
 
@@ -68,11 +63,17 @@ def find_source_repo(start: Path) -> Repo | None:
         return None
 
 
+def _provenance(**fields: Any) -> Provenance:
+    from pytest_agentv.payload import Provenance  # payload loads pydantic: only when recording
+
+    return Provenance(**fields)
+
+
 def read_provenance(start: Path) -> Provenance:
     """Origin slug, HEAD commit and branch, and whether tracked files changed; None outside git."""
     repo = find_source_repo(start)
     if repo is None:
-        return Provenance()
+        return _provenance()
     with repo:
         commit: str | None
         try:
@@ -89,7 +90,7 @@ def read_provenance(start: Path) -> Provenance:
             slug = repo_slug(url.decode("utf-8", "replace"))
         except KeyError:
             pass
-        return Provenance(repo=slug, commit=commit, branch=branch, dirty=_is_dirty(repo, commit))
+        return _provenance(repo=slug, commit=commit, branch=branch, dirty=_is_dirty(repo, commit))
 
 
 def _is_dirty(repo: Repo, commit: str | None) -> bool | None:
@@ -702,6 +703,8 @@ class RemoteBranch:
 
 def _client(url: str, config: StackedConfig, operation: str) -> tuple[GitClient, str]:
     # GIT_SSH_COMMAND / GIT_SSH are read by dulwich's porcelain, not its transport layer
+    from dulwich.client import get_transport_and_path
+
     ssh_command = os.environ.get("GIT_SSH_COMMAND") or os.environ.get("GIT_SSH") or None
     return get_transport_and_path(
         url, config=config, operation=operation, quiet=True, ssh_command=ssh_command
@@ -709,6 +712,8 @@ def _client(url: str, config: StackedConfig, operation: str) -> tuple[GitClient,
 
 
 def _transport_error(url: str, action: str, exc: BaseException) -> TransportError:
+    from dulwich.client import HTTPProxyUnauthorized, HTTPUnauthorized
+
     if isinstance(exc, HTTPUnauthorized | HTTPProxyUnauthorized):
         reason = "authentication failed (HTTP 401); check the credentials for this remote"
     elif isinstance(exc, NotGitRepository):
@@ -725,6 +730,8 @@ def _transport_error(url: str, action: str, exc: BaseException) -> TransportErro
 
 def fetch_branch(repo: Repo, url: str, branch: str) -> RemoteBranch:
     """Fetch only ``branch`` from ``url`` into ``repo``'s object store (refs are left alone)."""
+    from dulwich.client import LocalGitClient
+
     wanted = Ref(b"refs/heads/" + branch.encode("utf-8"))
     store = repo.object_store
 

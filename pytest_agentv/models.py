@@ -11,15 +11,14 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+from pytest_agentv.store.paths import METADATA_FILE, RUN_FILES, SUMMARY_FILE, TRANSCRIPT_FILE
+
 SCHEMA_VERSION = 1
 
 Outcome = Literal["passed", "failed", "skipped", "xfailed", "xpassed", "error"]
 OUTCOMES: tuple[Outcome, ...] = ("passed", "failed", "skipped", "xfailed", "xpassed", "error")
 
-METADATA_FILE = "metadata.json"
-TRANSCRIPT_FILE = "transcript.jsonl"
-SUMMARY_FILE = "summary.json"
-RUN_FILES: tuple[str, ...] = (METADATA_FILE, TRANSCRIPT_FILE, SUMMARY_FILE)
+__all__ = ["METADATA_FILE", "RUN_FILES", "SUMMARY_FILE", "TRANSCRIPT_FILE"]  # and the models
 
 
 class _Model(BaseModel):

@@ -18,47 +18,15 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
-
 from pytest_agentv import redact_rules as rules
+from pytest_agentv.config_file import NamedPattern, RedactionConfig
 from pytest_agentv.redact_rules import MARKER_PREFIX, Rule
+
+__all__ = ["ExtraRedaction", "NamedPattern", "RedactionConfig", "Redactor"]
 
 JsonValue = Any
 #: An extra redaction step (the ``pytest_agentv_redact`` hook): ``(text, context) -> text``.
 ExtraRedaction = Callable[[str, str], str]
-
-
-class NamedPattern(BaseModel):
-    """A user-supplied rule from ``redaction.patterns`` in ``.agentv/config.yaml``.
-
-    The whole match is redacted, or only the group named ``secret`` when the regex has one.
-    """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    name: str = Field(min_length=1)
-    regex: str
-
-    @field_validator("regex")
-    @classmethod
-    def _compiles(cls, regex: str, info: Any) -> str:
-        try:
-            re.compile(regex)
-        except re.error as exc:
-            name = info.data.get("name", "?")
-            raise ValueError(
-                f"redaction.patterns[{name}]: invalid regex {regex!r}: {exc}"
-            ) from None
-        return regex
-
-
-class RedactionConfig(BaseModel):
-    """The ``redaction:`` section of ``.agentv/config.yaml``."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    enabled: bool = True
-    patterns: tuple[NamedPattern, ...] = ()
-    allow: tuple[str, ...] = ()
-    emails: bool = False
 
 
 def marker(rule_id: str) -> str:

@@ -17,8 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
-    from pytest_agentv.config_file import ConfigFile
-    from pytest_agentv.redact import RedactionConfig
+    from pytest_agentv.config_file import ConfigFile, RedactionConfig
 
 DEFAULT_BRANCH = "agentv/checkpoints/v1"
 DEFAULT_LOCAL_DIR = ".agentv/runs"

@@ -27,8 +27,9 @@ def blocked(
 
 
 def test_store_failure_warns_and_keeps_exit_status(blocked: pytest.Pytester) -> None:
-    result = blocked.runpytest("-p", "no:xdist", "--agentv-local-dir", "blocked/runs",
-                               *SHOW_WARNING)
+    # in a subprocess, like a user: the warning must reach pytest's own warnings summary
+    result = blocked.runpytest_subprocess("-p", "no:xdist", "--agentv-local-dir", "blocked/runs",
+                                          *SHOW_WARNING)
     result.assert_outcomes(passed=1, warnings=1)
     assert result.ret == pytest.ExitCode.OK
     result.stdout.fnmatch_lines([

@@ -4,9 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from pytest_agentv.models import RunSummary
+if TYPE_CHECKING:  # pydantic stays unloaded on the CLI's fast path
+    from pytest_agentv.models import RunSummary
+
+
+def load_summary(data: bytes) -> RunSummary:
+    """Parse ``summary.json`` bytes; ``ValueError`` (pydantic's) if they are not a summary.
+
+    pydantic is imported here, on first use, not when a store module loads.
+    """
+    from pytest_agentv.models import RunSummary
+
+    return RunSummary.model_validate_json(data)
 
 
 class StoreError(Exception):

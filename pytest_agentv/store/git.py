@@ -18,10 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import filelock
-from pydantic import ValidationError
 
 from pytest_agentv import gitrepo
-from pytest_agentv.models import RUN_FILES, SUMMARY_FILE, RunSummary
 from pytest_agentv.store.base import (
     RunArtifacts,
     RunExists,
@@ -29,13 +27,15 @@ from pytest_agentv.store.base import (
     StoredRun,
     StoreError,
     WriteResult,
+    load_summary,
 )
-from pytest_agentv.store.paths import check_run_id, is_run_id, shard_path
+from pytest_agentv.store.paths import RUN_FILES, SUMMARY_FILE, check_run_id, is_run_id, shard_path
 from pytest_agentv.store.spool import make_ignored_dir, project_spool, writable_dir
 
 if TYPE_CHECKING:
     from dulwich.repo import Repo
 
+    from pytest_agentv.models import RunSummary
     from pytest_agentv.settings import Settings
 
 FALLBACK_IDENTITY = "AgentV <agentv@localhost>"
@@ -715,8 +715,8 @@ class GitArtifactStore:
             if commit.run_id is None:
                 continue
             try:
-                summary = RunSummary.model_validate_json(self.read(commit.run_id, SUMMARY_FILE))
-            except (RunNotFound, ValidationError):
+                summary = load_summary(self.read(commit.run_id, SUMMARY_FILE))
+            except (RunNotFound, ValueError):
                 continue
             yield StoredRun(summary=summary, pending=commit.run_id in pending)
 

@@ -9,9 +9,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import ValidationError
-
-from pytest_agentv.models import RUN_FILES, SUMMARY_FILE, RunSummary
 from pytest_agentv.store.base import (
     RunArtifacts,
     RunExists,
@@ -19,8 +16,9 @@ from pytest_agentv.store.base import (
     StoredRun,
     StoreError,
     WriteResult,
+    load_summary,
 )
-from pytest_agentv.store.paths import check_run_id, is_run_id, shard_path
+from pytest_agentv.store.paths import RUN_FILES, SUMMARY_FILE, check_run_id, is_run_id, shard_path
 from pytest_agentv.store.spool import Spool
 
 SYNC_HINT = "deliver it with `agentv-results sync`"
@@ -143,8 +141,8 @@ class LocalArtifactStore:
             if not is_run_id(run_id):
                 continue
             try:
-                summary = RunSummary.model_validate_json(summary_path.read_bytes())
-            except (OSError, ValidationError):
+                summary = load_summary(summary_path.read_bytes())
+            except (OSError, ValueError):
                 continue
             runs.append(StoredRun(summary=summary))
         runs.sort(key=lambda run: (run.summary.timestamp, run.summary.run_id), reverse=True)

@@ -5,6 +5,12 @@ from __future__ import annotations
 import re
 import secrets
 
+METADATA_FILE = "metadata.json"
+TRANSCRIPT_FILE = "transcript.jsonl"
+SUMMARY_FILE = "summary.json"
+#: the files of every run, in the order they are written
+RUN_FILES: tuple[str, ...] = (METADATA_FILE, TRANSCRIPT_FILE, SUMMARY_FILE)
+
 RUN_ID_LENGTH = 16
 _RUN_ID = re.compile(r"[0-9a-f]{16}")
 _RUN_ID_PREFIX = re.compile(r"[0-9a-f]{1,16}")

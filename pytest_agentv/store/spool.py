@@ -13,11 +13,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from pydantic import ValidationError
-
-from pytest_agentv.models import RUN_FILES, SUMMARY_FILE, RunSummary
-from pytest_agentv.store.base import RunArtifacts, StoreError
-from pytest_agentv.store.paths import is_run_id
+from pytest_agentv.store.base import RunArtifacts, StoreError, load_summary
+from pytest_agentv.store.paths import RUN_FILES, SUMMARY_FILE, is_run_id
 
 
 def make_ignored_dir(directory: Path) -> None:
@@ -104,8 +101,8 @@ class Spool:
         directory = self.path(run_id)
         try:
             files = {name: (directory / name).read_bytes() for name in RUN_FILES}
-            summary = RunSummary.model_validate_json(files[SUMMARY_FILE])
-        except (OSError, ValidationError) as exc:
+            summary = load_summary(files[SUMMARY_FILE])
+        except (OSError, ValueError) as exc:
             raise StoreError(f"spooled run {directory} is unreadable: {exc}") from None
         return RunArtifacts(run_id=run_id, files=files, summary=summary)
 
