@@ -13,6 +13,7 @@ import re
 import struct
 import time
 import zlib
+from bisect import bisect_left
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -490,6 +491,10 @@ def format_message(subject: str, trailers: Sequence[tuple[str, str]]) -> bytes:
     return subject.encode("utf-8") + b"\n\n" + block
 
 
+_TRAILER_LINE = r"[A-Za-z0-9][A-Za-z0-9-]*: [^\n]*"
+_SIMPLE_TRAILERS = re.compile(rf"{_TRAILER_LINE}(?:\n{_TRAILER_LINE})*")
+
+
 def message_trailers(message: bytes) -> dict[str, str]:
     """The trailers of a commit message, by key (the last one wins for repeated keys).
 
@@ -500,13 +505,10 @@ def message_trailers(message: bytes) -> dict[str, str]:
     end = len(message.rstrip(b"\n"))
     start = message.rfind(b"\n\n", 0, end)
     if start >= 0:
-        lines = message[start + 2 : end].decode("utf-8", "replace").split("\n")
-        try:  # a line without ": " makes a one-item split, which dict() refuses
-            found = dict(line.split(": ", 1) for line in lines)
-        except ValueError:
-            found = {}
-        if found and not any(not key or " " in key or "\t" in key for key in found):
-            return found
+        block = message[start + 2 : end].decode("utf-8", "replace")
+        # one C-level check of the whole block instead of a Python test per line and key
+        if _SIMPLE_TRAILERS.fullmatch(block):
+            return dict(line.split(": ", 1) for line in block.split("\n"))
     _body, parsed = parse_trailers(message)
     return {trailer.key: trailer.value for trailer in parsed}
 
@@ -529,6 +531,9 @@ class _PackIndex:
         self.names = 8 + 1024
         self.offsets = self.names + 24 * self.count
         self.large = self.offsets + 4 * self.count
+        # per fan-out bucket: (first position, sorted names), built on first use so that
+        # lookups bisect in C instead of probing the mmap from Python
+        self._buckets: dict[int, tuple[int, list[bytes]]] = {}
 
     def close(self) -> None:
         self.idx.close()
@@ -536,23 +541,18 @@ class _PackIndex:
 
     def offset(self, binsha: bytes) -> int | None:
         first = binsha[0]
-        low = self.fanout[first - 1] if first else 0
-        high = self.fanout[first]
-        idx, names = self.idx, self.names
-        # a plain bisect over the sorted 20-byte names of one fan-out bucket
-        while low < high:
-            middle = (low + high) // 2
-            start = names + 20 * middle
-            probe = idx[start : start + 20]
-            if probe < binsha:
-                low = middle + 1
-            elif probe > binsha:
-                high = middle
-            else:
-                break
-        else:
+        bucket = self._buckets.get(first)
+        if bucket is None:
+            low = self.fanout[first - 1] if first else 0
+            block = self.idx[self.names + 20 * low : self.names + 20 * self.fanout[first]]
+            bucket = (low, [block[at : at + 20] for at in range(0, len(block), 20)])
+            self._buckets[first] = bucket
+        low, names = bucket
+        position = bisect_left(names, binsha)
+        if position == len(names) or names[position] != binsha:
             return None
-        index = middle
+        idx = self.idx
+        index = low + position
         (offset,) = struct.unpack_from(">I", idx, self.offsets + 4 * index)
         if offset & 0x80000000:
             (offset,) = struct.unpack_from(">Q", idx, self.large + 8 * (offset & 0x7FFFFFFF))

@@ -15,7 +15,7 @@ import sqlite3
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 INDEX_SCHEMA = 2
 MIN_ABBREV = 8
@@ -53,6 +53,17 @@ class RunQuery:
     limit: int | None = None
 
 
+class CommitLike(Protocol):
+    """What the index reads of a commit: the git store's ``RunCommit`` has these too."""
+
+    @property
+    def commit(self) -> str: ...
+    @property
+    def run_id(self) -> str | None: ...
+    @property
+    def trailers(self) -> Mapping[str, str]: ...
+
+
 @dataclass(frozen=True)
 class IndexedCommit:
     """One first-parent commit of the branch, as the index stores it."""
@@ -69,7 +80,9 @@ def _trailer(trailers: Mapping[str, str], name: str) -> str | None:
         # git trailer keys are case-insensitive; the store writes them exactly, so this is rare
         lowered = name.lower()
         value = next((v for k, v in trailers.items() if k.lower() == lowered), None)
-    return value.strip() if value is not None and value.strip() else None
+    if value is None:
+        return None
+    return value.strip() or None
 
 
 def parse_pairs(text: str | None) -> dict[str, str]:
@@ -108,7 +121,7 @@ def _known(value: str | None) -> str | None:
     return None if value == _UNKNOWN else value
 
 
-def _values(entry: IndexedCommit) -> tuple[Any, ...] | None:
+def _values(entry: CommitLike) -> tuple[Any, ...] | None:
     """The index columns of a run commit (``_COLUMNS`` order); None for commits with no run.
 
     Called once per commit on a full index of the branch, so it avoids building objects.
@@ -134,7 +147,7 @@ def _values(entry: IndexedCommit) -> tuple[Any, ...] | None:
     )
 
 
-def row_from_trailers(entry: IndexedCommit) -> RunRow | None:
+def row_from_trailers(entry: CommitLike) -> RunRow | None:
     """A list row from a run commit's trailers; None for commits that carry no run."""
     values = _values(entry)
     return _row(values) if values is not None else None
@@ -267,7 +280,7 @@ class RunIndex:
     def update(
         self,
         tip: str | None,
-        walk: Callable[[str | None], Iterable[IndexedCommit]],
+        walk: Callable[[str | None], Iterable[CommitLike]],
         is_ancestor: Callable[[str, str], bool],
     ) -> UpdateStats:
         """Catch up with ``tip``: walk only newer commits, or rebuild if history was rewritten."""
