@@ -320,9 +320,8 @@ def _test_scores(test: TestRecord) -> str:
 def render_show(metadata: RunMetadata, *, pending: bool = False, git: bool = False) -> str:
     """The run header and its per-test table."""
     counts = metadata.counts
-    source = metadata.source_repo or "-"
-    if metadata.source_commit:
-        source += f"@{metadata.source_commit[:12]}"
+    commit = metadata.source_commit[:12] if metadata.source_commit else None
+    source = "@".join(part for part in (metadata.source_repo, commit) if part) or "-"
     extras = [x for x in (metadata.source_branch,
                           "dirty" if metadata.source_dirty else None) if x]
     if extras:
