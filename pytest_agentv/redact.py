@@ -147,8 +147,11 @@ def _assignment_spans(text: str) -> Iterator[tuple[int, int]]:
             quote = text[pos : pos + 2]
         if operator is None:
             # 'password "x"' or a command-line flag '--token abc': no operator, so a space then
-            # a quoted value, or a flag.
-            if pos == name_end or not (quote or text.startswith("-", name_start)):
+            # a quoted value, or a flag. Without the space, as in '...Pw\"", null' (a name-like
+            # word closing a string inside serialised JSON), the next quote starts no value.
+            if pos == name_end or text[pos - 1] not in " \t":
+                continue
+            if not (quote or text.startswith("-", name_start)):
                 continue
         elif operator == ":" and not quote and pos == op.end("op"):
             continue  # 'a:b' with no space is a URL, host:port or coordinate, not YAML/JSON
@@ -291,7 +294,7 @@ class Redactor:
         if key and rules.is_identifier_name(key):
             value = self._apply(value, strong_only=True)
         else:
-            value = self._redact_media_aware(value)
+            value = self._redact_until_stable(value)
             if key and value and MARKER_PREFIX not in value:
                 value = self._redact_field(key, value)
         if self._extra is not None:
@@ -318,6 +321,17 @@ class Redactor:
         return value
 
     # -- internals ----------------------------------------------------------------------------
+
+    def _redact_until_stable(self, value: str) -> str:
+        # A marker can complete a neighbour's shape ('AIza…-AKIA…': once the AWS id becomes a
+        # marker, the Google key before it ends on a boundary), so a text with a finding gets
+        # another pass, until nothing changes: redacting the output again must change nothing.
+        for _ in range(4):
+            redacted = self._redact_media_aware(value)
+            if redacted == value:
+                break
+            value = redacted
+        return value
 
     def _allowed(self, secret: str) -> bool:
         if secret in self._allow_literal:
@@ -382,7 +396,8 @@ class Redactor:
             if rule.boundary and not _word_start(text, match.start()):
                 return whole
             secret = match.group(group)
-            if secret is None or MARKER_PREFIX in secret or self._allowed(secret):
+            # a match that takes in a marker (a redacted token read as a URL's user) is not new
+            if secret is None or MARKER_PREFIX in whole or self._allowed(secret):
                 return whole
             if rule.check is not None and not rule.check(secret):
                 return whole

@@ -34,7 +34,7 @@ def test_store_failure_warns_and_keeps_exit_status(blocked: pytest.Pytester) -> 
     assert result.ret == pytest.ExitCode.OK
     result.stdout.fnmatch_lines([
         "*AgentvDeliveryWarning: cannot create *blocked/runs/*: Not a directory; the run is "
-        "kept in .agentv/spool/*; deliver it with `agentv-results sync`",
+        "kept locally in .agentv/spool/*; deliver it with `agentv-results sync`",
         "agentv: run * (1 test) NOT delivered, kept in .agentv/spool/*",
         "agentv: WARNING: cannot create *",
     ])
@@ -64,8 +64,9 @@ def test_nothing_is_lost_when_even_the_spool_is_unusable(blocked: pytest.Pyteste
     result = blocked.runpytest("-p", "no:xdist", "--agentv-local-dir", "blocked/runs",
                                *SHOW_WARNING)
     result.assert_outcomes(passed=1)
-    result.stdout.fnmatch_lines(["agentv: WARNING: cannot create *; the run is kept in *user-cache*"
-                                 ])
+    result.stdout.fnmatch_lines(
+        ["agentv: WARNING: cannot create *; the run is kept locally in *user-cache*"]
+    )
     # the spool fell back to the user cache directory (the test's own XDG_CACHE_HOME)
     spooled = list(Path(os.environ["XDG_CACHE_HOME"]).glob("pytest-agentv/*/spool/*/summary.json"))
     assert len(spooled) == 1

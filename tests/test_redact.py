@@ -348,3 +348,21 @@ def test_extra_hook_runs_after_builtins_with_context() -> None:
 def test_config_forbids_unknown_fields() -> None:
     with pytest.raises(ValidationError):
         RedactionConfig.model_validate({"enable": False})
+
+
+def test_a_word_closing_an_escaped_string_is_not_a_name_with_a_value() -> None:
+    """Found by hypothesis: inside serialised JSON, 'aaaaPwAa\\""' read as the name 'aaaaPwAa'
+    with the quoted value ', null], ', which broke the JSON and hid nothing."""
+    line = json.dumps({"id": ['password = "aaaaaaaaaaaaPwAa"', None], "call_id": None})
+    out = Redactor().text(line)
+    assert json.loads(out)["call_id"] is None
+    assert ", null]" in out
+
+
+def test_a_marker_that_completes_a_neighbour_is_redacted_in_the_same_call() -> None:
+    """Found by hypothesis: the AWS id's marker ended the Google key's token, so only a second
+    call redacted it; one call must reach the fixpoint."""
+    text = "AIza" + "aaaaabbbbbcdefaaaaabaaaaabababbbbb-" + "AKIA" + "AAAABAAABBBBCDEF"
+    once = Redactor().text(text)
+    assert Redactor().text(once) == once
+    assert "AKIA" not in once and "AIza" not in once

@@ -30,7 +30,12 @@ from pytest_agentv.store.base import (
     load_summary,
 )
 from pytest_agentv.store.paths import RUN_FILES, SUMMARY_FILE, check_run_id, is_run_id, shard_path
-from pytest_agentv.store.spool import make_ignored_dir, project_spool, writable_dir
+from pytest_agentv.store.spool import (
+    SYNC_HINT,
+    make_ignored_dir,
+    project_spool,
+    writable_dir,
+)
 
 if TYPE_CHECKING:
     from dulwich.repo import Repo
@@ -39,7 +44,6 @@ if TYPE_CHECKING:
     from pytest_agentv.settings import Settings
 
 FALLBACK_IDENTITY = "AgentV <agentv@localhost>"
-SYNC_HINT = "deliver it with `agentv-results sync`"
 _ALWAYS_DEFAULT = frozenset({"main", "master"})
 _REMOTE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 _SCP_LIKE = re.compile(r"^(?:[^@/]+@)?[^:/]{2,}:")
@@ -332,22 +336,10 @@ class GitArtifactStore:
         except RunExists:
             raise
         except (StoreError, gitrepo.GitError, OSError) as exc:
-            return self._kept_in_spool(run, gitrepo.scrub(str(exc)))
+            return self.spool.keep(run, gitrepo.scrub(str(exc)))
         except Exception as exc:  # a bug must not cost the run: it is safe in the spool
-            return self._kept_in_spool(run, gitrepo.scrub(f"{type(exc).__name__}: {exc}"))
+            return self.spool.keep(run, gitrepo.scrub(f"{type(exc).__name__}: {exc}"))
         return self._result(run.run_id, shard, target, delivery)
-
-    def _kept_in_spool(self, run: RunArtifacts, problem: str) -> WriteResult:
-        try:
-            where = self.spool.put(run)
-        except StoreError as exc:
-            raise StoreError(f"{problem}; and the run could not be kept: {exc}") from None
-        return WriteResult(
-            run_id=run.run_id,
-            location=str(where),
-            delivered=False,
-            problems=(f"{problem}; the run is kept locally in {where}; {SYNC_HINT}",),
-        )
 
     def _result(self, run_id: str, shard: str, target: _Target, delivery: _Delivery) -> WriteResult:
         notes = list(target.notes)

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,17 +16,7 @@ from pytest_agentv.store.base import (
     load_summary,
 )
 from pytest_agentv.store.paths import RUN_FILES, SUMMARY_FILE, check_run_id, is_run_id, shard_path
-from pytest_agentv.store.spool import Spool
-
-SYNC_HINT = "deliver it with `agentv-results sync`"
-
-
-def display_path(path: Path) -> str:
-    """``path`` relative to the working directory when it is below it, for messages."""
-    try:
-        return str(path.relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
+from pytest_agentv.store.spool import Spool, display_path, write_dir_atomically
 
 
 @dataclass(frozen=True)
@@ -71,17 +58,7 @@ class LocalArtifactStore:
         except StoreError as exc:
             if self.spool is None:
                 raise
-            try:
-                kept = self.spool.put(run)
-            except StoreError as spool_exc:
-                raise StoreError(f"{exc}; and the run could not be kept: {spool_exc}") from None
-            return WriteResult(
-                run_id=run.run_id,
-                location=display_path(kept),
-                delivered=False,
-                notes=notes,
-                problems=(f"{exc}; the run is kept in {display_path(kept)}; {SYNC_HINT}",),
-            )
+            return self.spool.keep(run, str(exc), notes)
         return WriteResult(run_id=run.run_id, location=location, notes=notes)
 
     def sync(self) -> LocalSyncReport:
@@ -114,20 +91,11 @@ class LocalArtifactStore:
             raise StoreError(f"cannot write run {run.run_id}: {self.directory} is not a directory")
         try:
             final.parent.mkdir(parents=True, exist_ok=True)
-            staging = Path(tempfile.mkdtemp(prefix=f".tmp-{run.run_id[2:]}-", dir=final.parent))
         except OSError as exc:
             raise StoreError(f"cannot create {final.parent}: {exc.strerror}") from None
         try:
-            for name, data in run.files.items():
-                with open(staging / name, "wb") as handle:
-                    handle.write(data)
-                    handle.flush()
-                    os.fsync(handle.fileno())
-            staging.chmod(0o755)
-            # rename() refuses a non-empty target, so a concurrent writer of the same id loses here
-            os.rename(staging, final)
+            write_dir_atomically(final, run.files)
         except OSError as exc:
-            shutil.rmtree(staging, ignore_errors=True)
             if final.exists():
                 raise RunExists(f"run {run.run_id} already exists at {final}") from None
             raise StoreError(f"cannot write run {run.run_id} to {final}: {exc}") from None

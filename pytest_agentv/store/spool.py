@@ -11,10 +11,41 @@ import hashlib
 import os
 import shutil
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
-from pytest_agentv.store.base import RunArtifacts, StoreError, load_summary
+from pytest_agentv.store.base import RunArtifacts, StoreError, WriteResult, load_summary
 from pytest_agentv.store.paths import RUN_FILES, SUMMARY_FILE, is_run_id
+
+SYNC_HINT = "deliver it with `agentv-results sync`"
+
+
+def display_path(path: Path) -> str:
+    """``path`` relative to the working directory when it is below it, for messages."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def write_dir_atomically(final: Path, files: Mapping[str, bytes]) -> None:
+    """Write ``files`` into a temporary sibling of ``final`` (fsynced), then rename it into place.
+
+    ``rename()`` refuses a non-empty target, so of two writers of one directory only one wins.
+    Raises ``OSError``, leaving nothing half-written behind.
+    """
+    staging = Path(tempfile.mkdtemp(prefix=f".tmp-{final.name}-", dir=final.parent))
+    try:
+        for name, data in files.items():
+            with open(staging / name, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+        staging.chmod(0o755)
+        os.rename(staging, final)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
 
 
 def make_ignored_dir(directory: Path) -> None:
@@ -65,23 +96,29 @@ class Spool:
             return final
         try:
             make_ignored_dir(self.directory)
-            staging = Path(tempfile.mkdtemp(prefix=f".tmp-{run.run_id}-", dir=self.directory))
         except OSError as exc:
             raise StoreError(f"cannot create the spool {self.directory}: {exc.strerror}") from None
         try:
-            for name, data in run.files.items():
-                with open(staging / name, "wb") as handle:
-                    handle.write(data)
-                    handle.flush()
-                    os.fsync(handle.fileno())
-            staging.chmod(0o755)
-            os.rename(staging, final)
+            write_dir_atomically(final, run.files)
         except OSError as exc:
-            shutil.rmtree(staging, ignore_errors=True)
             if final.exists():
                 return final
             raise StoreError(f"cannot write run {run.run_id} to {final}: {exc}") from None
         return final
+
+    def keep(self, run: RunArtifacts, problem: str, notes: tuple[str, ...] = ()) -> WriteResult:
+        """Spool a run that could not be delivered; the result says why and where it waits."""
+        try:
+            where = display_path(self.put(run))
+        except StoreError as exc:
+            raise StoreError(f"{problem}; and the run could not be kept: {exc}") from None
+        return WriteResult(
+            run_id=run.run_id,
+            location=where,
+            delivered=False,
+            notes=notes,
+            problems=(f"{problem}; the run is kept locally in {where}; {SYNC_HINT}",),
+        )
 
     def run_ids(self) -> list[str]:
         """Spooled run ids, oldest first (by when they were spooled, then by id)."""
