@@ -237,7 +237,9 @@ class RunIndex:
         self._db = self._open()
 
     def _open(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        from pytest_agentv.store.spool import make_ignored_dir
+
+        make_ignored_dir(self.path.parent)  # never shows up in the user's `git status`
         try:
             db = self._connect()
         except sqlite3.DatabaseError:

@@ -61,8 +61,10 @@ def test_list_reads_the_branch_through_the_index(project: Path) -> None:
     assert "claude-3" in newest and "2/4" in newest and "accuracy=0.70" in newest
     assert "unpushed" not in result.stdout
     assert len(index_files(project)) == 1
-    # the worktree, index and HEAD of the user's checkout are untouched by reading
-    assert git("status", "--porcelain", cwd=project) == "?? .agentv/"
+    # the worktree, index and HEAD of the user's checkout are untouched by reading, and the
+    # index's cache directory ignores itself: only the user's own config file shows
+    status = git("status", "--porcelain", "--untracked-files=all", cwd=project)
+    assert status == "?? .agentv/config.yaml"
     assert git("symbolic-ref", "HEAD", cwd=project) == "refs/heads/main"
 
     as_json = json.loads(agentv(project, "list", "--json", "--limit", "1").stdout)
