@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from pytest_agentv import hookspecs
-from pytest_agentv.exceptions import AgentvDeliveryWarning
+from pytest_agentv.exceptions import AgentvDeliveryWarning, AgentvWarning
 from pytest_agentv.recorder import EvalRecorder, RunContext
 from pytest_agentv.redact import ExtraRedaction, Redactor
 from pytest_agentv.session import REPORT_ATTR, AgentvSession, SessionOutcome
@@ -74,6 +75,23 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         parser.addini(spec.ini, f"{spec.help} (pytest-agentv)", default=None)
 
 
+#: options whose value may be a path, which pytest's early rootdir search mistakes for a test path
+_PATH_FLAGS = ("--agentv-remote", "--agentv-local-dir")
+
+
+def path_values_given_apart(args: Sequence[str]) -> list[str]:
+    """Flags of :data:`_PATH_FLAGS` given as ``--flag PATH`` with PATH an existing path.
+
+    pytest looks for the rootdir before plugins' options are known, so it reads that PATH as a
+    test path; ``--flag=PATH`` is one word and is not misread.
+    """
+    return [
+        flag
+        for flag, value in pairwise(args)
+        if flag in _PATH_FLAGS and Path(value).exists()
+    ]
+
+
 def _cli_values(config: pytest.Config) -> dict[str, Any]:
     return {spec.key: config.getoption(f"agentv_{spec.key}") for spec in OPTIONS}
 
@@ -90,6 +108,15 @@ def pytest_configure(config: pytest.Config) -> None:
         )
     except SettingsError as exc:
         raise pytest.UsageError(f"pytest-agentv: {exc}") from None
+    for flag in path_values_given_apart(config.invocation_params.args):
+        config.issue_config_time_warning(
+            AgentvWarning(
+                f"pytest-agentv: write {flag}=PATH, with '=': given as two words, pytest takes "
+                f"PATH for a test path when it chooses the rootdir ({config.rootpath}), and "
+                ".agentv/ (config, spool, cache) is looked for there"
+            ),
+            stacklevel=2,
+        )
     config.stash[SETTINGS_KEY] = settings
     config.stash[RUN_CONTEXT_KEY] = RunContext(model=settings.model, eval_file=settings.eval_file)
     if settings.record and not is_xdist_worker(config) and not config.option.collectonly:

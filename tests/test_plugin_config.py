@@ -110,3 +110,18 @@ def test_help_lists_the_options(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--help")
     result.stdout.fnmatch_lines(["*record eval runs (pytest-agentv)*", "*--agentv-git*",
                                  "*--agentv-no-record*", "*agentv_backend*"])
+
+
+def test_a_path_option_given_as_two_words_is_warned_about(
+    pytester: pytest.Pytester, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    pytester.makeini("[pytest]\n")
+    pytester.makepyfile(SUITE)
+    result = pytester.runpytest("-p", "no:xdist", "--agentv-local-dir", str(elsewhere),
+                                "-W", "default::pytest_agentv.AgentvWarning")
+    result.stdout.fnmatch_lines(["*AgentvWarning: pytest-agentv: write --agentv-local-dir=PATH*"])
+    # the '=' form is one word: no warning
+    result = pytester.runpytest("-p", "no:xdist", f"--agentv-local-dir={elsewhere}",
+                                "-W", "default::pytest_agentv.AgentvWarning")
+    assert "AgentvWarning" not in result.stdout.str()
