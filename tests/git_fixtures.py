@@ -11,11 +11,13 @@ Fixtures:
     make_bare_remote  factory for more bare repositories
     git_daemon     a running ``git daemon`` (:class:`GitDaemon`), repositories under its base
     http_remote    a running smart-HTTP server (:class:`HttpGitServer`)
+    ssh_server     a running OpenSSH ``sshd`` (:class:`SshServer`) with a key for the client
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import shutil
 import signal
@@ -31,6 +33,7 @@ from typing import Any
 import pytest
 
 HTTP_BACKEND = Path("/usr/lib/git-core/git-http-backend")
+SSHD = Path("/usr/sbin/sshd")
 
 
 def git(
@@ -183,6 +186,76 @@ class GitDaemon:
     def path(self, name: str = "runs") -> Path:
         """The directory of a repository under the base."""
         return self.base / f"{name}.git"
+
+
+class SshServer:
+    """OpenSSH's ``sshd`` on 127.0.0.1 accepting one key, and the ``GIT_SSH_COMMAND`` using it."""
+
+    def __init__(self, base: Path) -> None:
+        self.base = base
+        self.port = free_port()
+        self.user = os.environ.get("USER") or subprocess.run(
+            ["id", "-un"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        self.client_key = base / "client_key"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        """Make the keys and config, start ``sshd -D`` and wait until it listens."""
+        host_key = self.base / "host_key"
+        for key in (host_key, self.client_key):
+            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)],
+                           check=True)
+        authorized = self.base / "authorized_keys"
+        authorized.write_text(self.client_key.with_suffix(".pub").read_text())
+        authorized.chmod(0o600)
+        config = self.base / "sshd_config"
+        config.write_text(
+            f"Port {self.port}\nListenAddress 127.0.0.1\nHostKey {host_key}\n"
+            f"AuthorizedKeysFile {authorized}\nPidFile {self.base / 'sshd.pid'}\n"
+            "PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\n"
+            "PermitRootLogin prohibit-password\nStrictModes no\n"
+        )
+        Path("/run/sshd").mkdir(exist_ok=True)  # sshd's privilege-separation directory
+        self.process = subprocess.Popen(
+            [str(SSHD), "-D", "-e", "-f", str(config)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        )
+        _wait_for_port(self.port)
+
+    def stop(self) -> None:
+        """Stop sshd and every session it started."""
+        if self.process is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+            self.process = None
+
+    @property
+    def ssh_command(self) -> str:
+        """A ``GIT_SSH_COMMAND`` that logs in with the client key and trusts this host."""
+        return (
+            f"ssh -i {self.client_key} -o IdentitiesOnly=yes -o BatchMode=yes "
+            "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR"
+        )
+
+    def url(self, path: Path) -> str:
+        """``ssh://user@127.0.0.1:<port>/<absolute path>`` of a repository on this machine."""
+        return f"ssh://{self.user}@127.0.0.1:{self.port}{path}"
+
+
+@pytest.fixture
+def ssh_server(tmp_path: Path, git_env: Path) -> Iterator[SshServer]:
+    """A running OpenSSH server on 127.0.0.1 (needs the openssh-server package: .ci/run
+    installs it)."""
+    if not SSHD.exists():
+        pytest.fail(f"{SSHD} is missing: install openssh-server (as .ci/run does)")
+    base = tmp_path / "sshd"
+    base.mkdir()
+    server = SshServer(base)
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from pytest_agentv.gitrepo import scrub
-from tests.git_fixtures import GitDaemon, HttpGitServer, git, make_run
+from tests.git_fixtures import GitDaemon, HttpGitServer, SshServer, git, make_run
 from tests.test_git_store import BRANCH, git_store
 
 
@@ -94,6 +94,23 @@ def test_http_credentials_in_the_url_work_and_never_show(
 )
 def test_scrub_masks_url_credentials(text: str, expected: str) -> None:
     assert scrub(text) == expected
+
+
+def test_push_over_real_ssh(
+    source_repo: Path, bare_remote: Path, ssh_server: SshServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """OpenSSH's sshd on 127.0.0.1, logged into with a key through GIT_SSH_COMMAND."""
+    monkeypatch.setenv("GIT_SSH_COMMAND", ssh_server.ssh_command)
+    url = ssh_server.url(bare_remote)
+    first = git_store(source_repo, remote=url).write(make_run())
+    second = git_store(source_repo, remote=url).write(make_run())
+
+    assert first.delivered and second.delivered, first.problems + second.problems
+    assert git("rev-list", "--count", BRANCH, cwd=bare_remote) == "3"  # genesis + two runs
+    git("fsck", "--strict", cwd=bare_remote)
+    # and plain git reads it back over the same ssh
+    listed = git("ls-remote", url, BRANCH, cwd=source_repo)
+    assert listed.split()[0] == git("rev-parse", BRANCH, cwd=bare_remote)
 
 
 def test_ssh_honours_git_ssh_command(
