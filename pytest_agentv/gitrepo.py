@@ -595,6 +595,10 @@ class _PackIndex:
 
 def _inflate(buffer: mmap.mmap, position: int, size: int) -> bytes:
     window = size + 64
+    try:  # one call for the usual case: zlib stops at the stream's end and ignores what follows
+        return zlib.decompress(buffer[position : position + window])
+    except zlib.error:
+        pass  # the stream is longer than the window (incompressible data): grow it
     while True:
         inflater = zlib.decompressobj()
         data = inflater.decompress(buffer[position : position + window])

@@ -9,6 +9,7 @@ from pytest_agentv.index import (
     IndexedCommit,
     RunIndex,
     RunQuery,
+    _values,
     parse_pairs,
     row_from_trailers,
     unique_prefix_length,
@@ -131,3 +132,22 @@ def test_corrupt_or_foreign_index_is_replaced(tmp_path: Path) -> None:
     index.close()
     other = RunIndex(path, "another branch")
     assert other.count() == 0 and other.last_indexed() is None
+
+
+def test_the_fast_path_reads_store_commits_as_the_trailer_parser_does(source_repo: Path) -> None:
+    """A first index reads the store's own trailer block with one regex; it must agree with the
+    general trailer parser on every column, including missing ('unknown') values."""
+    from pytest_agentv.index import _fast_values
+    from tests.git_fixtures import make_run
+    from tests.test_git_store import git_store
+
+    store = git_store(source_repo)
+    store.write(make_run(model="gpt-4o"))
+    store.write(make_run(model=None))
+    commits = [c for c in store.walk() if c.run_id is not None]
+    assert len(commits) == 2
+    for entry in commits:
+        general = _values(IndexedCommit(entry.commit, entry.run_id, entry.trailers))
+        assert _fast_values(entry.raw_message, entry.commit) == general
+        assert _values(entry) == general
+    assert {values[2] for values in map(_values, commits)} == {"gpt-4o", None}

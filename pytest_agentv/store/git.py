@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -51,13 +52,31 @@ _SCP_LIKE = re.compile(r"^(?:[^@/]+@)?[^:/]{2,}:")
 
 @dataclass(frozen=True)
 class RunCommit:
-    """One commit of a first-parent walk; ``run_id`` is None for commits that are not runs."""
+    """One commit of a first-parent walk; ``run_id`` is None for commits that are not runs.
+
+    Trailers and text are parsed from ``raw_message`` on first use: an index built from a 100k
+    commit walk reads the raw message directly and never needs them.
+    """
 
     commit: str
-    run_id: str | None
-    trailers: dict[str, str]
-    message: str
+    raw_message: bytes
     commit_time: int
+
+    @cached_property
+    def trailers(self) -> dict[str, str]:
+        """The message's trailers, by key."""
+        return gitrepo.message_trailers(self.raw_message)
+
+    @cached_property
+    def run_id(self) -> str | None:
+        """The ``AgentV-Run`` trailer, when it is a run id."""
+        run_id = self.trailers.get("AgentV-Run")
+        return run_id if run_id is not None and is_run_id(run_id) else None
+
+    @cached_property
+    def message(self) -> str:
+        """The whole commit message."""
+        return self.raw_message.decode("utf-8", "replace")
 
 
 @dataclass(frozen=True)
@@ -637,15 +656,7 @@ class GitArtifactStore:
                 return
             with gitrepo.ObjectReader(repo) as reader:
                 for sha, message, commit_time in gitrepo.walk_first_parent(reader, tip, stop_at):
-                    trailers = gitrepo.message_trailers(message)
-                    run_id = trailers.get("AgentV-Run")
-                    yield RunCommit(
-                        commit=sha,
-                        run_id=run_id if run_id is not None and is_run_id(run_id) else None,
-                        trailers=trailers,
-                        message=message.decode("utf-8", "replace"),
-                        commit_time=commit_time,
-                    )
+                    yield RunCommit(sha, message, commit_time)
 
     def is_ancestor(self, ancestor: str, descendant: str) -> bool:
         """True if ``ancestor`` is ``descendant`` or in its history (False if either is unknown)."""
