@@ -280,3 +280,38 @@ def test_runs_in_the_same_new_shard_from_two_writers_both_land(
 
     shard = git("ls-tree", "--name-only", f"{BRANCH}:dd", cwd=bare_remote).splitlines()
     assert shard == ["00000000000001", "00000000000002"]
+
+
+def test_a_ref_lock_held_by_another_git_is_waited_for_not_reported(source_repo: Path) -> None:
+    """The user's own `git fetch` may hold a ref's .lock for a moment: the write waits."""
+    import threading
+
+    store = git_store(source_repo)
+    store.write(make_run())  # the branch exists now
+    lock = source_repo / ".git" / "refs" / "heads" / "agentv" / "checkpoints" / "v1.lock"
+    lock.write_text("held by another git process\n")
+    releaser = threading.Timer(0.3, lock.unlink)
+    releaser.start()
+    try:
+        result = store.write(make_run())
+    finally:
+        releaser.join()
+    assert result.delivered, result.problems
+    assert git("rev-list", "--count", BRANCH, cwd=source_repo) == "3"
+
+
+def test_a_ref_lock_that_never_goes_away_keeps_the_run_in_the_spool(source_repo: Path) -> None:
+    store = git_store(source_repo)
+    store.write(make_run())
+    lock = source_repo / ".git" / "refs" / "heads" / "agentv" / "checkpoints" / "v1.lock"
+    lock.write_text("stuck\n")
+    run = make_run()
+
+    result = store.write(run)
+
+    assert not result.delivered
+    assert "stayed locked by another git process" in result.problems[0]
+    assert (source_repo / ".agentv" / "spool" / run.run_id / "summary.json").is_file()
+    lock.unlink()
+    assert store.write(make_run()).delivered  # and the next write commits the spooled run too
+    assert git("rev-list", "--count", BRANCH, cwd=source_repo) == "4"
