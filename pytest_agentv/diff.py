@@ -30,8 +30,22 @@ TestStatus = Literal["regressed", "improved", "changed", "unchanged", "added", "
 ScoreStatus = Literal["regressed", "improved", "unchanged", "added", "removed"]
 
 
+class _Compared:
+    """A number before and after; ``delta`` is their difference."""
+
+    before: float | None
+    after: float | None
+
+    @property
+    def delta(self) -> float | None:
+        """``after - before``, when both exist."""
+        if self.before is None or self.after is None:
+            return None
+        return self.after - self.before
+
+
 @dataclass(frozen=True)
-class ScoreChange:
+class ScoreChange(_Compared):
     """One metric of one test, compared."""
 
     metric: str
@@ -40,13 +54,6 @@ class ScoreChange:
     threshold: float | None
     status: ScoreStatus
     why: str = ""
-
-    @property
-    def delta(self) -> float | None:
-        """``after - before``, when both exist."""
-        if self.before is None or self.after is None:
-            return None
-        return self.after - self.before
 
 
 @dataclass(frozen=True)
@@ -79,7 +86,7 @@ class TestChange:
 
 
 @dataclass(frozen=True)
-class MetricDelta:
+class MetricDelta(_Compared):
     """A metric's run-level mean, compared."""
 
     metric: str
@@ -87,13 +94,6 @@ class MetricDelta:
     after: float | None
     before_count: int
     after_count: int
-
-    @property
-    def delta(self) -> float | None:
-        """``after - before``, when both exist."""
-        if self.before is None or self.after is None:
-            return None
-        return self.after - self.before
 
 
 @dataclass(frozen=True)
