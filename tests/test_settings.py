@@ -147,6 +147,9 @@ def test_bad_values_name_their_source(tmp_path: Path, kwargs: dict[str, dict[str
         ("artifacts:\n  strict: sometimes\n", "artifacts.strict: Input should be a valid boolean"),
         ("- just\n- a list\n", "expected a mapping at the top level"),
         ("redaction:\n  enabled: nope\n", "redaction.enabled: Input should be a valid boolean"),
+        ("redaction:\n  patterns:\n    - name: ticket\n      regex: 'T-[0-9'\n",
+         "redaction.patterns.0.regex: redaction.patterns[ticket]: invalid regex 'T-[0-9'"),
+        ("redaction:\n  patterns:\n    - regex: x\n", "redaction.patterns.0.name: Field required"),
     ],
 )
 def test_config_file_errors_name_file_field_and_value(tmp_path: Path, text: str,
