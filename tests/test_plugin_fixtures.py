@@ -222,3 +222,23 @@ def test_no_tests_means_no_run(pytester: pytest.Pytester) -> None:
     assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED
     result.stdout.fnmatch_lines(["agentv: no tests ran; nothing recorded"])
     assert not (pytester.path / ".agentv").exists()
+
+
+def test_a_session_cut_short_records_what_ran(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        def test_one(agentv):
+            agentv.score("s", 1)
+
+        def test_two():
+            assert False
+
+        def test_three():
+            pass
+        """
+    )
+    result = pytester.runpytest("-p", "no:xdist", "-x")
+    result.assert_outcomes(passed=1, failed=1)
+    metadata, _, summary = load_run(only_run_dir(pytester.path / ".agentv" / "runs"))
+    assert [t["nodeid"].split("::")[-1] for t in metadata["tests"]] == ["test_one", "test_two"]
+    assert summary["counts"]["total"] == 2
