@@ -5,8 +5,15 @@ from __future__ import annotations
 import os
 
 import pytest
+from hypothesis import settings
 
 pytest_plugins = ["tests.git_fixtures"]
+
+# CI explores the same examples every run, so a red build always means a change broke something;
+# developers' runs stay random and keep finding new examples (a seed reproduces one).
+settings.register_profile("ci", derandomize=True, database=None)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 @pytest.fixture(autouse=True)
