@@ -201,14 +201,16 @@ def _load(source: RunSource, run_id: str, name: str, parse: Callable[[bytes], An
 
 
 def _metadata(source: RunSource, run_id: str) -> RunMetadata:
-    from pytest_agentv.models import METADATA_FILE, RunMetadata
+    from pytest_agentv.models import RunMetadata
+    from pytest_agentv.store.paths import METADATA_FILE
 
     result: RunMetadata = _load(source, run_id, METADATA_FILE, RunMetadata.model_validate_json)
     return result
 
 
 def _summary(source: RunSource, run_id: str) -> RunSummary:
-    from pytest_agentv.models import SUMMARY_FILE, RunSummary
+    from pytest_agentv.models import RunSummary
+    from pytest_agentv.store.paths import SUMMARY_FILE
 
     result: RunSummary = _load(source, run_id, SUMMARY_FILE, RunSummary.model_validate_json)
     return result
@@ -216,7 +218,7 @@ def _summary(source: RunSource, run_id: str) -> RunSummary:
 
 def _transcript(source: RunSource, run_id: str) -> list[TranscriptEvent]:
     from pytest_agentv.export import parse_transcript
-    from pytest_agentv.models import TRANSCRIPT_FILE
+    from pytest_agentv.store.paths import TRANSCRIPT_FILE
 
     result: list[TranscriptEvent] = _load(source, run_id, TRANSCRIPT_FILE, parse_transcript)
     return result
@@ -429,16 +431,10 @@ def verify_run(source: RunSource, run_id: str) -> list[str]:
     from pydantic import ValidationError
 
     from pytest_agentv.export import parse_transcript
-    from pytest_agentv.models import (
-        METADATA_FILE,
-        RUN_FILES,
-        SUMMARY_FILE,
-        TRANSCRIPT_FILE,
-        RunMetadata,
-        RunSummary,
-    )
+    from pytest_agentv.models import RunMetadata, RunSummary
     from pytest_agentv.payload import sha256, summarise
     from pytest_agentv.store.base import RunNotFound
+    from pytest_agentv.store.paths import METADATA_FILE, RUN_FILES, SUMMARY_FILE, TRANSCRIPT_FILE
 
     problems = list(source.layout_problems(run_id))
     files: dict[str, bytes] = {}

@@ -11,14 +11,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from pytest_agentv.store.paths import METADATA_FILE, RUN_FILES, SUMMARY_FILE, TRANSCRIPT_FILE
-
 SCHEMA_VERSION = 1
 
 Outcome = Literal["passed", "failed", "skipped", "xfailed", "xpassed", "error"]
 OUTCOMES: tuple[Outcome, ...] = ("passed", "failed", "skipped", "xfailed", "xpassed", "error")
-
-__all__ = ["METADATA_FILE", "RUN_FILES", "SUMMARY_FILE", "TRANSCRIPT_FILE"]  # and the models
 
 
 class _Model(BaseModel):

@@ -15,9 +15,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pytest_agentv.models import (
-    METADATA_FILE,
-    SUMMARY_FILE,
-    TRANSCRIPT_FILE,
     Counts,
     RunMetadata,
     RunSummary,
@@ -29,6 +26,7 @@ from pytest_agentv.models import (
 )
 from pytest_agentv.redact import Redactor
 from pytest_agentv.store.base import RunArtifacts
+from pytest_agentv.store.paths import METADATA_FILE, SUMMARY_FILE, TRANSCRIPT_FILE
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from pytest_agentv.index import RunIndex, RunQuery, RunRow, matches
+from pytest_agentv.index import CommitLike, RunIndex, RunQuery, RunRow, matches
 
 if TYPE_CHECKING:
     from pytest_agentv.settings import Settings
@@ -221,7 +221,7 @@ class LocalRunSource:
         return listed + unlisted
 
     def layout_problems(self, run_id: str | None) -> list[str]:
-        from pytest_agentv.models import RUN_FILES
+        from pytest_agentv.store.paths import RUN_FILES
 
         root = self.store.directory
         if run_id is None:
@@ -262,17 +262,6 @@ class LocalRunSource:
 # --- git results branch ---------------------------------------------------------------------------
 
 
-class _RunCommit(Protocol):
-    @property
-    def commit(self) -> str: ...
-    @property
-    def run_id(self) -> str | None: ...
-    @property
-    def trailers(self) -> dict[str, str]: ...
-    @property
-    def commit_time(self) -> int: ...
-
-
 class _SyncReport(Protocol):
     @property
     def pushed(self) -> Sequence[str]: ...
@@ -287,7 +276,7 @@ class GitStore(Protocol):
 
     def fetch(self) -> None: ...
     def tip(self) -> str | None: ...
-    def walk(self, stop_at: str | None = None) -> Iterator[_RunCommit]: ...
+    def walk(self, stop_at: str | None = None) -> Iterator[CommitLike]: ...
     def is_ancestor(self, ancestor: str, descendant: str) -> bool: ...
     def read(self, run_id: str, name: str) -> bytes: ...
     def pending_run_ids(self) -> set[str]: ...
@@ -365,8 +354,8 @@ class GitRunSource:
         return self.store.read(run_id, name)
 
     def exists(self, run_id: str) -> bool:
-        from pytest_agentv.models import SUMMARY_FILE
         from pytest_agentv.store.base import RunNotFound
+        from pytest_agentv.store.paths import SUMMARY_FILE
 
         # one path lookup at the tip; never a history walk
         try:

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from pytest_agentv.models import RUN_FILES, SUMMARY_FILE
 from pytest_agentv.settings import Settings
 from pytest_agentv.store import RunExists, RunNotFound, open_store
 from pytest_agentv.store.git import GitArtifactStore, RunCommit
+from pytest_agentv.store.paths import RUN_FILES, SUMMARY_FILE
 from tests.git_fixtures import git, make_run
 
 BRANCH = "agentv/checkpoints/v1"
