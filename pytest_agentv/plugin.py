@@ -131,11 +131,21 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 def hook_redaction(config: pytest.Config) -> ExtraRedaction:
-    """The ``pytest_agentv_redact`` implementations, applied one after another."""
+    """The ``pytest_agentv_redact`` implementations, applied one after another.
+
+    They are looked up on first use (at session end, when every conftest is loaded), not once
+    per string: a run's redaction calls this for each of its strings.
+    """
     hook = config.hook.pytest_agentv_redact
+    impls: list[Any] = []
+    looked_up = False
 
     def apply(text: str, context: str) -> str:
-        for impl in reversed(hook.get_hookimpls()):
+        nonlocal looked_up
+        if not looked_up:
+            impls.extend(reversed(hook.get_hookimpls()))
+            looked_up = True
+        for impl in impls:
             offered = {"text": text, "context": context}
             result = impl.function(**{name: offered[name] for name in impl.argnames})
             if result is not None:
