@@ -341,9 +341,13 @@ def _only_test(
 def _test_scores(test: TestRecord) -> str:
     cells = []
     for name, score in sorted(test.scores.items()):
-        cell = f"{name}={score.value:.2f}"
+        shown = [f"{score.value:.2f}"] if score.value is not None else []
+        cell = f"{name}={':'.join([*shown, *filter(None, [score.label])])}"
         failed = score.passed is False or (
-            score.passed is None and score.threshold is not None and score.value < score.threshold
+            score.passed is None
+            and score.threshold is not None
+            and score.value is not None
+            and score.value < score.threshold
         )
         if failed:
             cell += f"(<{score.threshold:g})" if score.threshold is not None else "(fail)"

@@ -27,7 +27,7 @@ FAILING_OUTCOMES = frozenset({"failed", "error"})
 _EPSILON = 1e-9
 
 TestStatus = Literal["regressed", "improved", "changed", "unchanged", "added", "removed"]
-ScoreStatus = Literal["regressed", "improved", "unchanged", "added", "removed"]
+ScoreStatus = Literal["regressed", "improved", "changed", "unchanged", "added", "removed"]
 
 
 class _Compared:
@@ -54,6 +54,8 @@ class ScoreChange(_Compared):
     threshold: float | None
     status: ScoreStatus
     why: str = ""
+    before_label: str | None = None
+    after_label: str | None = None
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,7 @@ class TestChange:
     scores: tuple[ScoreChange, ...] = ()
     regressions: tuple[str, ...] = ()  # why it regressed, one phrase each
     improvements: tuple[str, ...] = ()
+    case_id: str | None = None  # what matched the two records, when not the node id
 
     @property
     def status(self) -> TestStatus:
@@ -166,6 +169,7 @@ class RunDiff:
 def _test_json(test: TestChange) -> dict[str, Any]:
     return {
         "nodeid": test.nodeid,
+        "caseId": test.case_id,
         "status": test.status,
         "base": test.before,
         "new": test.after,
@@ -179,6 +183,8 @@ def _test_json(test: TestChange) -> dict[str, Any]:
                 "delta": s.delta,
                 "threshold": s.threshold,
                 "status": s.status,
+                "baseLabel": s.before_label,
+                "newLabel": s.after_label,
             }
             for s in test.scores
         ],
@@ -188,7 +194,23 @@ def _test_json(test: TestChange) -> dict[str, Any]:
 def _below_threshold(score: Score) -> bool:
     if score.passed is not None:
         return not score.passed
-    return score.threshold is not None and score.value < score.threshold
+    return score.threshold is not None and score.value is not None and score.value < score.threshold
+
+
+def _compare_labels(metric: str, before: Score, after: Score) -> ScoreChange:
+    """A categorical score (one side has no number): a label change is a change, not a
+    regression; only a ``passed`` verdict turning false is."""
+    threshold = after.threshold if after.threshold is not None else before.threshold
+    status: ScoreStatus = "unchanged"
+    why = ""
+    if _below_threshold(after) and not _below_threshold(before):
+        status, why = "regressed", f"{metric} fell below its threshold"
+    elif before.label != after.label or before.value != after.value:
+        old, new = before.label or _num(before.value), after.label or _num(after.value)
+        status, why = "changed", f"{metric} {old} -> {new}"
+    return ScoreChange(
+        metric, before.value, after.value, threshold, status, why, before.label, after.label
+    )
 
 
 def compare_score(
@@ -199,9 +221,15 @@ def compare_score(
         raise ValueError(f"metric {metric!r} is in neither run")
     if before is None:
         assert after is not None
-        return ScoreChange(metric, None, after.value, after.threshold, "added")
+        return ScoreChange(
+            metric, None, after.value, after.threshold, "added", after_label=after.label
+        )
     if after is None:
-        return ScoreChange(metric, before.value, None, before.threshold, "removed")
+        return ScoreChange(
+            metric, before.value, None, before.threshold, "removed", before_label=before.label
+        )
+    if before.value is None or after.value is None:
+        return _compare_labels(metric, before, after)
     threshold = after.threshold if after.threshold is not None else before.threshold
     delta = after.value - before.value
     was_below, is_below = _below_threshold(before), _below_threshold(after)
@@ -270,6 +298,7 @@ def compare_test(
         regressions += [s.why for s in scores if s.status == "regressed"]
         improvements += [s.why for s in scores if s.status == "improved"]
     return TestChange(
+        case_id=record.case_id,
         nodeid=record.nodeid,
         before=before.outcome if before else None,
         after=after.outcome if after else None,
@@ -279,16 +308,17 @@ def compare_test(
     )
 
 
-def _by_nodeid(tests: Iterable[TestRecord]) -> dict[str, TestRecord]:
-    # a nodeid recorded twice (a rerun) is judged by its last record, as pytest reports it
-    return {test.nodeid: test for test in tests}
+def _by_key(tests: Iterable[TestRecord]) -> dict[str, TestRecord]:
+    # tests are matched on their case id (parametrized values), else their node id; a key
+    # recorded twice (a rerun) is judged by its last record, as pytest reports it
+    return {test.key: test for test in tests}
 
 
 def diff_runs(before: RunMetadata, after: RunMetadata, tolerance: float = 0.0) -> RunDiff:
     """Compare ``after`` against the base run ``before``."""
     if tolerance < 0:
         raise ValueError(f"tolerance must not be negative, got {tolerance}")
-    old, new = _by_nodeid(before.tests), _by_nodeid(after.tests)
+    old, new = _by_key(before.tests), _by_key(after.tests)
     # base-run order first, then tests that only the new run has, in its order
     order = list(old) + [nodeid for nodeid in new if nodeid not in old]
     tests = tuple(compare_test(old.get(n), new.get(n), tolerance) for n in order)
@@ -331,6 +361,8 @@ def _score_cells(test: TestChange) -> str:
             cells.append(f"{s.metric} new {_num(s.after)}")
         elif s.status == "removed":
             cells.append(f"{s.metric} gone (was {_num(s.before)})")
+        elif s.status == "changed" and s.delta is None:
+            cells.append(s.why)
         elif s.delta:
             cells.append(f"{s.metric} {_num(s.before)}->{_num(s.after)} ({_signed(s.delta)})")
     return ", ".join(cells)

@@ -60,6 +60,7 @@ def _testcase(suite: ET.Element, test: TestRecord, transcript: Sequence[Transcri
     for metric, score in sorted(test.scores.items()):
         items += [
             (f"score.{metric}", score.value),
+            (f"score.{metric}.label", score.label),
             (f"score.{metric}.threshold", score.threshold),
             (f"score.{metric}.passed", score.passed),
             (f"score.{metric}.reason", score.reason),

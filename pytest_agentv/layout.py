@@ -12,6 +12,14 @@ from pathlib import Path
 from pytest_agentv.fs import writable_dir
 
 AGENTV_DIR = ".agentv"
+#: ``.agentv/.gitignore``: what the plugin generates stays out of commits; config.yaml does not
+GITIGNORE = """\
+# created by pytest-agentv: runs, spool and caches are generated, not project files.
+# To keep runs in git, record them with the git backend (--agentv-git; docs/storage.md).
+/runs/
+/spool/
+/cache/
+"""
 CONFIG_FILE = Path(AGENTV_DIR) / "config.yaml"
 DEFAULT_RUNS_DIR = f"{AGENTV_DIR}/runs"
 
@@ -45,3 +53,12 @@ class ProjectLayout:
     def cache_dir(self) -> Path:
         """Cache repositories and the run index: ``.agentv/cache`` (or the user cache)."""
         return writable_dir(self.agentv_dir / "cache", "cache", self.rootdir)
+
+    def ignore_generated(self) -> None:
+        """Write ``.agentv/.gitignore`` once ``.agentv/`` exists (never over the user's own)."""
+        ignore = self.agentv_dir / ".gitignore"
+        if self.agentv_dir.is_dir() and not ignore.exists():
+            try:
+                ignore.write_text(GITIGNORE, encoding="utf-8")
+            except OSError:
+                pass  # a read-only checkout: the runs went to the user cache instead

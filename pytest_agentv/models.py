@@ -6,9 +6,9 @@ docs/format.md documents every field.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 from pydantic.alias_generators import to_camel
 
 SCHEMA_VERSION = 1
@@ -21,15 +21,30 @@ class _Model(BaseModel):
     model_config = ConfigDict(
         alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True
     )
+    #: Fields left out of the file while they are None: files of runs that do not use the
+    #: feature stay exactly as they were before it existed.
+    _omit_when_none: ClassVar[tuple[str, ...]] = ()
+
+    @model_serializer(mode="wrap")
+    def _serialise(self, handler: SerializerFunctionWrapHandler) -> Any:
+        data = handler(self)
+        for name in self._omit_when_none:
+            if getattr(self, name) is None and isinstance(data, dict):
+                data.pop(name, None)
+                data.pop(to_camel(name), None)
+        return data
 
 
 class Score(_Model):
-    """One named score of one test."""
+    """One named score of one test: a number, a label (categorical feedback), or both."""
 
-    value: float
+    _omit_when_none = ("label",)
+
+    value: float | None = None  # None: a categorical score, given as a label only
     threshold: float | None = None
     passed: bool | None = None
-    reason: str | None = None
+    reason: str | None = None  # free text: why, or a reviewer's comment
+    label: str | None = None
 
 
 class Usage(_Model):
@@ -58,10 +73,25 @@ class ScoreAggregate(_Model):
     failed: int = 0
 
 
+class SubtestRecord(_Model):
+    """One subtest of a test (unittest ``subTest``, the ``subtests`` fixture)."""
+
+    _omit_when_none = ("msg", "failure")
+
+    msg: str | None = None
+    params: dict[str, str] = Field(default_factory=dict)  # as pytest shows them (repr)
+    outcome: Outcome
+    duration: float = 0.0
+    failure: str | None = None
+    scores: dict[str, Score] = Field(default_factory=dict)
+
+
 class TestRecord(_Model):
     """Everything recorded about one test."""
 
     __test__ = False  # not a pytest test class
+
+    _omit_when_none = ("case_id", "inputs", "outputs", "reference", "attempts", "subtests")
 
     nodeid: str
     outcome: Outcome
@@ -71,6 +101,18 @@ class TestRecord(_Model):
     scores: dict[str, Score] = Field(default_factory=dict)
     usage: Usage = Field(default_factory=Usage)
     metadata: dict[str, Any] = Field(default_factory=dict)
+    #: the case's identity across runs (absent: the node id is): ``diff`` matches on it
+    case_id: str | None = None
+    inputs: dict[str, Any] | None = None
+    outputs: dict[str, Any] | None = None
+    reference: dict[str, Any] | None = None
+    attempts: int | None = None  # absent: run once; else how often (reruns) it ran
+    subtests: list[SubtestRecord] | None = None
+
+    @property
+    def key(self) -> str:
+        """What identifies this test across runs: its case id, else its node id."""
+        return self.case_id or self.nodeid
 
 
 class Counts(_Model):
@@ -97,6 +139,8 @@ class Versions(_Model):
 class RunMetadata(_Model):
     """``metadata.json``: the full record of one run."""
 
+    _omit_when_none = ("params", "metrics", "labels")
+
     schema_version: int = SCHEMA_VERSION
     run_id: str
     timestamp: str
@@ -117,6 +161,12 @@ class RunMetadata(_Model):
     scores: dict[str, ScoreAggregate] = Field(default_factory=dict)
     usage: Usage = Field(default_factory=Usage)
     tests: list[TestRecord] = Field(default_factory=list)
+    #: ``agentv_run.params``: the run's parameters (temperature, prompt version ...)
+    params: dict[str, Any] | None = None
+    #: run-level metrics from ``pytest_agentv_run_metrics`` (accuracy, F1 ...)
+    metrics: dict[str, float] | None = None
+    #: categorical scores: metric -> label -> how many tests gave it
+    labels: dict[str, dict[str, int]] | None = None
 
 
 class TranscriptEvent(BaseModel):
@@ -134,6 +184,8 @@ class TranscriptEvent(BaseModel):
 class RunSummary(_Model):
     """``summary.json``: what a list view needs, plus the checksums of the other two files."""
 
+    _omit_when_none = ("params", "metrics", "labels")
+
     schema_version: int = SCHEMA_VERSION
     run_id: str
     timestamp: str
@@ -147,3 +199,6 @@ class RunSummary(_Model):
     source_branch: str | None = None
     tags: list[str] = Field(default_factory=list)
     files: dict[str, str] = Field(description="file name -> SHA-256 hex digest")
+    params: dict[str, Any] | None = None
+    metrics: dict[str, float] | None = None
+    labels: dict[str, dict[str, int]] | None = None

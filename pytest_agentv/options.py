@@ -118,6 +118,10 @@ class OptionSpec:
     is_bool: bool = False
     #: dotted path in ``.agentv/config.yaml`` (None: not settable there)
     file_key: str | None = None
+    #: help of the ini key and environment variable, when it differs from the flag's
+    ini_help: str | None = None
+    #: setting it (anywhere but the defaults) asks for every session to be recorded
+    requests_recording: bool = True
 
 
 OPTIONS: tuple[OptionSpec, ...] = (
@@ -207,5 +211,19 @@ OPTIONS: tuple[OptionSpec, ...] = (
         "agentv_record",
         "run the evals but record nothing",
         is_bool=True,
+        ini_help=(
+            "true: record every session, eval tests or not; false: record nothing "
+            "(unset: record sessions that run eval tests)"
+        ),
+    ),
+    OptionSpec(
+        "fail_on_threshold",
+        "--agentv-fail-on-threshold",
+        None,
+        "AGENTV_FAIL_ON_THRESHOLD",
+        "agentv_fail_on_threshold",
+        "fail every test with a score below its threshold",
+        is_bool=True,
+        requests_recording=False,
     ),
 )

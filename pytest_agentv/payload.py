@@ -7,7 +7,7 @@ made, so nothing can reach a store unredacted.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -16,6 +16,7 @@ from pytest_agentv.models import (
     Counts,
     RunMetadata,
     RunSummary,
+    Score,
     ScoreAggregate,
     TestRecord,
     TranscriptEvent,
@@ -65,6 +66,8 @@ class RunInputs:
     tags: Sequence[str] = ()
     metadata: dict[str, Any] = field(default_factory=dict)
     args: Sequence[str] = ()
+    params: dict[str, Any] | None = None
+    metrics: dict[str, float] | None = None
 
 
 def count_outcomes(tests: Iterable[TestRecord]) -> Counts:
@@ -77,12 +80,32 @@ def count_outcomes(tests: Iterable[TestRecord]) -> Counts:
     return Counts(total=total, **tally)
 
 
+def all_scores(test: TestRecord) -> Iterator[tuple[str, Score]]:
+    """The test's scores, then each subtest's: every score is one sample of its metric."""
+    yield from test.scores.items()
+    for subtest in test.subtests or ():
+        yield from subtest.scores.items()
+
+
+def aggregate_labels(tests: Iterable[TestRecord]) -> dict[str, dict[str, int]]:
+    """How many times each label of each categorical metric was given."""
+    counts: dict[str, dict[str, int]] = {}
+    for test in tests:
+        for name, score in all_scores(test):
+            if score.label is not None:
+                by_label = counts.setdefault(name, {})
+                by_label[score.label] = by_label.get(score.label, 0) + 1
+    return {name: dict(sorted(counts[name].items())) for name in sorted(counts)}
+
+
 def aggregate_scores(tests: Iterable[TestRecord]) -> dict[str, ScoreAggregate]:
-    """Mean/min/max and threshold pass/fail counts of every metric, by name."""
+    """Mean/min/max and threshold pass/fail counts of every numeric metric, by name."""
     values: dict[str, list[float]] = {}
     verdicts: dict[str, list[bool]] = {}
     for test in tests:
-        for name, score in test.scores.items():
+        for name, score in all_scores(test):
+            if score.value is None:
+                continue
             values.setdefault(name, []).append(score.value)
             if score.passed is not None:
                 verdicts.setdefault(name, []).append(score.passed)
@@ -131,6 +154,9 @@ def build_run(inputs: RunInputs, redactor: Redactor) -> RunArtifacts:
         scores=aggregate_scores(inputs.tests),
         usage=total_usage,
         tests=list(inputs.tests),
+        params=inputs.params,
+        metrics=inputs.metrics,
+        labels=aggregate_labels(inputs.tests) or None,
     )
     metadata_doc = redactor.json(metadata.model_dump(mode="json", by_alias=True), "metadata")
     metadata_bytes = dump_json(metadata_doc)
@@ -174,5 +200,8 @@ def summarise(metadata: RunMetadata, metadata_bytes: bytes, transcript_bytes: by
         source_repo=metadata.source_repo,
         source_branch=metadata.source_branch,
         tags=metadata.tags,
+        params=metadata.params,
+        metrics=metadata.metrics,
+        labels=metadata.labels,
         files={METADATA_FILE: sha256(metadata_bytes), TRANSCRIPT_FILE: sha256(transcript_bytes)},
     )

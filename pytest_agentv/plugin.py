@@ -8,9 +8,10 @@ teardown report, which xdist carries to the controller, and send the ``agentv_ru
 
 from __future__ import annotations
 
+import math
 import os
 import warnings
-from collections.abc import Generator, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -18,10 +19,18 @@ from typing import Any
 import pytest
 
 from pytest_agentv import hookspecs
-from pytest_agentv.exceptions import AgentvDeliveryWarning, AgentvWarning
-from pytest_agentv.recorder import EvalRecorder, RunContext
+from pytest_agentv.cases import case_key, item_case, node_base
+from pytest_agentv.exceptions import AgentvDeliveryWarning, AgentvRecordError, AgentvWarning
+from pytest_agentv.models import TestRecord
+from pytest_agentv.recorder import EvalRecorder, RunContext, ThresholdMissed
 from pytest_agentv.redact import ExtraRedaction, Redactor
-from pytest_agentv.session import REPORT_ATTR, AgentvSession, SessionOutcome
+from pytest_agentv.session import (
+    REPORT_ATTR,
+    SUBTEST_ATTR,
+    AgentvSession,
+    RunMetrics,
+    SessionOutcome,
+)
 from pytest_agentv.settings import (
     BACKENDS,
     OPTIONS,
@@ -36,6 +45,12 @@ __all__ = ["RUN_CONTEXT_KEY", "SETTINGS_KEY", "AgentvReporter", "is_xdist_worker
 SETTINGS_KEY = pytest.StashKey[Settings]()
 RUN_CONTEXT_KEY = pytest.StashKey[RunContext]()
 RECORDER_KEY = pytest.StashKey[EvalRecorder]()
+#: set while the test function runs: a report made then is a subtest's
+IN_CALL_KEY = pytest.StashKey[bool]()
+#: set while a ``subtests.test()`` block runs
+SUBTEST_OPEN_KEY = pytest.StashKey[bool]()
+EVAL_MARKER = "agentv"
+EVAL_FIXTURES = frozenset({"agentv", "agentv_run"})
 WORKEROUTPUT_KEY = "agentv_run"
 REPORTER_NAME = "agentv-reporter"
 
@@ -76,7 +91,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
             group.addoption(
                 spec.flag, dest=dest, type=check, metavar=spec.key.upper(), help=spec.help
             )
-        parser.addini(spec.ini, f"{spec.help} (pytest-agentv)", default=None)
+        parser.addini(spec.ini, f"{spec.ini_help or spec.help} (pytest-agentv)", default=None)
 
 
 #: options whose value may be a path, which pytest's early rootdir search mistakes for a test path
@@ -117,6 +132,9 @@ def pytest_configure(config: pytest.Config) -> None:
             ),
             stacklevel=2,
         )
+    config.addinivalue_line(
+        "markers", f"{EVAL_MARKER}: an eval test; a session that runs one records a run"
+    )
     config.stash[SETTINGS_KEY] = settings
     config.stash[RUN_CONTEXT_KEY] = RunContext(model=settings.model, eval_file=settings.eval_file)
     if settings.record and not is_xdist_worker(config) and not config.option.collectonly:
@@ -155,25 +173,122 @@ def hook_redaction(config: pytest.Config) -> ExtraRedaction:
     return apply
 
 
+def hook_run_metrics(config: pytest.Config) -> RunMetrics:
+    """The ``pytest_agentv_run_metrics`` implementations, their results merged and checked."""
+
+    def compute(tests: Sequence[TestRecord]) -> dict[str, float]:
+        merged: dict[str, float] = {}
+        for result in config.hook.pytest_agentv_run_metrics(tests=list(tests)):
+            if result is None:
+                continue
+            if not isinstance(result, Mapping):
+                raise AgentvRecordError(
+                    f"pytest_agentv_run_metrics must return a dict of numbers, got {result!r}"
+                )
+            for name, value in result.items():
+                if name in merged:
+                    raise AgentvRecordError(f"run metric {name!r} was returned twice")
+                if isinstance(value, bool) or not isinstance(value, int | float):
+                    raise AgentvRecordError(f"run metric {name!r} must be a number, got {value!r}")
+                if not math.isfinite(value):
+                    raise AgentvRecordError(f"run metric {name!r} must be finite, got {value!r}")
+                merged[str(name)] = float(value)
+        return merged
+
+    return compute
+
+
 # -- fixtures ----------------------------------------------------------------------------------
 
 
 @pytest.fixture
 def agentv(request: pytest.FixtureRequest) -> Generator[EvalRecorder]:
-    """This test's recorder: ``score()``, ``message()``, ``usage()`` and ``metadata``."""
-    recorder = EvalRecorder(request.node.nodeid)
-    request.node.stash[RECORDER_KEY] = recorder
+    """This test's recorder: ``score()``, ``check()``, ``message()``, ``usage()``,
+    ``inputs()``/``outputs()``/``reference()``, ``metadata`` and ``case_id``."""
+    node, instance = request.node, request.instance
+
+    def in_subtest() -> bool:
+        # unittest's subTest() sets _subtest for the block; subtests.test() is tracked here
+        return node.stash.get(SUBTEST_OPEN_KEY, False) or (
+            getattr(instance, "_subtest", None) is not None
+        )
+
+    recorder = EvalRecorder(node.nodeid, in_subtest)
+    node.stash[RECORDER_KEY] = recorder
     yield recorder
     recorder.check_metadata()
 
 
 @pytest.fixture(scope="session")
 def agentv_run(pytestconfig: pytest.Config) -> RunContext:
-    """The run as a whole: set ``model``, ``eval_file``, ``tags`` and ``metadata`` here."""
-    return pytestconfig.stash[RUN_CONTEXT_KEY]
+    """The run as a whole: set ``model``, ``eval_file``, ``tags``, ``metadata`` and ``params``."""
+    context = pytestconfig.stash[RUN_CONTEXT_KEY]
+    context.used = True
+    return context
+
+
+class _TrackedSubtest:
+    """A ``subtests.test()`` block that tells the recorder when it is open."""
+
+    def __init__(self, block: Any, node: pytest.Item) -> None:
+        self.block, self.node = block, node
+
+    def __enter__(self) -> Any:
+        entered = self.block.__enter__()
+        self.node.stash[SUBTEST_OPEN_KEY] = True
+        return entered
+
+    def __exit__(self, *exc_info: Any) -> Any:
+        # the subtest's report is made inside __exit__, while the block still counts as open
+        try:
+            return self.block.__exit__(*exc_info)
+        finally:
+            self.node.stash[SUBTEST_OPEN_KEY] = False
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_fixture_setup(
+    fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest
+) -> Generator[None, Any, Any]:
+    value = yield
+    test = getattr(value, "test", None)
+    if fixturedef.argname == "subtests" and callable(test):
+        node = request.node
+
+        def tracked(*args: Any, **kwargs: Any) -> _TrackedSubtest:
+            return _TrackedSubtest(test(*args, **kwargs), node)
+
+        value.test = tracked
+    return value
 
 
 # -- hooks on every process --------------------------------------------------------------------
+
+
+def is_eval(item: pytest.Item) -> bool:
+    """True for a test that uses ``agentv``/``agentv_run`` or carries ``@pytest.mark.agentv``."""
+    names = getattr(item, "fixturenames", ())
+    return (
+        RECORDER_KEY in item.stash
+        or not EVAL_FIXTURES.isdisjoint(names)
+        or item.get_closest_marker(EVAL_MARKER) is not None
+    )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None]:
+    item.stash[IN_CALL_KEY] = True
+    try:
+        yield
+    finally:
+        item.stash[IN_CALL_KEY] = False
+    recorder = item.stash.get(RECORDER_KEY, None)
+    if recorder is not None and item.config.stash[SETTINGS_KEY].fail_on_threshold:
+        missed = recorder.missed_thresholds()
+        if missed:
+            raise ThresholdMissed(
+                "\n".join([*missed, "(--agentv-fail-on-threshold fails a test for these)"])
+            )
 
 
 @pytest.hookimpl(wrapper=True)
@@ -182,9 +297,27 @@ def pytest_runtest_makereport(
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
     recorder = item.stash.get(RECORDER_KEY, None)
-    if call.when == "teardown" and recorder is not None:
-        setattr(report, REPORT_ATTR, recorder.to_wire())
+    if call.when == "call" and item.stash.get(IN_CALL_KEY, False):
+        # made while the test still runs: a subtest's report (unittest subTest, subtests)
+        if recorder is not None:
+            setattr(report, SUBTEST_ATTR, {"scores": recorder.end_subtest()})
+    elif call.when == "teardown" and item.config.stash[SETTINGS_KEY].record:
+        case_id, inputs = item_case(item)
+        wire = recorder.to_wire() if recorder is not None else {}
+        wire["eval"] = is_eval(item)
+        override = wire.get("caseId")
+        if override:  # agentv.case_id replaces the parameter part
+            case_id = case_key(node_base(item.nodeid, _callspec_id(item)), [override])
+        wire["caseId"] = case_id
+        if inputs:
+            wire["inputs"] = {**inputs, **wire.get("inputs", {})}
+        setattr(report, REPORT_ATTR, wire)
     return report
+
+
+def _callspec_id(item: pytest.Item) -> str | None:
+    callspec = getattr(item, "callspec", None)
+    return getattr(callspec, "id", None)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
@@ -207,11 +340,19 @@ class AgentvReporter:
             redactor=Redactor(settings.redaction, extra=hook_redaction(config)),
             context=config.stash[RUN_CONTEXT_KEY],
             args=tuple(config.invocation_params.args),
+            run_metrics=hook_run_metrics(config),
         )
         self.outcome: SessionOutcome | None = None
+        self.quiet = False
 
     def pytest_report_header(self) -> str:
-        return f"agentv: run {self.session.run_id} -> {self.settings.describe_destination()}"
+        where = self.settings.describe_destination()
+        if self.settings.recording_requested:
+            return f"agentv: run {self.session.run_id} -> {where}"
+        return f"agentv: run {self.session.run_id} -> {where}, if a test is an eval"
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        self.session.add_collect_report(report)
 
     def pytest_sessionstart(self) -> None:
         self.session.read_provenance()
@@ -229,6 +370,9 @@ class AgentvReporter:
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if not self.session.has_tests:
             return
+        if not (self.settings.recording_requested or self.session.has_evals):
+            self.quiet = True  # not an eval session: nothing written, nothing said
+            return
         self.outcome = outcome = self.session.finish()
         strict = self.settings.strict
         for problem in outcome.problems:
@@ -241,6 +385,8 @@ class AgentvReporter:
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         outcome = self.outcome
+        if self.quiet:
+            return
         if outcome is None:
             terminalreporter.write_line("agentv: no tests ran; nothing recorded")
             return

@@ -5,9 +5,13 @@ Every value is checked where it is recorded, so a bad value fails the test that 
 
 from __future__ import annotations
 
+import dataclasses
+import enum
 import json
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import PurePath
 from typing import Any
 
 from pytest_agentv.exceptions import AgentvRecordError
@@ -78,40 +82,165 @@ class JsonDict(dict[str, Any]):
         return self[key]
 
 
-class EvalRecorder:
-    """The ``agentv`` fixture: one test's scores, transcript, usage and metadata."""
+def json_safe(value: Any) -> Any:
+    """``value`` as JSON data: containers recursively, dataclasses and pydantic models as their
+    fields, anything else as its ``repr`` (how parametrized arguments become inputs)."""
+    if value is None or isinstance(value, str | bool | int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else repr(value)
+    if isinstance(value, enum.Enum):
+        return json_safe(value.value)
+    if isinstance(value, dict):
+        return {str(key): json_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(item) for item in value]
+    if isinstance(value, set | frozenset):
+        return sorted((json_safe(item) for item in value), key=repr)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return json_safe({f.name: getattr(value, f.name) for f in dataclasses.fields(value)})
+    dump = getattr(value, "model_dump", None)
+    if callable(dump):
+        try:
+            return json_safe(dump(mode="json"))
+        except Exception:
+            pass
+    if isinstance(value, PurePath):
+        return str(value)
+    return repr(value)
 
-    def __init__(self, nodeid: str):
+
+def _fields(what: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+    if len(args) > 1:
+        raise AgentvRecordError(f"{what} takes one mapping and/or keyword arguments")
+    merged: dict[str, Any] = {}
+    if args:
+        if not isinstance(args[0], Mapping):
+            raise AgentvRecordError(
+                f"{what} takes a mapping or keyword arguments, got {type(args[0]).__name__}; "
+                f"name the value: {what}(answer=...)"
+            )
+        merged.update(args[0])
+    merged.update(kwargs)
+    return merged
+
+
+class ThresholdMissed(AssertionError):
+    """A score checked with :meth:`EvalRecorder.check` missed its threshold."""
+
+
+def describe_miss(name: str, score: Score) -> str:
+    """``score 'accuracy' = 0.25 is below its threshold 0.8 (reason)``."""
+    text = f"score {name!r} = {score.value:g} is below its threshold {score.threshold:g}"
+    return text + (f" ({score.reason})" if score.reason else "")
+
+
+class EvalRecorder:
+    """The ``agentv`` fixture: one test's scores, transcript, usage, metadata and case data.
+
+    Scores recorded inside a subtest belong to that subtest (``in_subtest`` says when), so one
+    name can be recorded once per subtest.
+    """
+
+    def __init__(self, nodeid: str, in_subtest: Callable[[], bool] | None = None):
         self.nodeid = nodeid
         self.metadata: JsonDict = JsonDict("agentv.metadata")
+        #: overrides the case id derived from the parametrized values (``diff`` matches on it)
+        self.case_id: str | None = None
         self._scores: dict[str, Score] = {}
+        self._subtest_scores: dict[str, Score] = {}
+        self._in_subtest = in_subtest or (lambda: False)
         self._events: list[RawEvent] = []
         self._usage = Usage()
+        self._case: dict[str, JsonDict] = {}
 
     def score(
         self,
         name: str,
-        value: float | int | bool,
+        value: float | int | bool | str,
         *,
         threshold: float | None = None,
         reason: str | None = None,
+        comment: str | None = None,
+        label: str | None = None,
     ) -> Score:
-        """Record a named score; with a threshold, whether it passed (``value >= threshold``)."""
+        """Record a named score; with a threshold, whether it passed (``value >= threshold``).
+
+        A string value is a label (categorical feedback, ``score("verdict", "pass")``);
+        ``label=`` adds one to a number. ``comment`` is another name for ``reason``.
+        """
         _check_name(name, "score name")
-        if name in self._scores:
-            raise AgentvRecordError(f"score {name!r} was already recorded in this test")
-        number = _check_number(value, f"score {name!r} value")
+        target = self._subtest_scores if self._in_subtest() else self._scores
+        if name in target:
+            where = "subtest" if target is self._subtest_scores else "test"
+            raise AgentvRecordError(f"score {name!r} was already recorded in this {where}")
+        if isinstance(value, str):
+            if label is not None:
+                raise AgentvRecordError(f"score {name!r}: give the label once, as value or label=")
+            number, label = None, value
+        else:
+            number = _check_number(value, f"score {name!r} value")
+        if threshold is not None and number is None:
+            raise AgentvRecordError(f"score {name!r}: a threshold needs a number, not a label")
         limit = None if threshold is None else _check_number(threshold, f"score {name!r} threshold")
-        if reason is not None and not isinstance(reason, str):
-            raise AgentvRecordError(f"score {name!r} reason must be a string, got {reason!r}")
+        if comment is not None:
+            if reason is not None:
+                raise AgentvRecordError(f"score {name!r}: give reason= or comment=, not both")
+            reason = comment
+        for what, text in (("reason", reason), ("label", label)):
+            if text is not None and not isinstance(text, str):
+                raise AgentvRecordError(f"score {name!r} {what} must be a string, got {text!r}")
         score = Score(
             value=number,
             threshold=limit,
-            passed=None if limit is None else number >= limit,
+            passed=None if limit is None or number is None else number >= limit,
             reason=reason,
+            label=label,
         )
-        self._scores[name] = score
+        target[name] = score
         return score
+
+    def check(
+        self,
+        name: str,
+        value: float | int | bool,
+        *,
+        threshold: float,
+        reason: str | None = None,
+        comment: str | None = None,
+    ) -> Score:
+        """Record a score like :meth:`score`, then fail the test if it missed its threshold."""
+        if threshold is None:
+            raise AgentvRecordError(f"check {name!r} needs a threshold")
+        score = self.score(name, value, threshold=threshold, reason=reason, comment=comment)
+        if score.passed is False:
+            raise ThresholdMissed(describe_miss(name, score))
+        return score
+
+    def missed_thresholds(self) -> list[str]:
+        """One line per test-level score below its threshold (``--agentv-fail-on-threshold``)."""
+        return [describe_miss(n, s) for n, s in self._scores.items() if s.passed is False]
+
+    def end_subtest(self) -> dict[str, Any]:
+        """The scores of the subtest that just ended (wire data); the next one starts empty."""
+        scores, self._subtest_scores = self._subtest_scores, {}
+        return {name: s.model_dump(mode="json") for name, s in scores.items()}
+
+    def _case_fields(self, what: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        fields = self._case.setdefault(what, JsonDict(f"agentv.{what}"))
+        fields.update(_fields(f"agentv.{what}", args, kwargs))
+
+    def inputs(self, *mapping: Mapping[str, Any], **fields: Any) -> None:
+        """Record the case's inputs (added to those taken from the parametrized arguments)."""
+        self._case_fields("inputs", mapping, fields)
+
+    def outputs(self, *mapping: Mapping[str, Any], **fields: Any) -> None:
+        """Record what the system under evaluation produced."""
+        self._case_fields("outputs", mapping, fields)
+
+    def reference(self, *mapping: Mapping[str, Any], **fields: Any) -> None:
+        """Record the reference (expected) outputs."""
+        self._case_fields("reference", mapping, fields)
 
     def message(self, role: str, content: Any, **fields: Any) -> None:
         """Append one transcript event (content: text or any JSON-serialisable structure)."""
@@ -148,16 +277,26 @@ class EvalRecorder:
 
     @property
     def scores(self) -> dict[str, Score]:
-        """The scores recorded so far, by name (a copy)."""
+        """The test-level scores recorded so far, by name (a copy)."""
         return dict(self._scores)
 
     def check_metadata(self) -> None:
-        """Re-check metadata at the end of the test: nested values may have changed in place."""
+        """Re-check values at the end of the test: nested values may have changed in place."""
         for key, value in self.metadata.items():
             check_json(value, f"agentv.metadata[{key!r}]")
+        for what, fields in self._case.items():
+            for key, value in fields.items():
+                check_json(value, f"agentv.{what}[{key!r}]")
+        if self.case_id is not None and (
+            not isinstance(self.case_id, str) or not self.case_id.strip()
+        ):
+            raise AgentvRecordError(
+                f"agentv.case_id must be a non-empty string, got {self.case_id!r}"
+            )
 
     def to_wire(self) -> dict[str, Any]:
         """A JSON-able snapshot; it rides on the teardown report, which xdist ships."""
+        case_id = self.case_id if isinstance(self.case_id, str) and self.case_id.strip() else None
         return {
             "scores": {name: s.model_dump(mode="json") for name, s in self._scores.items()},
             "usage": self._usage.model_dump(mode="json"),
@@ -166,6 +305,11 @@ class EvalRecorder:
                 {"role": e.role, "content": e.content, "timestamp": e.timestamp, "fields": e.fields}
                 for e in self._events
             ],
+            "caseId": case_id,
+            **{
+                what: {key: _storable(value) for key, value in fields.items()}
+                for what, fields in self._case.items()
+            },
         }
 
 
@@ -177,6 +321,10 @@ class RunContext:
     eval_file: str | None = None
     tags: list[str] = field(default_factory=list)
     metadata: JsonDict = field(default_factory=lambda: JsonDict("agentv_run.metadata"))
+    #: the run's parameters (temperature, prompt version ...), shown by ``list`` and ``diff``
+    params: JsonDict = field(default_factory=lambda: JsonDict("agentv_run.params"))
+    #: set when a test or fixture used ``agentv_run``: the session then records a run
+    used: bool = False
 
     def to_wire(self) -> dict[str, Any]:
         """A JSON-able snapshot for ``workeroutput``."""
@@ -185,6 +333,8 @@ class RunContext:
             "eval_file": self.eval_file,
             "tags": list(self.tags),
             "metadata": dict(self.metadata),
+            "params": dict(self.params),
+            "used": self.used,
         }
 
     def merge_wire(self, data: dict[str, Any], initial: RunContext) -> None:
@@ -196,6 +346,8 @@ class RunContext:
             if tag not in self.tags:
                 self.tags.append(tag)
         self.metadata.update(data.get("metadata", {}))
+        self.params.update(data.get("params", {}))
+        self.used = self.used or bool(data.get("used"))
 
     def check(self) -> None:
         """Validate fields users may have assigned freely."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import platform
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 
-from pytest_agentv.models import Outcome, Score, TestRecord, Usage, Versions
+from pytest_agentv.layout import ProjectLayout
+from pytest_agentv.models import Outcome, Score, SubtestRecord, TestRecord, Usage, Versions
 from pytest_agentv.payload import Provenance, RawEvent, RunInputs, build_run
 from pytest_agentv.recorder import RunContext, check_json
 from pytest_agentv.redact import Redactor
@@ -27,7 +28,12 @@ from pytest_agentv.store.paths import new_run_id
 
 #: Attribute on a test's teardown report carrying its recorder snapshot (xdist serialises it).
 REPORT_ATTR = "agentv_record"
+#: Attribute on a subtest's report carrying the scores recorded inside it.
+SUBTEST_ATTR = "agentv_subtest"
 FAILURE_TEXT_LIMIT = 2000
+
+#: Computes run-level metrics from every test's record (the ``pytest_agentv_run_metrics`` hook).
+RunMetrics = Callable[[Sequence[TestRecord]], dict[str, float]]
 
 
 @dataclass
@@ -38,6 +44,8 @@ class _TestState:
     failure: str | None = None
     reason: str | None = None
     wire: dict[str, Any] | None = None
+    attempts: int = 1
+    subtests: list[SubtestRecord] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -48,6 +56,8 @@ class SessionOutcome:
     tests: int
     result: WriteResult | None = None
     error: str | None = None
+    #: problems that did not stop the run from being recorded (a broken metrics hook)
+    warnings: tuple[str, ...] = ()
 
     @property
     def delivered(self) -> bool:
@@ -58,8 +68,8 @@ class SessionOutcome:
     def problems(self) -> tuple[str, ...]:
         """What went wrong, one message each (each becomes a warning)."""
         if self.error is not None:
-            return (self.error,)
-        return self.result.problems if self.result is not None else ()
+            return (self.error, *self.warnings)
+        return (*(self.result.problems if self.result is not None else ()), *self.warnings)
 
     def summary_lines(self) -> list[str]:
         """The terminal summary: one line saying where the run went, then any problems."""
@@ -85,8 +95,11 @@ class AgentvSession:
     run_id: str = field(default_factory=new_run_id)
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     provenance: Provenance = field(default_factory=Provenance)
+    run_metrics: RunMetrics | None = None
     _tests: dict[str, _TestState] = field(default_factory=dict)
     _initial: RunContext = field(default_factory=RunContext)
+    _evals: bool = False
+    _problems: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._initial = RunContext(model=self.context.model, eval_file=self.context.eval_file)
@@ -99,10 +112,27 @@ class AgentvSession:
 
     # -- feeding ----------------------------------------------------------------------------------
 
+    def add_collect_report(self, report: pytest.CollectReport) -> None:
+        """A collection error is a test that could not run: it is in the run as an error."""
+        if not report.failed:
+            return
+        state = self._tests.setdefault(report.nodeid, _TestState(report.nodeid))
+        state.outcome = "error"
+        state.failure = f"collection failed: {_failure_text(report)}"[:FAILURE_TEXT_LIMIT]
+
     def add_report(self, report: pytest.TestReport) -> None:
         """Fold one phase's report into its test's record."""
         state = self._tests.setdefault(report.nodeid, _TestState(report.nodeid))
         state.duration += report.duration
+        # pytest-rerunfailures numbers the attempts (from 0) and marks all but the last "rerun"
+        state.attempts = max(state.attempts, int(getattr(report, "rerun", 0) or 0) + 1)
+        if report.outcome == "rerun":  # type: ignore[comparison-overlap]
+            state.outcome, state.failure, state.reason, state.subtests = "passed", None, None, []
+            return
+        context = getattr(report, "context", None)
+        if report.when == "call" and context is not None and hasattr(context, "kwargs"):
+            state.subtests.append(_subtest_record(report, context))
+            return
         wasxfail = hasattr(report, "wasxfail")
         if report.when == "setup":
             if report.failed:
@@ -126,6 +156,7 @@ class AgentvSession:
             wire = getattr(report, REPORT_ATTR, None)
             if isinstance(wire, dict):
                 state.wire = wire
+                self._evals = self._evals or bool(wire.get("eval"))
 
     def merge_worker_context(self, data: dict[str, Any]) -> None:
         """Take the ``agentv_run`` values an xdist worker's conftest set."""
@@ -136,26 +167,52 @@ class AgentvSession:
         """True once any test has reported."""
         return bool(self._tests)
 
+    @property
+    def has_evals(self) -> bool:
+        """True when a test was an eval (``agentv``, ``agentv_run``, ``@pytest.mark.agentv``)."""
+        return self._evals or self.context.used
+
     # -- finishing --------------------------------------------------------------------------------
 
     def build_inputs(self, finished_at: datetime | None = None) -> RunInputs:
         """Everything collected, as plain data for :func:`build_run`."""
         self.context.check()
         check_json(dict(self.context.metadata), "agentv_run.metadata")
+        check_json(dict(self.context.params), "agentv_run.params")
         tests: list[TestRecord] = []
         transcript: list[RawEvent] = []
+        case_ids: dict[str, int] = {}
         for state in self._tests.values():
             wire = state.wire or {}
+            case_id = wire.get("caseId")
+            if case_id is not None:
+                # equal values give equal ids; later duplicates are numbered so none is lost
+                seen = case_ids[case_id] = case_ids.get(case_id, 0) + 1
+                case_id = case_id if seen == 1 else f"{case_id}#{seen}"
+            outcome, failure = state.outcome, state.failure
+            failed_subtests = [sub for sub in state.subtests if sub.outcome == "failed"]
+            if failed_subtests and outcome in ("passed", "xpassed"):
+                outcome = "failed"
+                failure = (
+                    f"{len(failed_subtests)} of {len(state.subtests)} subtests failed; first: "
+                    f"{failed_subtests[0].failure}"
+                )[:FAILURE_TEXT_LIMIT]
             tests.append(
                 TestRecord(
                     nodeid=state.nodeid,
-                    outcome=state.outcome,
+                    outcome=outcome,
                     duration=round(state.duration, 6),
-                    failure=state.failure,
+                    failure=failure,
                     reason=state.reason,
                     scores={k: Score.model_validate(v) for k, v in wire.get("scores", {}).items()},
                     usage=Usage.model_validate(wire.get("usage", {})),
                     metadata=wire.get("metadata", {}),
+                    case_id=case_id,
+                    inputs=wire.get("inputs"),
+                    outputs=wire.get("outputs"),
+                    reference=wire.get("reference"),
+                    attempts=state.attempts if state.attempts > 1 else None,
+                    subtests=list(state.subtests) or None,
                 )
             )
             transcript.extend(
@@ -181,7 +238,19 @@ class AgentvSession:
             tags=self.context.tags,
             metadata=dict(self.context.metadata),
             args=[self.redactor.text(arg, "args") for arg in self.args],
+            params=dict(self.context.params) or None,
+            metrics=self._metrics(tests),
         )
+
+    def _metrics(self, tests: Sequence[TestRecord]) -> dict[str, float] | None:
+        """The hook's run-level metrics; a broken hook costs its metrics, never the run."""
+        if self.run_metrics is None:
+            return None
+        try:
+            return self.run_metrics(tests) or None
+        except Exception as exc:
+            self._problems.append(f"run metrics were not recorded: {exc}")
+            return None
 
     def finish(self, store: ArtifactStore | None = None) -> SessionOutcome:
         """Build and store the run; a store failure is reported, never raised."""
@@ -189,8 +258,14 @@ class AgentvSession:
         try:
             result = (store or open_store(self.settings)).write(run)
         except StoreError as exc:
-            return SessionOutcome(self.run_id, len(self._tests), error=str(exc))
-        return SessionOutcome(self.run_id, len(self._tests), result=result)
+            ProjectLayout(self.settings.rootdir).ignore_generated()
+            return SessionOutcome(
+                self.run_id, len(self._tests), error=str(exc), warnings=tuple(self._problems)
+            )
+        ProjectLayout(self.settings.rootdir).ignore_generated()
+        return SessionOutcome(
+            self.run_id, len(self._tests), result=result, warnings=tuple(self._problems)
+        )
 
 
 def default_eval_file(tests: dict[str, Any]) -> str | None:
@@ -204,7 +279,25 @@ def default_eval_file(tests: dict[str, Any]) -> str | None:
     return (common or ".").replace(os.sep, "/")
 
 
-def _failure_text(report: pytest.TestReport) -> str:
+def _subtest_record(report: pytest.TestReport, context: Any) -> SubtestRecord:
+    wire = getattr(report, SUBTEST_ATTR, None)
+    scores = wire.get("scores", {}) if isinstance(wire, dict) else {}
+    if hasattr(report, "wasxfail"):
+        outcome: Outcome = "xfailed" if report.skipped else "xpassed"
+    else:
+        outcome = "failed" if report.failed else "skipped" if report.skipped else "passed"
+    msg = getattr(context, "msg", None)
+    return SubtestRecord(
+        msg=None if msg is None else str(msg),
+        params={str(k): str(v) for k, v in dict(getattr(context, "kwargs", {})).items()},
+        outcome=outcome,
+        duration=round(report.duration, 6),
+        failure=_failure_text(report) if report.failed else None,
+        scores={name: Score.model_validate(value) for name, value in scores.items()},
+    )
+
+
+def _failure_text(report: pytest.TestReport | pytest.CollectReport) -> str:
     crash = getattr(report.longrepr, "reprcrash", None)
     if crash is not None:
         text = f"{crash.message} ({Path(crash.path).name}:{crash.lineno})"

@@ -72,9 +72,25 @@ class Settings:
     eval_file: str | None = None
     strict: bool = False
     record: bool = True
+    fail_on_threshold: bool = False
     redaction: RedactionConfig | None = None  # None: the defaults
     config_file: Path | None = None
     sources: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def recording_requested(self) -> bool:
+        """True when the user asked for runs (a destination, an ``AGENTV_*`` variable, an
+        ``agentv_*`` ini key, a config file): then every session records, eval tests or not.
+        Otherwise only a session that ran an eval test does (docs/configuration.md)."""
+        if not self.record:
+            return False
+        if self.config_file is not None:
+            return True
+        return any(
+            self.sources.get(spec.key, "default") != "default"
+            for spec in OPTIONS
+            if spec.requests_recording
+        )
 
     def describe_destination(self) -> str:
         """One phrase saying where runs go, for the report header."""
@@ -128,6 +144,7 @@ def resolve_settings(
         else:
             sources[spec.key] = "default"
 
+    _imply_git_backend(values, sources)
     local_dir = Path(values.pop("local_dir", DEFAULT_LOCAL_DIR))
     return Settings(
         rootdir=rootdir,
@@ -148,3 +165,19 @@ def _check(spec: OptionSpec, raw: Any, source: str) -> Any:
         return spec.check(raw) if spec.check else raw
     except ValueError as exc:
         raise SettingsError(f"{source}: invalid value {raw!r} for {spec.key}: {exc}") from None
+
+
+def _imply_git_backend(values: dict[str, Any], sources: dict[str, str]) -> None:
+    """A remote is pushed to by the git backend only: it implies that backend when none was
+    chosen, and contradicts ``local`` chosen anywhere."""
+    if values.get("remote") is None:
+        return
+    if sources.get("backend", "default") == "default":
+        values["backend"] = "git"
+        sources["backend"] = f"implied by the remote ({sources['remote']})"
+    elif values.get("backend") == "local":
+        raise SettingsError(
+            f"{sources['remote']} names a remote, which only the git backend pushes to, but "
+            f"{sources['backend']} chose the local backend; drop the remote or choose the git "
+            "backend (--agentv-git)"
+        )

@@ -171,7 +171,8 @@ def test_terminal_summary_names_run_and_place(
         ('agentv.score("", 1.0)', "score name must be a non-empty string"),
         ('agentv.score("acc", float("nan"))', "score 'acc' value must be finite, got nan"),
         ('agentv.score("acc", float("inf"))', "must be finite, got inf"),
-        ('agentv.score("acc", "high")', "score 'acc' value must be a number or bool, got str"),
+        ('agentv.score("acc", [1])', "score 'acc' value must be a number or bool, got list"),
+        ('agentv.score("acc", "high", threshold=1)', "a threshold needs a number, not a label"),
         ('agentv.score("acc", 1, threshold=float("nan"))', "threshold must be finite"),
         ('agentv.score("a", 1); agentv.score("a", 2)', "score 'a' was already recorded"),
         ('agentv.message("user", object())', "message content must be JSON-serialisable"),
@@ -223,10 +224,12 @@ def test_nested_metadata_mutated_into_junk_errors_at_teardown(pytester: pytest.P
 
 
 def test_tests_without_the_fixture_are_recorded_too(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile("def test_one(): pass\ndef test_two(): assert 0\n")
-    pytester.runpytest("-p", "no:xdist").assert_outcomes(passed=1, failed=1)
+    pytester.makepyfile(
+        "def test_one(): pass\ndef test_two(): assert 0\ndef test_eval(agentv): pass\n"
+    )
+    pytester.runpytest("-p", "no:xdist").assert_outcomes(passed=2, failed=1)
     metadata, events, _ = load_run(only_run_dir(pytester.path / ".agentv" / "runs"))
-    assert [t["outcome"] for t in metadata["tests"]] == ["passed", "failed"]
+    assert [t["outcome"] for t in metadata["tests"]] == ["passed", "failed", "passed"]
     assert events == []
 
 

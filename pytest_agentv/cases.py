@@ -1,0 +1,111 @@
+"""A test's case identity and inputs, from its parametrized values (docs/fixtures.md).
+
+pytest's ids of values it cannot print are positional (``case0``, ``case1``): inserting one case
+in front of a dataset renames every later one, and a comparison by node id then pairs different
+cases. The case id is derived from the values instead, so a case keeps its id wherever it sits:
+
+* an explicit id wins: ``pytest.param(..., id="q17")`` or ``ids=[...]``;
+* a string, number, bool or None is written as itself (strings up to 40 printable characters);
+* anything else as ``h`` and 10 hex digits of the SHA-256 of its JSON form (see
+  :func:`~pytest_agentv.recorder.json_safe`).
+
+``agentv.case_id = "..."`` replaces the parameter part. The case id is the node id with its
+``[...]`` part rebuilt this way: ``test_qa.py::test_answer[q17]``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pytest
+
+from pytest_agentv.recorder import json_safe
+
+_PLAIN_LIMIT = 40
+#: parameters the plugin adds itself are not the case's inputs
+_OWN_PREFIX = "agentv_"
+
+
+def value_part(value: Any) -> str:
+    """One parameter's part of a case id (pure)."""
+    if value is None or isinstance(value, bool | int | float):
+        return str(value)
+    if (
+        isinstance(value, str)
+        and len(value) <= _PLAIN_LIMIT
+        and value.isprintable()
+        and not any(c in value for c in "[]")
+    ):
+        return value
+    canonical = json.dumps(json_safe(value), sort_keys=True, separators=(",", ":"))
+    return "h" + hashlib.sha256(canonical.encode()).hexdigest()[:10]
+
+
+def case_key(base: str, parts: Sequence[str]) -> str:
+    """``base[part-part]`` (pure)."""
+    return f"{base}[{'-'.join(parts)}]"
+
+
+def node_base(nodeid: str, callspec_id: str | None) -> str:
+    """The node id without its ``[...]`` parameter part."""
+    suffix = f"[{callspec_id}]" if callspec_id else ""
+    return nodeid.removesuffix(suffix) if suffix and nodeid.endswith(suffix) else nodeid
+
+
+def _argnames(mark: pytest.Mark) -> list[str]:
+    names = mark.args[0] if mark.args else mark.kwargs.get("argnames", ())
+    if isinstance(names, str):
+        return [name.strip() for name in names.split(",") if name.strip()]
+    return [str(name) for name in names]
+
+
+def _explicit_ids(item: pytest.Item, indices: Mapping[str, int]) -> dict[str, str]:
+    """First argument name of each ``parametrize`` group -> the explicit id of its value."""
+    explicit: dict[str, str] = {}
+    for mark in item.iter_markers("parametrize"):
+        names = _argnames(mark)
+        if not names or names[0] not in indices:
+            continue
+        index = indices[names[0]]
+        values = mark.args[1] if len(mark.args) > 1 else mark.kwargs.get("argvalues")
+        chosen = values[index] if isinstance(values, list | tuple) and index < len(values) else None
+        ident = getattr(chosen, "id", None) if type(chosen).__name__ == "ParameterSet" else None
+        ids = mark.kwargs.get("ids")
+        if ident is None and isinstance(ids, list | tuple) and index < len(ids):
+            ident = ids[index]
+        if isinstance(ident, str) and ident:
+            explicit[names[0]] = ident
+        for name in names:
+            explicit.setdefault(f"group:{name}", names[0])
+    return explicit
+
+
+def item_case(item: pytest.Item) -> tuple[str | None, dict[str, Any] | None]:
+    """``(case_id, inputs)`` of a test: both None when it is not parametrized."""
+    callspec = getattr(item, "callspec", None)
+    if callspec is None:
+        return None, None
+    params: dict[str, Any] = dict(callspec.params)
+    indices: dict[str, int] = dict(callspec.indices)
+    explicit = _explicit_ids(item, indices)
+    parts: list[str] = []
+    done: set[str] = set()
+    for name in params:
+        group = explicit.get(f"group:{name}", name)
+        if group in done:
+            continue
+        if group in explicit:
+            parts.append(explicit[group])
+            done.add(group)
+            continue
+        members = [n for n in params if explicit.get(f"group:{n}", n) == group]
+        parts.append("-".join(value_part(params[n]) for n in members))
+        done.add(group)
+    base = node_base(item.nodeid, getattr(callspec, "id", None))
+    inputs = {
+        name: json_safe(value) for name, value in params.items() if not name.startswith(_OWN_PREFIX)
+    }
+    return case_key(base, parts), inputs or None
