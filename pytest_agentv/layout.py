@@ -6,6 +6,7 @@ when ``.agentv/`` cannot be written (a read-only checkout), see :func:`fs.writab
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,7 +59,6 @@ class ProjectLayout:
         """Write ``.agentv/.gitignore`` once ``.agentv/`` exists (never over the user's own)."""
         ignore = self.agentv_dir / ".gitignore"
         if self.agentv_dir.is_dir() and not ignore.exists():
-            try:
+            # a read-only checkout: the runs went to the user cache instead
+            with contextlib.suppress(OSError):
                 ignore.write_text(GITIGNORE, encoding="utf-8")
-            except OSError:
-                pass  # a read-only checkout: the runs went to the user cache instead

@@ -38,7 +38,10 @@ from pytest_agentv.settings import (
     SettingsError,
     argparse_type,
     resolve_settings,
+    settings_from_wire,
+    settings_to_wire,
 )
+from pytest_agentv.wire import SubtestWire
 
 __all__ = ["RUN_CONTEXT_KEY", "SETTINGS_KEY", "AgentvReporter", "is_xdist_worker"]
 
@@ -52,6 +55,7 @@ SUBTEST_OPEN_KEY = pytest.StashKey[bool]()
 EVAL_MARKER = "agentv"
 EVAL_FIXTURES = frozenset({"agentv", "agentv_run"})
 WORKEROUTPUT_KEY = "agentv_run"
+WORKERINPUT_KEY = "agentv_settings"
 REPORTER_NAME = "agentv-reporter"
 
 
@@ -115,14 +119,22 @@ def _ini_values(config: pytest.Config) -> dict[str, Any]:
     return {spec.ini: config.getini(spec.ini) for spec in OPTIONS}
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_configure(config: pytest.Config) -> None:
+def _settings(config: pytest.Config) -> Settings:
+    """The controller resolves the settings once; xdist workers inherit them (workerinput)."""
+    inherited = getattr(config, "workerinput", {}).get(WORKERINPUT_KEY)
+    if inherited is not None:
+        return settings_from_wire(inherited)
     try:
-        settings = resolve_settings(
+        return resolve_settings(
             Path(config.rootpath), cli=_cli_values(config), env=os.environ, ini=_ini_values(config)
         )
     except SettingsError as exc:
         raise pytest.UsageError(f"pytest-agentv: {exc}") from None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    settings = _settings(config)
     for flag in path_values_given_apart(config.invocation_params.args):
         config.issue_config_time_warning(
             AgentvWarning(
@@ -142,6 +154,14 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(reporter, REPORTER_NAME)
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """xdist, on the controller: hand each worker the settings resolved here."""
+    settings = node.config.stash.get(SETTINGS_KEY, None)
+    if settings is not None:
+        node.workerinput[WORKERINPUT_KEY] = settings_to_wire(settings)
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     reporter = config.pluginmanager.get_plugin(REPORTER_NAME)
     if reporter is not None:
@@ -151,23 +171,32 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 def hook_redaction(config: pytest.Config) -> ExtraRedaction:
     """The ``pytest_agentv_redact`` implementations, applied one after another.
 
-    They are looked up on first use (at session end, when every conftest is loaded), not once
-    per string: a run's redaction calls this for each of its strings.
+    Each plugin's implementations are called through pluggy (so ``wrapper=True``, ``tryfirst``
+    and argument selection behave as in any hook), one plugin at a time in hook call order, each
+    given the text as the previous one left it. The callers are built on first use (at session
+    end, when every conftest is loaded), not once per string.
     """
-    hook = config.hook.pytest_agentv_redact
-    impls: list[Any] = []
+    manager = config.pluginmanager
+    name = "pytest_agentv_redact"
+    callers: list[Any] = []
     looked_up = False
 
     def apply(text: str, context: str) -> str:
         nonlocal looked_up
         if not looked_up:
-            impls.extend(reversed(hook.get_hookimpls()))
+            plugins: list[object] = []
+            for impl in reversed(getattr(config.hook, name).get_hookimpls()):
+                if impl.plugin not in plugins:
+                    plugins.append(impl.plugin)
+            everyone = manager.get_plugins()
+            for plugin in plugins:
+                others = [other for other in everyone if other is not plugin]
+                callers.append(manager.subset_hook_caller(name, remove_plugins=others))
             looked_up = True
-        for impl in impls:
-            offered = {"text": text, "context": context}
-            result = impl.function(**{name: offered[name] for name in impl.argnames})
-            if result is not None:
-                text = str(result)
+        for caller in callers:
+            for result in caller(text=text, context=context):
+                if result is not None:
+                    text = str(result)
         return text
 
     return apply
@@ -300,17 +329,21 @@ def pytest_runtest_makereport(
     if call.when == "call" and item.stash.get(IN_CALL_KEY, False):
         # made while the test still runs: a subtest's report (unittest subTest, subtests)
         if recorder is not None:
-            setattr(report, SUBTEST_ATTR, {"scores": recorder.end_subtest()})
+            setattr(
+                report,
+                SUBTEST_ATTR,
+                SubtestWire(scores=recorder.end_subtest()).model_dump(mode="json"),
+            )
     elif call.when == "teardown" and item.config.stash[SETTINGS_KEY].record:
         case_id, inputs = item_case(item)
         wire = recorder.to_wire() if recorder is not None else {}
         wire["eval"] = is_eval(item)
-        override = wire.get("caseId")
+        override = wire.get("case_id")
         if override:  # agentv.case_id replaces the parameter part
             case_id = case_key(node_base(item.nodeid, _callspec_id(item)), [override])
-        wire["caseId"] = case_id
+        wire["case_id"] = case_id
         if inputs:
-            wire["inputs"] = {**inputs, **wire.get("inputs", {})}
+            wire["inputs"] = {**inputs, **(wire.get("inputs") or {})}
         setattr(report, REPORT_ATTR, wire)
     return report
 

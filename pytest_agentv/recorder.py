@@ -18,6 +18,7 @@ from pytest_agentv.exceptions import AgentvRecordError
 from pytest_agentv.models import Score, Usage
 from pytest_agentv.payload import RawEvent
 from pytest_agentv.serial import now_iso
+from pytest_agentv.wire import RunContextWire, TestWire, WireEvent
 
 #: Transcript fields the plugin sets itself; ``agentv.message(**fields)`` may not use them.
 RESERVED_EVENT_FIELDS = frozenset({"test", "seq", "role", "content", "timestamp"})
@@ -221,10 +222,10 @@ class EvalRecorder:
         """One line per test-level score below its threshold (``--agentv-fail-on-threshold``)."""
         return [describe_miss(n, s) for n, s in self._scores.items() if s.passed is False]
 
-    def end_subtest(self) -> dict[str, Any]:
-        """The scores of the subtest that just ended (wire data); the next one starts empty."""
+    def end_subtest(self) -> dict[str, Score]:
+        """The scores of the subtest that just ended; the next one starts empty."""
         scores, self._subtest_scores = self._subtest_scores, {}
-        return {name: s.model_dump(mode="json") for name, s in scores.items()}
+        return scores
 
     def _case_fields(self, what: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         fields = self._case.setdefault(what, JsonDict(f"agentv.{what}"))
@@ -295,22 +296,25 @@ class EvalRecorder:
             )
 
     def to_wire(self) -> dict[str, Any]:
-        """A JSON-able snapshot; it rides on the teardown report, which xdist ships."""
+        """A JSON-able :class:`TestWire`; it rides on the teardown report, which xdist ships."""
         case_id = self.case_id if isinstance(self.case_id, str) and self.case_id.strip() else None
-        return {
-            "scores": {name: s.model_dump(mode="json") for name, s in self._scores.items()},
-            "usage": self._usage.model_dump(mode="json"),
-            "metadata": {key: _storable(value) for key, value in self.metadata.items()},
-            "events": [
-                {"role": e.role, "content": e.content, "timestamp": e.timestamp, "fields": e.fields}
-                for e in self._events
-            ],
-            "caseId": case_id,
-            **{
-                what: {key: _storable(value) for key, value in fields.items()}
-                for what, fields in self._case.items()
-            },
+        case = {
+            what: {key: _storable(value) for key, value in fields.items()}
+            for what, fields in self._case.items()
         }
+        return TestWire(
+            scores=dict(self._scores),
+            usage=self._usage,
+            metadata={key: _storable(value) for key, value in self.metadata.items()},
+            events=tuple(
+                WireEvent(role=e.role, content=e.content, timestamp=e.timestamp, fields=e.fields)
+                for e in self._events
+            ),
+            case_id=case_id,
+            inputs=case.get("inputs"),
+            outputs=case.get("outputs"),
+            reference=case.get("reference"),
+        ).model_dump(mode="json")
 
 
 @dataclass
@@ -327,27 +331,28 @@ class RunContext:
     used: bool = False
 
     def to_wire(self) -> dict[str, Any]:
-        """A JSON-able snapshot for ``workeroutput``."""
-        return {
-            "model": self.model,
-            "eval_file": self.eval_file,
-            "tags": list(self.tags),
-            "metadata": dict(self.metadata),
-            "params": dict(self.params),
-            "used": self.used,
-        }
+        """A JSON-able :class:`RunContextWire` for ``workeroutput``."""
+        return RunContextWire(
+            model=self.model,
+            eval_file=self.eval_file,
+            tags=tuple(self.tags),
+            metadata=dict(self.metadata),
+            params=dict(self.params),
+            used=self.used,
+        ).model_dump(mode="json")
 
     def merge_wire(self, data: dict[str, Any], initial: RunContext) -> None:
         """Take what a worker set: values it changed from the shared starting point win."""
+        wire = RunContextWire.model_validate(data)
         for name in ("model", "eval_file"):
-            if data.get(name) != getattr(initial, name):
-                setattr(self, name, data.get(name))
-        for tag in data.get("tags", []):
+            if getattr(wire, name) != getattr(initial, name):
+                setattr(self, name, getattr(wire, name))
+        for tag in wire.tags:
             if tag not in self.tags:
                 self.tags.append(tag)
-        self.metadata.update(data.get("metadata", {}))
-        self.params.update(data.get("params", {}))
-        self.used = self.used or bool(data.get("used"))
+        self.metadata.update(wire.metadata)
+        self.params.update(wire.params)
+        self.used = self.used or wire.used
 
     def check(self) -> None:
         """Validate fields users may have assigned freely."""

@@ -18,13 +18,14 @@ from typing import Any
 import pytest
 
 from pytest_agentv.layout import ProjectLayout
-from pytest_agentv.models import Outcome, Score, SubtestRecord, TestRecord, Usage, Versions
+from pytest_agentv.models import Outcome, SubtestRecord, TestRecord, Versions
 from pytest_agentv.payload import Provenance, RawEvent, RunInputs, build_run
 from pytest_agentv.recorder import RunContext, check_json
 from pytest_agentv.redact import Redactor
 from pytest_agentv.settings import Settings
 from pytest_agentv.store import ArtifactStore, StoreError, WriteResult, open_store
 from pytest_agentv.store.paths import new_run_id
+from pytest_agentv.wire import SubtestWire, TestWire
 
 #: Attribute on a test's teardown report carrying its recorder snapshot (xdist serialises it).
 REPORT_ATTR = "agentv_record"
@@ -183,8 +184,8 @@ class AgentvSession:
         transcript: list[RawEvent] = []
         case_ids: dict[str, int] = {}
         for state in self._tests.values():
-            wire = state.wire or {}
-            case_id = wire.get("caseId")
+            wire = TestWire.model_validate(state.wire or {})
+            case_id = wire.case_id
             if case_id is not None:
                 # equal values give equal ids; later duplicates are numbered so none is lost
                 seen = case_ids[case_id] = case_ids.get(case_id, 0) + 1
@@ -204,13 +205,13 @@ class AgentvSession:
                     duration=round(state.duration, 6),
                     failure=failure,
                     reason=state.reason,
-                    scores={k: Score.model_validate(v) for k, v in wire.get("scores", {}).items()},
-                    usage=Usage.model_validate(wire.get("usage", {})),
-                    metadata=wire.get("metadata", {}),
+                    scores=wire.scores,
+                    usage=wire.usage,
+                    metadata=wire.metadata,
                     case_id=case_id,
-                    inputs=wire.get("inputs"),
-                    outputs=wire.get("outputs"),
-                    reference=wire.get("reference"),
+                    inputs=wire.inputs,
+                    outputs=wire.outputs,
+                    reference=wire.reference,
                     attempts=state.attempts if state.attempts > 1 else None,
                     subtests=list(state.subtests) or None,
                 )
@@ -218,12 +219,12 @@ class AgentvSession:
             transcript.extend(
                 RawEvent(
                     test=state.nodeid,
-                    role=e["role"],
-                    content=e["content"],
-                    timestamp=e["timestamp"],
-                    fields=e.get("fields", {}),
+                    role=e.role,
+                    content=e.content,
+                    timestamp=e.timestamp,
+                    fields=dict(e.fields),
                 )
-                for e in wire.get("events", [])
+                for e in wire.events
             )
         return RunInputs(
             run_id=self.run_id,
@@ -280,8 +281,8 @@ def default_eval_file(tests: dict[str, Any]) -> str | None:
 
 
 def _subtest_record(report: pytest.TestReport, context: Any) -> SubtestRecord:
-    wire = getattr(report, SUBTEST_ATTR, None)
-    scores = wire.get("scores", {}) if isinstance(wire, dict) else {}
+    data = getattr(report, SUBTEST_ATTR, None)
+    scores = SubtestWire.model_validate(data).scores if isinstance(data, dict) else {}
     if hasattr(report, "wasxfail"):
         outcome: Outcome = "xfailed" if report.skipped else "xpassed"
     else:
@@ -293,7 +294,7 @@ def _subtest_record(report: pytest.TestReport, context: Any) -> SubtestRecord:
         outcome=outcome,
         duration=round(report.duration, 6),
         failure=_failure_text(report) if report.failed else None,
-        scores={name: Score.model_validate(value) for name, value in scores.items()},
+        scores=dict(scores),
     )
 
 
