@@ -62,24 +62,45 @@ def _argnames(mark: pytest.Mark) -> list[str]:
     return [str(name) for name in names]
 
 
-def _explicit_ids(item: pytest.Item, indices: Mapping[str, int]) -> dict[str, str]:
-    """First argument name of each ``parametrize`` group -> the explicit id of its value."""
+def _entry_values(entry: Any, width: int) -> tuple[Any, ...]:
+    if type(entry).__name__ == "ParameterSet":
+        return tuple(entry.values)
+    return (entry,) if width == 1 else tuple(entry)
+
+
+def _explicit_ids(item: pytest.Item, params: Mapping[str, Any]) -> dict[str, str]:
+    """First argument name of each ``parametrize`` group -> the explicit id of its value.
+
+    The chosen entry is found by identity of its values (``callspec.indices`` are not positions
+    in the list once several ``parametrize`` marks combine).
+    """
     explicit: dict[str, str] = {}
     for mark in item.iter_markers("parametrize"):
         names = _argnames(mark)
-        if not names or names[0] not in indices:
+        if not names or any(name not in params for name in names):
             continue
-        index = indices[names[0]]
-        values = mark.args[1] if len(mark.args) > 1 else mark.kwargs.get("argvalues")
-        chosen = values[index] if isinstance(values, list | tuple) and index < len(values) else None
-        ident = getattr(chosen, "id", None) if type(chosen).__name__ == "ParameterSet" else None
-        ids = mark.kwargs.get("ids")
-        if ident is None and isinstance(ids, list | tuple) and index < len(ids):
-            ident = ids[index]
-        if isinstance(ident, str) and ident:
-            explicit[names[0]] = ident
         for name in names:
             explicit.setdefault(f"group:{name}", names[0])
+        values = mark.args[1] if len(mark.args) > 1 else mark.kwargs.get("argvalues")
+        if not isinstance(values, list | tuple):
+            continue
+        chosen = tuple(params[name] for name in names)
+        ids = mark.kwargs.get("ids")
+        for index, entry in enumerate(values):
+            try:
+                entry_values = _entry_values(entry, len(names))
+            except TypeError:
+                continue
+            if len(entry_values) != len(chosen) or not all(
+                a is b for a, b in zip(entry_values, chosen, strict=True)
+            ):
+                continue
+            ident = entry.id if type(entry).__name__ == "ParameterSet" else None
+            if ident is None and isinstance(ids, list | tuple) and index < len(ids):
+                ident = ids[index]
+            if isinstance(ident, str) and ident:
+                explicit[names[0]] = ident
+            break
     return explicit
 
 
@@ -89,8 +110,7 @@ def item_case(item: pytest.Item) -> tuple[str | None, dict[str, Any] | None]:
     if callspec is None:
         return None, None
     params: dict[str, Any] = dict(callspec.params)
-    indices: dict[str, int] = dict(callspec.indices)
-    explicit = _explicit_ids(item, indices)
+    explicit = _explicit_ids(item, params)
     parts: list[str] = []
     done: set[str] = set()
     for name in params:
