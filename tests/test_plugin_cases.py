@@ -1,4 +1,4 @@
-"""Stable case ids from parametrized values, case inputs/outputs/reference, diff matching on them."""
+"""Stable case ids from parametrized values; inputs, outputs, reference; diff matches on ids."""
 
 from __future__ import annotations
 
@@ -57,8 +57,15 @@ def test_inserting_a_case_keeps_every_other_case_id(pytester: pytest.Pytester) -
     assert [t.case_id for t in diff.added] == [ids_after[0]]
     # the CLI judges it the same way
     result = subprocess.run(
-        [sys.executable, "-m", "pytest_agentv.cli", "diff", before.run_id, after.run_id]
-        + ["--fail-on-regression"],
+        [
+            sys.executable,
+            "-m",
+            "pytest_agentv.cli",
+            "diff",
+            before.run_id,
+            after.run_id,
+            "--fail-on-regression",
+        ],
         cwd=pytester.path,
         capture_output=True,
         text=True,
