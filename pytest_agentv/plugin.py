@@ -52,6 +52,7 @@ RECORDER_KEY = pytest.StashKey[EvalRecorder]()
 IN_CALL_KEY = pytest.StashKey[bool]()
 #: set while a ``subtests.test()`` block runs
 SUBTEST_OPEN_KEY = pytest.StashKey[bool]()
+SUBTEST_PARAMS_KEY = pytest.StashKey[dict[str, Any]]()
 EVAL_MARKER = "agentv"
 EVAL_FIXTURES = frozenset({"agentv", "agentv_run"})
 WORKEROUTPUT_KEY = "agentv_run"
@@ -265,6 +266,7 @@ class _TrackedSubtest:
     def __enter__(self) -> Any:
         entered = self.block.__enter__()
         self.node.stash[SUBTEST_OPEN_KEY] = True
+        self.node.stash[SUBTEST_PARAMS_KEY] = dict(getattr(self.block, "kwargs", {}))
         return entered
 
     def __exit__(self, *exc_info: Any) -> Any:
@@ -329,11 +331,8 @@ def pytest_runtest_makereport(
     if call.when == "call" and item.stash.get(IN_CALL_KEY, False):
         # made while the test still runs: a subtest's report (unittest subTest, subtests)
         if recorder is not None:
-            setattr(
-                report,
-                SUBTEST_ATTR,
-                SubtestWire(scores=recorder.end_subtest()).model_dump(mode="json"),
-            )
+            subtest = SubtestWire(scores=recorder.end_subtest(), params=_subtest_params(item))
+            setattr(report, SUBTEST_ATTR, subtest.model_dump(mode="json"))
     elif call.when == "teardown" and item.config.stash[SETTINGS_KEY].record:
         case_id, inputs = item_case(item)
         wire = recorder.to_wire() if recorder is not None else {}
@@ -346,6 +345,16 @@ def pytest_runtest_makereport(
             wire["inputs"] = {**inputs, **(wire.get("inputs") or {})}
         setattr(report, REPORT_ATTR, wire)
     return report
+
+
+def _subtest_params(item: pytest.Item) -> dict[str, str]:
+    unittest_subtest = getattr(getattr(item, "instance", None), "_subtest", None)
+    if unittest_subtest is not None:
+        params = dict(getattr(unittest_subtest, "params", {}))
+    else:
+        params = item.stash.get(SUBTEST_PARAMS_KEY, {})
+    # repr() as pytest shows them, capped
+    return {str(name): repr(value)[:240] for name, value in params.items()}
 
 
 def _callspec_id(item: pytest.Item) -> str | None:

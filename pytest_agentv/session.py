@@ -192,7 +192,9 @@ class AgentvSession:
                 case_id = case_id if seen == 1 else f"{case_id}#{seen}"
             outcome, failure = state.outcome, state.failure
             failed_subtests = [sub for sub in state.subtests if sub.outcome == "failed"]
-            if failed_subtests and outcome in ("passed", "xpassed"):
+            # pytest itself may have failed the test already ("contains 1 failed subtest")
+            own = outcome == "failed" and (failure or "").startswith("contains ")
+            if failed_subtests and (outcome in ("passed", "xpassed") or own):
                 outcome = "failed"
                 failure = (
                     f"{len(failed_subtests)} of {len(state.subtests)} subtests failed; first: "
@@ -282,19 +284,21 @@ def default_eval_file(tests: dict[str, Any]) -> str | None:
 
 def _subtest_record(report: pytest.TestReport, context: Any) -> SubtestRecord:
     data = getattr(report, SUBTEST_ATTR, None)
-    scores = SubtestWire.model_validate(data).scores if isinstance(data, dict) else {}
+    wire = SubtestWire.model_validate(data) if isinstance(data, dict) else SubtestWire()
     if hasattr(report, "wasxfail"):
         outcome: Outcome = "xfailed" if report.skipped else "xpassed"
     else:
         outcome = "failed" if report.failed else "skipped" if report.skipped else "passed"
     msg = getattr(context, "msg", None)
+    # the worker's own params: pytest's context repr()s them again when xdist carries them
+    params = wire.params if wire.params is not None else dict(getattr(context, "kwargs", {}))
     return SubtestRecord(
         msg=None if msg is None else str(msg),
-        params={str(k): str(v) for k, v in dict(getattr(context, "kwargs", {})).items()},
+        params={str(k): str(v) for k, v in params.items()},
         outcome=outcome,
         duration=round(report.duration, 6),
         failure=_failure_text(report) if report.failed else None,
-        scores=dict(scores),
+        scores=dict(wire.scores),
     )
 
 

@@ -48,6 +48,8 @@ class SubtestWire(_Wire):
     """The scores recorded inside one subtest; it rides on the subtest's report."""
 
     scores: dict[str, Score] = Field(default_factory=dict)
+    #: the subtest's parameters as ``repr`` text (None: not known to the plugin)
+    params: dict[str, str] | None = None
 
 
 class RunContextWire(_Wire):
