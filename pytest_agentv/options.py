@@ -122,6 +122,10 @@ class OptionSpec:
     ini_help: str | None = None
     #: setting it (anywhere but the defaults) asks for every session to be recorded
     requests_recording: bool = True
+    #: a boolean flag that turns the setting off (``--agentv-no-record``) rather than on
+    negated_flag: bool = False
+    #: the allowed values, when they are a fixed list (argparse shows them in ``--help``)
+    choices: tuple[str, ...] = ()
 
 
 OPTIONS: tuple[OptionSpec, ...] = (
@@ -134,6 +138,7 @@ OPTIONS: tuple[OptionSpec, ...] = (
         "where runs go: local (default) or git",
         check_backend,
         file_key="artifacts.backend",
+        choices=BACKENDS,
     ),
     OptionSpec(
         "remote",
@@ -211,6 +216,7 @@ OPTIONS: tuple[OptionSpec, ...] = (
         "agentv_record",
         "run the evals but record nothing",
         is_bool=True,
+        negated_flag=True,
         ini_help=(
             "true: record every session, eval tests or not; false: record nothing "
             "(unset: record sessions that run eval tests)"

@@ -115,7 +115,16 @@ def settings_to_wire(settings: Settings) -> dict[str, Any]:
     """``settings`` as plain data (for an xdist worker's ``workerinput``)."""
     data: dict[str, Any] = {
         name: getattr(settings, name)
-        for name in ("backend", "remote", "branch", "path", "model", "eval_file", "strict")
+        for name in (
+            "backend",
+            "remote",
+            "branch",
+            "path",
+            "model",
+            "eval_file",
+            "strict",
+            "fail_on_threshold",
+        )
     }
     data["record"] = settings.record
     for name in _PATH_FIELDS:

@@ -41,13 +41,13 @@ def test_check_fails_its_test_and_records_the_score(
     assert tests["test_missed"]["outcome"] == "passed"
 
 
-@pytest.mark.parametrize("how", ["flag", "ini"])
+@pytest.mark.parametrize("how", ["flag", "ini", "flag-n2"])
 def test_fail_on_threshold_fails_every_missed_threshold(
     pytester: pytest.Pytester, how: str
 ) -> None:
     pytester.makepyfile(test_scores=SUITE)
-    args = ["-p", "no:xdist"]
-    if how == "flag":
+    args = ["-n2"] if how.endswith("n2") else ["-p", "no:xdist"]
+    if how.startswith("flag"):
         args.append("--agentv-fail-on-threshold")
     else:
         pytester.makeini("[pytest]\nagentv_fail_on_threshold = true\n")
