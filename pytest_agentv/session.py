@@ -245,6 +245,15 @@ class AgentvSession:
             metrics=self._metrics(tests),
         )
 
+    def _ignore_generated(self) -> None:
+        """Local runs under ``.agentv/`` get a ``.gitignore`` there, so they are not committed
+        by accident (the git backend's spool and caches ignore themselves already)."""
+        layout = ProjectLayout(self.settings.rootdir)
+        if self.settings.backend == "local" and self.settings.local_dir.is_relative_to(
+            layout.agentv_dir
+        ):
+            layout.ignore_generated()
+
     def _metrics(self, tests: Sequence[TestRecord]) -> dict[str, float] | None:
         """The hook's run-level metrics; a broken hook costs its metrics, never the run."""
         if self.run_metrics is None:
@@ -261,11 +270,11 @@ class AgentvSession:
         try:
             result = (store or open_store(self.settings)).write(run)
         except StoreError as exc:
-            ProjectLayout(self.settings.rootdir).ignore_generated()
+            self._ignore_generated()
             return SessionOutcome(
                 self.run_id, len(self._tests), error=str(exc), warnings=tuple(self._problems)
             )
-        ProjectLayout(self.settings.rootdir).ignore_generated()
+        self._ignore_generated()
         return SessionOutcome(
             self.run_id, len(self._tests), result=result, warnings=tuple(self._problems)
         )

@@ -435,6 +435,7 @@ def open_source(settings: Settings) -> RunSource:
 
         return GitRunSource(GitArtifactStore(settings), settings)
     from pytest_agentv.store.local import LocalArtifactStore
-    from pytest_agentv.store.spool import project_spool
+    from pytest_agentv.store.spool import Destination, project_spool
 
-    return LocalRunSource(LocalArtifactStore(settings.local_dir, project_spool(settings.rootdir)))
+    spool = project_spool(settings.rootdir, Destination.local(settings.local_dir))
+    return LocalRunSource(LocalArtifactStore(settings.local_dir, spool))

@@ -56,11 +56,22 @@ def find_rootdir(start: Path) -> Path:
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
-    rootdir = args.rootdir.resolve() if args.rootdir else find_rootdir(Path.cwd())
-    if not rootdir.is_dir():
-        raise CliError(f"--rootdir {args.rootdir}: not a directory")
+    """The settings a pytest session here would resolve (its ini file included), with the
+    command's own options on top."""
+    from pytest_agentv.ini_file import find_ini
+
+    if args.rootdir:
+        rootdir = args.rootdir.resolve()
+        if not rootdir.is_dir():
+            raise CliError(f"--rootdir {args.rootdir}: not a directory")
+        ini = find_ini(rootdir)
+    else:
+        ini = find_ini(Path.cwd())
+        # pytest's rootdir is the ini file's directory; without one, the project's root
+        rootdir = ini.rootdir if ini is not None else find_rootdir(Path.cwd())
     cli = {spec.key: getattr(args, spec.key, None) for spec in OPTIONS if spec.cli_flag}
-    return resolve_settings(rootdir, cli=cli, env=os.environ, ini={})
+    values = ini.values if ini is not None else {}
+    return resolve_settings(rootdir, cli=cli, env=os.environ, ini=values)
 
 
 def open_for(args: argparse.Namespace, *, reads: bool = True) -> RunSource:

@@ -31,7 +31,7 @@ from pytest_agentv.store.base import (
     load_summary,
 )
 from pytest_agentv.store.paths import RUN_FILES, SUMMARY_FILE, check_run_id, is_run_id, shard_path
-from pytest_agentv.store.spool import SYNC_HINT, Spool, project_spool
+from pytest_agentv.store.spool import SYNC_HINT, Destination, Spool, project_spool
 
 if TYPE_CHECKING:
     from pytest_agentv.settings import Settings
@@ -140,7 +140,9 @@ class GitArtifactStore:
         self.settings = settings
         self.branch = settings.branch
         self.prefix = settings.path
-        self.spool = project_spool(settings.rootdir)
+        self.spool = project_spool(
+            settings.rootdir, Destination.git(settings.remote, settings.branch, settings.path)
+        )
         self._writer: BranchWriter | None = None
 
     def writer(self) -> BranchWriter:
@@ -232,6 +234,8 @@ class GitArtifactStore:
                 location=f"{target.remote_label}, branch {self.branch}, {shard}",
                 notes=tuple(notes),
             )
+        if self.spool.destination is not None:
+            self.spool.remember_unpushed(self.spool.destination)
         return WriteResult(
             run_id=run_id,
             location=f"local branch {self.branch} of {target.where}, {shard}",
@@ -255,11 +259,14 @@ class GitArtifactStore:
         except (BranchError, GitError, OSError) as exc:
             pending = tuple(self.spool.run_ids())
             return SyncReport(pending=pending, problems=(mask_credentials(str(exc)),))
-        return SyncReport(
+        report = SyncReport(
             pushed=tuple(sorted(before - after)),
             pending=tuple(sorted(after)),
             problems=result.problems,
         )
+        if report.delivered and self.spool.destination is not None:
+            self.spool.forget_unpushed(self.spool.destination)
+        return report
 
     def fetch(self) -> None:
         """Update the remote-tracking ref and the local branch from the remote (no-op without)."""

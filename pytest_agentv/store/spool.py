@@ -7,28 +7,95 @@ refused branch, a crash). The next write or ``agentv-results sync`` commits what
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import shutil
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
-from pytest_agentv.fs import display_path, make_ignored_dir, write_dir_atomically
+from pytest_agentv.credentials import strip_credentials
+from pytest_agentv.fs import (
+    display_path,
+    make_ignored_dir,
+    write_dir_atomically,
+    write_file_atomically,
+)
 from pytest_agentv.layout import ProjectLayout
 from pytest_agentv.store.base import RunArtifacts, StoreError, WriteResult, load_summary
 from pytest_agentv.store.paths import RUN_FILES, SUMMARY_FILE, is_run_id
 
 SYNC_HINT = "deliver it with `agentv-results sync`"
+#: beside a spooled run's files: where it was going (docs/format.md)
+DESTINATION_FILE = "destination.json"
 
 
-def project_spool(rootdir: Path) -> Spool:
+@dataclass(frozen=True)
+class Destination:
+    """Where a spooled run was going, without credentials: it is delivered there only.
+
+    ``backend`` is ``local`` (``directory``) or ``git`` (``remote``, ``branch``, ``path``).
+    """
+
+    backend: str
+    directory: str | None = None
+    remote: str | None = None
+    branch: str | None = None
+    path: str = ""
+
+    @classmethod
+    def local(cls, directory: Path) -> Destination:
+        return cls("local", directory=str(directory.resolve()))
+
+    @classmethod
+    def git(cls, remote: str | None, branch: str, path: str) -> Destination:
+        return cls(
+            "git", remote=strip_credentials(remote) if remote else None, branch=branch, path=path
+        )
+
+    def to_bytes(self) -> bytes:
+        fields = {k: v for k, v in asdict(self).items() if v not in (None, "")}
+        data = {"schemaVersion": 1, **fields}
+        return json.dumps(data, sort_keys=True).encode("utf-8") + b"\n"
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Destination:
+        """Parse ``destination.json``; ``ValueError`` if it is not one."""
+        document: Any = json.loads(data)
+        if not isinstance(document, dict) or document.get("backend") not in ("local", "git"):
+            raise ValueError("not a spool destination")
+        return cls(
+            backend=document["backend"],
+            directory=document.get("directory"),
+            remote=document.get("remote"),
+            branch=document.get("branch"),
+            path=document.get("path", ""),
+        )
+
+    def describe(self) -> str:
+        """One phrase for messages."""
+        if self.backend == "local":
+            return f"local directory {self.directory}"
+        where = f"git branch {self.branch}" + (f" under {self.path}/" if self.path else "")
+        return where + (f" of {self.remote}" if self.remote else " (no remote)")
+
+
+def project_spool(rootdir: Path, destination: Destination | None = None) -> Spool:
     """The spool of the project at ``rootdir``: ``.agentv/spool``, or the user cache dir."""
-    return Spool(ProjectLayout(rootdir).spool_dir)
+    return Spool(ProjectLayout(rootdir).spool_dir, destination)
 
 
 class Spool:
-    """``<directory>/<runId>/{metadata.json,transcript.jsonl,summary.json}``."""
+    """``<directory>/<runId>/{metadata.json,transcript.jsonl,summary.json,destination.json}``.
 
-    def __init__(self, directory: Path):
+    A spool with a ``destination`` keeps runs for it and sees only those (and runs spooled before
+    destinations were recorded); one without sees every run.
+    """
+
+    def __init__(self, directory: Path, destination: Destination | None = None):
         self.directory = directory
+        self.destination = destination
 
     def path(self, run_id: str) -> Path:
         """The directory a spooled run lives in."""
@@ -43,8 +110,11 @@ class Spool:
             make_ignored_dir(self.directory)
         except OSError as exc:
             raise StoreError(f"cannot create the spool {self.directory}: {exc.strerror}") from None
+        files = dict(run.files)
+        if self.destination is not None:
+            files[DESTINATION_FILE] = self.destination.to_bytes()
         try:
-            write_dir_atomically(final, run.files)
+            write_dir_atomically(final, files)
         except OSError as exc:
             if final.exists():
                 return final
@@ -66,7 +136,16 @@ class Spool:
         )
 
     def run_ids(self) -> list[str]:
-        """Spooled run ids, oldest first (by when they were spooled, then by id)."""
+        """Spooled run ids for this spool's destination, oldest first (by when they were
+        spooled, then by id)."""
+        return [
+            run_id
+            for run_id in self.all_run_ids()
+            if self.destination is None or self.destination_of(run_id) in (None, self.destination)
+        ]
+
+    def all_run_ids(self) -> list[str]:
+        """Every spooled run id, whatever its destination, oldest first."""
         if not self.directory.is_dir():
             return []
         found = []
@@ -77,6 +156,51 @@ class Spool:
                 except OSError:
                     continue
         return [run_id for _mtime, run_id in sorted(found)]
+
+    # -- destinations with runs committed but not pushed (in a cache or the source repository)
+
+    @property
+    def _unpushed_dir(self) -> Path:
+        return self.directory / "unpushed"
+
+    def _marker(self, destination: Destination) -> Path:
+        digest = hashlib.sha256(destination.to_bytes()).hexdigest()[:16]
+        return self._unpushed_dir / f"{digest}.json"
+
+    def remember_unpushed(self, destination: Destination) -> None:
+        """Note that ``destination`` has runs committed locally but not pushed, so that
+        ``agentv-results sync`` with no options pushes them there."""
+        marker = self._marker(destination)
+        if marker.exists():
+            return
+        try:
+            make_ignored_dir(self.directory)
+            self._unpushed_dir.mkdir(exist_ok=True)
+            write_file_atomically(marker, destination.to_bytes())
+        except OSError:
+            pass  # only a convenience: the commits themselves are safe
+
+    def forget_unpushed(self, destination: Destination) -> None:
+        """``destination`` has nothing left to push."""
+        self._marker(destination).unlink(missing_ok=True)
+
+    def unpushed_destinations(self) -> list[Destination]:
+        """Destinations noted by :meth:`remember_unpushed`."""
+        found = []
+        for marker in sorted(self._unpushed_dir.glob("*.json")):
+            try:
+                found.append(Destination.from_bytes(marker.read_bytes()))
+            except (OSError, ValueError, KeyError):
+                continue
+        return found
+
+    def destination_of(self, run_id: str) -> Destination | None:
+        """Where a spooled run was going (None: spooled before destinations were recorded, or
+        unreadable: any destination may deliver it)."""
+        try:
+            return Destination.from_bytes((self.path(run_id) / DESTINATION_FILE).read_bytes())
+        except (OSError, ValueError, KeyError):
+            return None
 
     def load(self, run_id: str) -> RunArtifacts:
         """Read a spooled run back; :class:`StoreError` if it is incomplete or corrupt."""
