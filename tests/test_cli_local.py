@@ -106,9 +106,19 @@ def test_list_json_is_the_stored_summaries(project: Path) -> None:
     result = agentv(project, "list", "--json", "--limit", "2")
     assert result.returncode == 0, result.stderr
     listed = json.loads(result.stdout)
-    assert [item["summary"]["runId"] for item in listed] == [NEW, MID]
+    assert [item["runId"] for item in listed] == [NEW, MID]
     stored = json.loads((run_dir(project, NEW) / "summary.json").read_bytes())
-    assert listed[0] == {"summary": stored, "pending": False, "commit": None}
+    assert listed[0] == {**stored, "pending": False, "commit": None}
+
+
+def test_list_json_returns_every_run_unless_limited(project: Path) -> None:
+    extra = [make_run(f"{index:02x}" + "0" * 14, minutes=-index - 1) for index in range(25)]
+    write_local(project, extra)
+    listed = json.loads(agentv(project, "list", "--json").stdout)
+    assert len(listed) == 28
+    table = agentv(project, "list")
+    assert len(table.stdout.splitlines()) == 21  # header and the newest 20
+    assert "the newest 20 runs; --limit N for more" in table.stderr
 
 
 def test_list_empty_store(tmp_path: Path) -> None:

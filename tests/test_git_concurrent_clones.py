@@ -105,7 +105,7 @@ def test_a_ref_to_a_missing_commit_heals_on_the_next_command(
         text=True,
     )
     assert listed.returncode == 0, listed.stderr
-    assert [row["summary"]["runId"] for row in json.loads(listed.stdout)] == [first.run_id]
+    assert [row["runId"] for row in json.loads(listed.stdout)] == [first.run_id]
 
     store = open_store(settings)
     assert store.sync().delivered

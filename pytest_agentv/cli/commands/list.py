@@ -9,6 +9,7 @@ import sys
 from pytest_agentv.cli.command import Command
 from pytest_agentv.cli.common import (
     EXIT_OK,
+    CliError,
     open_for,
     parse_when,
     positive_int,
@@ -18,6 +19,7 @@ from pytest_agentv.cli.common import (
 )
 from pytest_agentv.cli.render import clip, short_scores, table, when
 from pytest_agentv.index import RunQuery, RunRow
+from pytest_agentv.sources import RunSource
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -40,30 +42,37 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--limit",
         type=positive_int,
-        default=20,
+        default=None,
         metavar="N",
-        help="show at most N runs (default 20; 0 for all)",
+        help=f"show at most N runs (default {TABLE_LIMIT} in the table, all with --json; 0: all)",
     )
     parser.add_argument(
-        "--json", action="store_true", help="print the full stored summaries as a JSON array"
+        "--json",
+        action="store_true",
+        help="print one flat JSON object per run: the stored summary's fields, pending, commit",
     )
+
+
+#: runs the table shows when --limit is not given (``--json`` returns every run)
+TABLE_LIMIT = 20
 
 
 def run(args: argparse.Namespace) -> int:
     source = open_for(args)
+    limit = args.limit if args.limit is not None else (None if args.json else TABLE_LIMIT)
     query = RunQuery(
         model=args.model,
         eval_file=args.eval_file,
         since=args.since,
         until=args.until,
-        limit=args.limit or None,
+        limit=limit or None,
     )
     rows = source.query(query)
     if args.json:
         write_json(
             [
                 {
-                    "summary": json.loads(read_file(source, row.run_id, "summary.json")),
+                    **json.loads(read_file(source, row.run_id, "summary.json")),
                     "pending": row.pending,
                     "commit": row.commit,
                 }
@@ -76,13 +85,29 @@ def run(args: argparse.Namespace) -> int:
         print(f"no runs{' match' if filtered else ''} in {source.describe()}", file=sys.stderr)
         return EXIT_OK
     short = source.abbrev([row.run_id for row in rows])
-    write(
-        table(
-            ("RUN", "TIME (UTC)", "MODEL", "EVAL", "PASSED", "SCORES", "SOURCE", ""),
-            [_list_cells(row, short[row.run_id]) for row in rows],
-        )
-    )
+    params = {row.run_id: _params(source, row.run_id) for row in rows}
+    header: tuple[str, ...] = ("RUN", "TIME (UTC)", "MODEL", "EVAL", "PASSED", "SCORES")
+    header += ("SOURCE", "")
+    cells: list[tuple[str, ...]] = [_list_cells(row, short[row.run_id]) for row in rows]
+    if any(params.values()):  # a PARAMS column only when some run has parameters
+        header = (*header[:6], "PARAMS", *header[6:])
+        cells = [
+            (*c[:6], params[r.run_id] or "-", *c[6:]) for c, r in zip(cells, rows, strict=True)
+        ]
+    write(table(header, cells))
+    if limit is not None and len(rows) == limit:
+        print(f"(the newest {limit} runs; --limit N for more, --limit 0 for all)", file=sys.stderr)
     return EXIT_OK
+
+
+def _params(source: RunSource, run_id: str) -> str:
+    """``agentv_run.params`` as ``k=v`` pairs (read from the summary; empty when none)."""
+    try:
+        summary = json.loads(read_file(source, run_id, "summary.json"))
+    except (CliError, ValueError):
+        return ""
+    params = summary.get("params") or {}
+    return clip(" ".join(f"{k}={json.dumps(v)}" for k, v in params.items()), 40) if params else ""
 
 
 def _list_cells(row: RunRow, short: str) -> tuple[str, ...]:
@@ -101,7 +126,7 @@ def _list_cells(row: RunRow, short: str) -> tuple[str, ...]:
 EXAMPLES = """examples:
   agentv-results list
   agentv-results list --model gpt-4o --since 7d --limit 50
-  agentv-results list --eval 'tests/evals/*' --json | jq '.[].summary.counts'
+  agentv-results list --eval 'tests/evals/*' --json | jq '.[] | {runId, counts}'
 """
 
 COMMAND = Command(
