@@ -86,7 +86,11 @@ def _testcase(suite: ET.Element, test: TestRecord, transcript: Sequence[Transcri
 
 def _transcript_line(event: TranscriptEvent) -> str:
     content = event.content if isinstance(event.content, str) else json.dumps(event.content)
-    return f"[{event.seq}] {event.role}: {content}\n"
+    extra = "".join(
+        f"    {name}: {value if isinstance(value, str) else json.dumps(value)}\n"
+        for name, value in (event.model_extra or {}).items()
+    )
+    return f"[{event.seq}] {event.role}: {content}\n{extra}"
 
 
 def to_junit(metadata: RunMetadata, transcript: Sequence[TranscriptEvent] = ()) -> bytes:

@@ -77,7 +77,7 @@ def test_list_reads_the_branch_through_the_index(project: Path) -> None:
     shard = f"{NEW[:2]}/{NEW[2:]}"
     stored = json.loads(git("show", f"{BRANCH}:{shard}/summary.json", cwd=project))
     commit = git("rev-parse", BRANCH, cwd=project)
-    assert as_json == [{"summary": stored, "pending": False, "commit": commit}]
+    assert as_json == [{**stored, "pending": False, "commit": commit}]
 
     assert listed_ids(agentv(project, "list", "--model", "claude-*")) == ["a0b1c2d3"]
     assert listed_ids(agentv(project, "list", "--since", "2024-05-01T12:05Z", "--limit", "1")) == [
@@ -118,7 +118,9 @@ def test_show_reads_files_at_the_tip(project: Path) -> None:
     result = agentv(project, "show", "3f9a2c1b0")
     assert result.returncode == 0, result.stderr
     assert f"run     {MID}" in result.stdout
-    assert "pushed  yes" in result.stdout
+    # no remote is configured: nothing was pushed, and show does not claim it was
+    assert "pushed  - (no remote configured" in result.stdout
+    assert "pushed  yes" not in result.stdout
     assert "failed   tests/evals/test_qa.py::test_greeting" in result.stdout
     for name in ("metadata.json", "summary.json", "transcript.jsonl"):
         shown = agentv_bytes(project, "show", MID, "--file", name.split(".")[0])

@@ -54,8 +54,15 @@ def _test_scores(test: TestRecord) -> str:
     return " ".join(cells) or "-"
 
 
-def render_show(metadata: RunMetadata, *, pending: bool = False, git: bool = False) -> str:
-    """The run header and its per-test table."""
+def _compact(value: object, limit: int = 160) -> str:
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def render_show(
+    metadata: RunMetadata, *, pending: bool = False, git: bool = False, remote: bool = True
+) -> str:
+    """The run header and its per-test table; ``pushed`` only where there is a remote."""
     counts = metadata.counts
     commit = metadata.source_commit[:12] if metadata.source_commit else None
     source = "@".join(part for part in (metadata.source_repo, commit) if part) or "-"
@@ -105,13 +112,24 @@ def render_show(metadata: RunMetadata, *, pending: bool = False, git: bool = Fal
                 f"${usage.cost_usd:.4f}",
             )
         )
+    for name, by_label in sorted((metadata.labels or {}).items()):
+        counted = ", ".join(f"{label} {n}" for label, n in by_label.items())
+        fields.append(("labels", f"{name}: {counted}"))
+    for name, metric in sorted((metadata.metrics or {}).items()):
+        fields.append(("metric", f"{name}: {metric:.4g}"))
+    if metadata.params:
+        fields.append(
+            ("params", " ".join(f"{k}={_compact(v, 60)}" for k, v in metadata.params.items()))
+        )
     if metadata.tags:
         fields.append(("tags", ", ".join(metadata.tags)))
-    if git:
+    if git and remote:
         fields.append(("pushed", "no (run 'agentv-results sync')" if pending else "yes"))
+    elif git:
+        fields.append(("pushed", "- (no remote configured: runs stay on the local branch)"))
     lines = [f"{label:<8}{value}" for label, value in fields]
     lines.append("")
-    rows = [(t.outcome, t.nodeid, f"{t.duration:.2f}s", _test_scores(t)) for t in metadata.tests]
+    rows = [(_outcome(t), t.nodeid, f"{t.duration:.2f}s", _test_scores(t)) for t in metadata.tests]
     lines.append(
         table(("OUTCOME", "TEST", "DURATION", "SCORES"), rows).rstrip("\n")
         if rows
@@ -121,9 +139,41 @@ def render_show(metadata: RunMetadata, *, pending: bool = False, git: bool = Fal
     if failures:
         lines += ["", "failures"]
         for t in failures:
-            first = t.failure.strip().splitlines()[-1] if t.failure else ""
-            lines.append(f"  {t.nodeid}: {first[:200]}")
+            # the assertion first, then pytest's explanation ("+ where 2 = len(...)")
+            text = (t.failure or "").strip().splitlines()
+            lines.append(f"  {t.nodeid}: {text[0][:200] if text else ''}")
+            lines += [f"      {line[:200]}" for line in text[1:FAILURE_LINES]]
+            if len(text) > FAILURE_LINES:
+                lines.append(f"      … {len(text) - FAILURE_LINES} more lines (show --json)")
+    cases = [t for t in metadata.tests if t.inputs or t.outputs or t.reference or t.subtests]
+    if cases:
+        lines += ["", "cases"]
+        for t in cases:
+            lines.append(f"  {t.case_id or t.nodeid}")
+            for label, data in (
+                ("inputs", t.inputs),
+                ("outputs", t.outputs),
+                ("reference", t.reference),
+            ):
+                if data:
+                    lines.append(f"      {label:<10}{_compact(data)}")
+            for sub in t.subtests or ():
+                params = " ".join(f"{k}={v}" for k, v in sub.params.items())
+                what = " ".join(x for x in (sub.msg, params) if x) or "(subtest)"
+                scores = " ".join(
+                    f"{n}={s.value:.2f}" if s.value is not None else f"{n}={s.label}"
+                    for n, s in sorted(sub.scores.items())
+                )
+                lines.append(f"      subtest   {sub.outcome:<8}{what}  {scores}".rstrip())
     return "\n".join(lines) + "\n"
+
+
+#: lines of a stored failure ``show`` prints
+FAILURE_LINES = 6
+
+
+def _outcome(test: TestRecord) -> str:
+    return f"{test.outcome} ({test.attempts} tries)" if test.attempts else test.outcome
 
 
 def render_transcript(events: Sequence[TranscriptEvent]) -> str:
@@ -142,4 +192,8 @@ def render_transcript(events: Sequence[TranscriptEvent]) -> str:
         body = content.splitlines() or [""]
         lines.append(f"[{event.seq}] {event.role}: {body[0]}")
         lines += [f"    {line}" for line in body[1:]]
+        # fields given to agentv.message(**fields): tool_calls, tool_call_id ...
+        for name, value in (event.model_extra or {}).items():
+            shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+            lines.append(f"    {name}: {shown}")
     return "\n".join(lines) + "\n" if lines else "(no transcript messages)\n"

@@ -68,7 +68,8 @@ def run(args: argparse.Namespace) -> int:
             }
         )
         return EXIT_OK
-    write(render_show(metadata, pending=pending, git=source.backend == "git"))
+    git = source.backend == "git"
+    write(render_show(metadata, pending=pending, git=git, remote=git and source.has_remote()))
     return EXIT_OK
 
 
