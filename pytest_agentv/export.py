@@ -1,8 +1,10 @@
 """Export a stored run for other tools (pure: a run in, bytes out).
 
 JUnit XML follows what pytest's own ``--junitxml`` writes (``classname``/``name`` from the node id,
-``failure``/``error``/``skipped`` children), so CI test-report UIs read it unchanged; each score
-becomes ``<property name="score.<metric>" .../>`` on its test case.
+``failure``/``error``/``skipped`` children), so CI test-report UIs read it unchanged; the JUnit
+schema (tests/data/junit-10.xsd) has no properties on a test case, so each score is a suite
+property ``<nodeid>::score.<metric>`` and a line ``score.<metric> = <value>`` of the test's
+``<system-out>``.
 """
 
 from __future__ import annotations
@@ -39,23 +41,17 @@ def _properties(parent: ET.Element, items: Sequence[tuple[str, Any]]) -> None:
         return
     properties = ET.SubElement(parent, "properties")
     for name, value in present:
-        text = json.dumps(value) if isinstance(value, bool) else str(value)
-        ET.SubElement(properties, "property", name=_xml_text(name), value=_xml_text(text))
+        ET.SubElement(
+            properties, "property", name=_xml_text(name), value=_xml_text(_text_value(value))
+        )
 
 
 def _first_line(text: str | None) -> str:
     return (text or "").strip().splitlines()[0] if (text or "").strip() else ""
 
 
-def _testcase(suite: ET.Element, test: TestRecord, transcript: Sequence[TranscriptEvent]) -> None:
-    classname, name = junit_names(test.nodeid)
-    case = ET.SubElement(
-        suite,
-        "testcase",
-        classname=_xml_text(classname),
-        name=_xml_text(name),
-        time=f"{test.duration:.3f}",
-    )
+def _test_items(test: TestRecord) -> list[tuple[str, Any]]:
+    """A test's scores and usage as ``(name, value)`` pairs (None values dropped later)."""
     items: list[tuple[str, Any]] = []
     for metric, score in sorted(test.scores.items()):
         items += [
@@ -71,7 +67,25 @@ def _testcase(suite: ET.Element, test: TestRecord, transcript: Sequence[Transcri
             ("usage.outputTokens", test.usage.output_tokens),
             ("usage.costUsd", test.usage.cost_usd),
         ]
-    _properties(case, items)
+    return items
+
+
+def _text_value(value: Any) -> str:
+    return json.dumps(value) if isinstance(value, bool) else str(value)
+
+
+def _testcase(suite: ET.Element, test: TestRecord, transcript: Sequence[TranscriptEvent]) -> None:
+    # the JUnit schema has no <properties> in a <testcase>: a test's scores are suite
+    # properties named after the test, and lines of its <system-out>
+    classname, name = junit_names(test.nodeid)
+    case = ET.SubElement(
+        suite,
+        "testcase",
+        classname=_xml_text(classname),
+        name=_xml_text(name),
+        time=f"{test.duration:.3f}",
+    )
+    items = [(key, value) for key, value in _test_items(test) if value is not None]
     if test.outcome in ("failed", "error"):
         tag = "failure" if test.outcome == "failed" else "error"
         child = ET.SubElement(case, tag, message=_xml_text(_first_line(test.failure)))
@@ -79,9 +93,11 @@ def _testcase(suite: ET.Element, test: TestRecord, transcript: Sequence[Transcri
     elif test.outcome in ("skipped", "xfailed"):
         kind = "pytest.skip" if test.outcome == "skipped" else "pytest.xfail"
         ET.SubElement(case, "skipped", type=kind, message=_xml_text(test.reason or ""))
-    if transcript:
+    lines = [f"{key} = {_text_value(value)}\n" for key, value in items]
+    lines += [_transcript_line(event) for event in transcript]
+    if lines:
         out = ET.SubElement(case, "system-out")
-        out.text = _xml_text("".join(_transcript_line(event) for event in transcript))
+        out.text = _xml_text("".join(lines))
 
 
 def _transcript_line(event: TranscriptEvent) -> str:
@@ -122,6 +138,8 @@ def to_junit(metadata: RunMetadata, transcript: Sequence[TranscriptEvent] = ()) 
             (f"score.{metric}.min", agg.min),
             (f"score.{metric}.max", agg.max),
         ]
+    for test in metadata.tests:
+        items += [(f"{test.nodeid}::{key}", value) for key, value in _test_items(test)]
     _properties(suite, items)
     by_test: dict[str, list[TranscriptEvent]] = {}
     for event in transcript:

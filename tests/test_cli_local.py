@@ -426,11 +426,15 @@ def test_export_junit(project: Path) -> None:
         ("tests.evals.test_qa", "test_escalation"),
         ("tests.evals.test_qa", "test_later"),
     ]
-    props = {p.get("name"): p.get("value") for p in cases[0].iter("property")}
-    assert props["score.accuracy"] == "0.9"
-    assert props["score.accuracy.threshold"] == "0.7"
-    assert props["score.accuracy.passed"] == "true"
-    assert props["score.tone"] == "0.8"
+    # the schema has no properties on a test case: scores are suite properties and output lines
+    assert cases[0].find("properties") is None
+    props = {p.get("name"): p.get("value") for p in suite.iter("property")}
+    refund = "tests/evals/test_qa.py::test_refund::"
+    assert props[f"{refund}score.accuracy"] == "0.9"
+    assert props[f"{refund}score.accuracy.threshold"] == "0.7"
+    assert props[f"{refund}score.accuracy.passed"] == "true"
+    assert props[f"{refund}score.tone"] == "0.8"
+    assert "score.accuracy = 0.9" in (cases[0].findtext("system-out") or "")
     failure = cases[2].find("failure")
     assert failure is not None and failure.get("message") == "AssertionError: answer was wrong"
     assert cases[3].find("skipped") is not None
