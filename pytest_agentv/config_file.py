@@ -76,13 +76,25 @@ class ArtifactsSection(_Section):
     local: LocalSection = LocalSection()
 
 
+class ReleasesSection(_Section):
+    """``releases``: where agent releases live (docs/releases.md)."""
+
+    remote: str | None = None
+    branch: str | None = None
+    path: str | None = None
+    on_event: str | None = None
+
+    _branch = field_validator("branch")(lambda v: None if v is None else check_branch(v))
+    _path = field_validator("path")(lambda v: None if v is None else check_repo_path(v))
+
+
 class ConfigFile(_Section):
-    """The whole ``.agentv/config.yaml``; ``gates`` and ``releases`` are reserved for later use."""
+    """The whole ``.agentv/config.yaml``; ``gates`` is reserved for later use."""
 
     artifacts: ArtifactsSection = ArtifactsSection()
     redaction: RedactionConfig = RedactionConfig()
     gates: dict[str, Any] | None = None
-    releases: dict[str, Any] | None = None
+    releases: ReleasesSection = ReleasesSection()
 
     def value_of(self, key: str) -> Any:
         """The value the file gives a setting of :data:`~pytest_agentv.settings.OPTIONS`."""
@@ -97,6 +109,10 @@ _FILE_KEYS: dict[str, Callable[[ConfigFile], Any]] = {
     "branch": lambda c: c.artifacts.git.branch,
     "path": lambda c: c.artifacts.git.path,
     "local_dir": lambda c: c.artifacts.local.directory,
+    "releases_remote": lambda c: c.releases.remote,
+    "releases_branch": lambda c: c.releases.branch,
+    "releases_path": lambda c: c.releases.path,
+    "releases_on_event": lambda c: c.releases.on_event,
 }
 
 

@@ -1,0 +1,34 @@
+"""``show <slug> [version]``: a release file, or ``current.yaml``, as stored."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from pytest_agentv.releases.canonical import canonical_bytes
+from pytest_agentv.releases.commands.common import Context
+from pytest_agentv.releases.errors import NotFoundError
+
+NAME = "show"
+HELP = "show one release (default: current.yaml)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("slug")
+    parser.add_argument("version", nargs="?", type=int, help="a version (default: current.yaml)")
+
+
+def run(ctx: Context, args: argparse.Namespace) -> int:
+    ctx.store.refresh()
+    state = ctx.store.state(args.slug)
+    if args.version is None:
+        if state.current is None:
+            raise NotFoundError(f"{args.slug} has no current.yaml (no release was ever activated)")
+        artifact = state.current
+    else:
+        artifact = state.get(args.version)
+    if ctx.as_json:
+        ctx.emit(artifact.model_dump(mode="json", by_alias=True), [])
+    else:
+        sys.stdout.write(canonical_bytes(artifact).decode("utf-8"))
+    return 0

@@ -1,0 +1,44 @@
+"""``verify [<slug>]``: checksums, and from git history the rules every release keeps."""
+
+from __future__ import annotations
+
+import argparse
+
+from pytest_agentv.releases.commands.common import EXIT_FAILED, EXIT_OK, Context
+from pytest_agentv.releases.evidence import EvidenceChecker
+from pytest_agentv.releases.verify import verify_history
+from pytest_agentv.store import open_store
+
+NAME = "verify"
+HELP = "prove from git history that no release was tampered with"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("slug", nargs="?", help="one agent (default: all)")
+    parser.add_argument(
+        "--no-evidence",
+        action="store_true",
+        help="do not check gate decisions against the eval runs in the results store",
+    )
+
+
+def run(ctx: Context, args: argparse.Namespace) -> int:
+    store = ctx.store
+    store.refresh()
+    snapshots = list(store.snapshots())
+    checker = None if args.no_evidence else EvidenceChecker(open_store(ctx.settings))
+    findings = verify_history(snapshots, slug=args.slug, check_evaluation=checker)
+    for note in checker.unchecked if checker else []:
+        ctx.warn(note)
+    scope = args.slug or "every agent"
+    ok = f"verified {scope}: {len(snapshots)} commit(s), no findings"
+    ctx.emit(
+        {
+            "ok": not findings,
+            "commits": len(snapshots),
+            "findings": [f.to_json() for f in findings],
+            "unchecked": checker.unchecked if checker else [],
+        },
+        [str(f) for f in findings] or [ok],
+    )
+    return EXIT_FAILED if findings else EXIT_OK
