@@ -39,6 +39,9 @@ if TYPE_CHECKING:
     from pytest_agentv.settings import Settings
 
 RUN_TRAILER = "AgentV-Run"
+RELEASE_TRAILER = "AgentV-Release"
+#: a run tagged ``release:<slug>@<version>`` evaluated that release (``--agentv-release``)
+RELEASE_TAG_PREFIX = "release:"
 
 
 @dataclass(frozen=True)
@@ -344,7 +347,8 @@ def _score_name(name: str) -> str:
 
 
 def run_trailers(summary: RunSummary) -> list[tuple[str, str]]:
-    """The trailers of a run commit, in order; every key is always present (docs/storage.md)."""
+    """The trailers of a run commit, in order (docs/storage.md); every key is always present,
+    except ``AgentV-Release``, only on a run that gated a release."""
     counts = summary.counts
     scores = " ".join(
         f"{_score_name(name)}={aggregate.mean:.12g}" for name, aggregate in summary.scores.items()
@@ -361,6 +365,11 @@ def run_trailers(summary: RunSummary) -> list[tuple[str, str]]:
             f"skipped={counts.skipped} errors={counts.errors}",
         ),
         ("AgentV-Scores", scores or "none"),
+        *(
+            (RELEASE_TRAILER, _one_line(tag.removeprefix(RELEASE_TAG_PREFIX)))
+            for tag in summary.tags[:50]
+            if tag.startswith(RELEASE_TAG_PREFIX)
+        ),
     ]
 
 
