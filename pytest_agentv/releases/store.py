@@ -6,17 +6,27 @@ Reading turns the branch into :class:`~pytest_agentv.releases.operations.AgentSt
 every file it writes. When another writer got there first the preconditions fail; the store
 reads the new tip and plans again, so two concurrent ``create`` s take consecutive versions.
 Release changes are never spooled to disk: an operation that cannot be committed fails and
-leaves nothing behind, for its user to run again.
+leaves nothing behind, for its user to run again. A commit the remote did not take (a transient
+push failure) is synced until it lands or is set aside on a newer tip, and then planned again:
+an operation reports success only once the remote has it.
 """
 
 from __future__ import annotations
 
+import random
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from pytest_agentv.branch.changes import ChangeSet, MustHaveBlob, MustNotExist, Precondition
+from pytest_agentv.branch.changes import (
+    ChangeSet,
+    MustHaveBlob,
+    MustNotExist,
+    Precondition,
+    blob_sha,
+)
 from pytest_agentv.branch.errors import BranchConflict, BranchError
 from pytest_agentv.branch.target import resolve_target
 from pytest_agentv.branch.writer import BranchCommit, BranchWriter
@@ -108,6 +118,9 @@ class HistoryEvent:
 
 class ReleaseStore:
     """Agent releases on one branch, below ``root`` (the ``releases.path`` setting)."""
+
+    #: how long an unpushed commit is re-synced before the operation gives up
+    settle_budget = 120.0
 
     def __init__(self, writer: BranchWriter, root: str = "") -> None:
         self.writer = writer
@@ -228,19 +241,50 @@ class ReleaseStore:
             if delivery.spooled or delivery.commit is None:
                 why = "; ".join(delivery.problems) or "the change could not be committed"
                 raise ReleaseError(f"{slug}: nothing was committed: {why}")
-            pushed = delivery.pushed or self.writer.target.push_url is None
-            problems = delivery.problems
-            if not pushed:
-                problems = (
-                    *problems,
-                    f"committed on the local branch {self.branch} of {self.writer.target.where} "
-                    "but not pushed; the next agentv-release command pushes it",
-                )
-            return Applied(result, delivery.commit, pushed, tuple(problems), attempt)
+            if delivery.pushed or self.writer.target.push_url is None:
+                return Applied(result, delivery.commit, delivery.pushed, delivery.problems, attempt)
+            landed = self._settle(result, delivery.problems)
+            if landed is not None:
+                return Applied(result, landed, True, (), attempt)
+            # set aside on the new tip: someone else took what this plan wanted; plan again
         raise ConflictError(
             f"{slug}: the branch kept changing under this operation ({MAX_ATTEMPTS} attempts); "
             "nothing was committed, try again"
         )
+
+    def _settle(self, plan: Plan, problems: tuple[str, ...]) -> str | None:
+        """After a commit that was not pushed (a transient push failure), sync until the
+        remote has the branch: the commit that landed, or None when it was set aside on the
+        remote's newer tip (a conflict). Raises :class:`ReleaseError` when the remote stays
+        out of reach: the commit is then on the local branch only, and the next command pushes
+        it (or sets it aside if it no longer applies)."""
+        deadline = time.monotonic() + self.settle_budget
+        delay = 0.05
+        while True:
+            time.sleep(random.uniform(0, delay))
+            delay = min(delay * 2, 2.0)
+            synced = self.writer.sync()
+            if synced.pushed:
+                return self._landed(plan)
+            problems = synced.problems or problems
+            if time.monotonic() >= deadline:
+                raise ReleaseError(
+                    f"{plan.slug} v{plan.version}: committed on the local branch {self.branch} "
+                    f"of {self.writer.target.where} but not pushed ({'; '.join(problems)}); "
+                    "the next agentv-release command pushes it"
+                )
+
+    def _landed(self, plan: Plan) -> str | None:
+        """The commit of the branch that holds ``plan``'s files as planned, or None."""
+        tip = self.writer.tip()
+        for path, data in plan.files.items():
+            if self.writer.blob_id(self._path(path), tip) != blob_sha(data):
+                return None
+        first = self._path(next(iter(plan.files)))
+        for commit in self.writer.log(first):
+            if commit.subject == plan.subject:
+                return commit.sha
+        return tip
 
     def _change(self, plan: Plan) -> ChangeSet:
         preconditions: dict[str, Precondition] = {}
