@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 import yaml
 
@@ -14,7 +16,7 @@ from tests.release_helpers import DRAFT_YAML, make_release, release_data
 FILE = "agents/support-agent/releases/v1.yaml"
 
 
-def _error(data: bytes, loader=load_release) -> ArtifactError:  # type: ignore[no-untyped-def]
+def _error(data: bytes, loader: Callable[[bytes, str], object] = load_release) -> ArtifactError:
     with pytest.raises(ArtifactError) as caught:
         loader(data, FILE)
     return caught.value

@@ -185,3 +185,16 @@ def test_pass_rate_and_metric_scores() -> None:
     assert not missing.passed
     assert missing.reason.startswith("metric 'accuracy' was not recorded (recorded: helpful)")
     assert not decide(Counts(total=2, skipped=2), {}, None, 0).passed
+
+
+def test_a_hand_edited_release_is_never_rewritten_with_a_valid_checksum() -> None:
+    v1 = make_release(1, "archived")
+    forged = v1.model_copy(
+        update={"metadata": v1.metadata.model_copy(update={"changelog": "edited"})}
+    )
+    v2 = make_release(2, "active")
+    with pytest.raises(ReleaseError) as caught:
+        plan_deploy(_state(forged, v2, current=v2), 1)
+    assert str(caught.value).startswith(
+        f"{release_path(SLUG, 1)}: its checksum does not match its content"
+    )

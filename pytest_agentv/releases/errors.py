@@ -19,10 +19,10 @@ class Problem:
     allowed: str
 
     def __str__(self) -> str:
-        where = self.field or "(document)"
-        if self.value is MISSING:
-            return f"{where}: {self.allowed}"
-        return f"{where}: {_show(self.value)}: {self.allowed}"
+        parts = [self.field] if self.field else []
+        if self.value is not MISSING:
+            parts.append(_show(self.value))
+        return ": ".join([*parts, self.allowed])
 
 
 class _Missing:

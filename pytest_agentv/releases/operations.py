@@ -14,7 +14,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from pytest_agentv.releases.canonical import canonical_bytes, config_digest, with_checksum
+from pytest_agentv.releases.canonical import (
+    canonical_bytes,
+    compute_checksum,
+    config_digest,
+    with_checksum,
+)
 from pytest_agentv.releases.errors import ArtifactError, NotFoundError, Problem, ReleaseError
 from pytest_agentv.releases.layout import current_path, release_path
 from pytest_agentv.releases.models import (
@@ -156,9 +161,21 @@ def _write(
     expected: dict[str, str | None],
     release: AgentRelease,
 ) -> None:
+    stored = state.releases[release.version]
+    _check_intact(state, stored.release)
     path = release_path(state.slug, release.version)
     files[path] = canonical_bytes(release)
-    expected[path] = state.releases[release.version].blob
+    expected[path] = stored.blob
+
+
+def _check_intact(state: AgentState, release: AgentRelease) -> None:
+    # rewriting a hand-edited file would give it a valid checksum: refuse to launder it
+    if release.metadata.checksum != compute_checksum(release):
+        raise ReleaseError(
+            f"{release_path(state.slug, release.version)}: its checksum does not match its "
+            "content (the file was edited by hand); nothing was committed. "
+            "`agentv-release verify` shows which commit changed it"
+        )
 
 
 def _write_current(
