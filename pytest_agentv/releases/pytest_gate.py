@@ -32,7 +32,7 @@ from pytest_agentv.releases.operations import AgentState, Plan, pending_version,
 from pytest_agentv.releases.store import Applied, ReleaseStore
 from pytest_agentv.session import SessionOutcome
 from pytest_agentv.settings import Settings
-from pytest_agentv.store.git import RELEASE_TAG_PREFIX
+from pytest_agentv.trailers import RELEASE_TAG_PREFIX
 
 RELEASE_KEY = pytest.StashKey[AgentRelease]()
 GATE_PLUGIN_NAME = "agentv-release-gate"

@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
+from pytest_agentv.options import SettingsError
 from pytest_agentv.releases.commands import (
     create,
     delete,
@@ -30,7 +31,6 @@ from pytest_agentv.releases.commands.common import (
     add_global_options,
 )
 from pytest_agentv.releases.errors import ArtifactError, ReleaseError
-from pytest_agentv.settings import SettingsError
 
 COMMANDS: tuple[ModuleType, ...] = (create, listing, show, history, diff, deploy, delete, verify)
 

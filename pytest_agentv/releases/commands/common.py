@@ -11,19 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pytest_agentv.cli import find_rootdir
+from pytest_agentv.cli.common import find_rootdir
+from pytest_agentv.options import argparse_type, check_branch, check_repo_path, check_text
 from pytest_agentv.releases.errors import ReleaseError
 from pytest_agentv.releases.events import event_payload, run_event_command
 from pytest_agentv.releases.operations import Skipped
 from pytest_agentv.releases.store import Applied, ReleaseStore
-from pytest_agentv.settings import (
-    Settings,
-    argparse_type,
-    check_branch,
-    check_repo_path,
-    check_text,
-    resolve_settings,
-)
+from pytest_agentv.settings import Settings, resolve_settings
 
 PROG = "agentv-release"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
