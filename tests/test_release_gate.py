@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from pytest_agentv.releases.canonical import canonical_bytes, with_checksum
 from pytest_agentv.releases.commands import main as release_main
+from pytest_agentv.releases.loading import load_release
 from tests.git_fixtures import git, init_bare
 from tests.release_helpers import DRAFT_YAML
 
@@ -149,3 +151,38 @@ def test_bad_usage_is_a_usage_error(
     result.stderr.fnmatch_lines(["*'Bad_Slug' is not SLUG or SLUG@VERSION*"])
     result = pytester.runpytest("-p", "no:xdist")
     result.stdout.fnmatch_lines(["*the agentv_release fixture needs a release to evaluate*"])
+
+
+def test_verify_catches_a_forged_verdict_with_a_valid_checksum(
+    pytester: pytest.Pytester, git_env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    remote = _project(pytester, tmp_path)
+    result = pytester.runpytest("-p", "no:xdist", "--agentv-release", SLUG, "-k", "not 0")
+    assert result.ret == 1  # 66.7 < 75: rejected
+    # someone rewrites the verdict, recomputing the checksum with the library itself
+    clone = tmp_path / "forger"
+    git("clone", "--quiet", "--branch", BRANCH, str(remote), str(clone))
+    path = clone / "agents" / SLUG / "releases" / "v1.yaml"
+    release = load_release(path.read_bytes(), str(path))
+    assert release.metadata.evaluation is not None
+    evaluation = release.metadata.evaluation.model_copy(update={"score": 90.0})
+    metadata = release.metadata.model_copy(
+        update={"status": "active", "changelog": "First release", "evaluation": evaluation}
+    )
+    forged = with_checksum(release.model_copy(update={"metadata": metadata}))
+    path.write_bytes(canonical_bytes(forged))
+    current = path.parent.parent / "current.yaml"
+    current.write_bytes(canonical_bytes(forged))
+    git("add", "-A", cwd=clone)
+    git("-c", "user.name=F", "-c", "user.email=f@example.com", "commit", "-qm", "x", cwd=clone)
+    git("push", "--quiet", "origin", BRANCH, cwd=clone)
+    capsys.readouterr()
+    assert release_main(["verify", "--json", "--rootdir", str(pytester.path)]) == 1
+    findings = json.loads(capsys.readouterr().out)["findings"]
+    messages = [f["message"] for f in findings]
+    assert "metadata.changelog was rewritten; it may only gain a suffix" in messages
+    assert any("status rejected -> active is not an allowed transition" in m for m in messages)
+    assert any(
+        m.startswith("eval run ") and "scores 66.6667, the release records 90" in m
+        for m in messages
+    )

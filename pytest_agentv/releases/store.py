@@ -256,8 +256,8 @@ class ReleaseStore:
         """After a commit that was not pushed (a transient push failure), sync until the
         remote has the branch: the commit that landed, or None when it was set aside on the
         remote's newer tip (a conflict). Raises :class:`ReleaseError` when the remote stays
-        out of reach: the commit is then on the local branch only, and the next command pushes
-        it (or sets it aside if it no longer applies)."""
+        out of reach: the commit is then on the local branch only, and the next writing command
+        pushes it (or sets it aside if it no longer applies)."""
         deadline = time.monotonic() + self.settle_budget
         delay = 0.05
         while True:
@@ -271,7 +271,7 @@ class ReleaseStore:
                 raise ReleaseError(
                     f"{plan.slug} v{plan.version}: committed on the local branch {self.branch} "
                     f"of {self.writer.target.where} but not pushed ({'; '.join(problems)}); "
-                    "the next agentv-release command pushes it"
+                    "the next agentv-release command that writes pushes it"
                 )
 
     def _landed(self, plan: Plan) -> str | None:

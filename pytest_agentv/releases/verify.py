@@ -164,8 +164,10 @@ def _check_file(
             report(message)
         history.last = release
     evaluation = release.metadata.evaluation
-    if check_evaluation and evaluation and evaluation.run_id not in history.checked_evaluations:
-        history.checked_evaluations.add(evaluation.run_id)
+    # once per verdict: the same run and score under the same status need no second look
+    verdict = f"{release.status} {evaluation.model_dump_json()}" if evaluation else ""
+    if check_evaluation and evaluation and verdict not in history.checked_evaluations:
+        history.checked_evaluations.add(verdict)
         problem = check_evaluation(release)
         if problem:
             report(problem)
