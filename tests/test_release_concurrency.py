@@ -104,3 +104,44 @@ def test_concurrent_creators_take_consecutive_versions(
         len(git("rev-list", "--first-parent", BRANCH, cwd=remote_dir).splitlines()) == WRITERS + 2
     )
     git("fsck", "--strict", cwd=remote_dir)
+
+
+@pytest.mark.slow
+def test_a_refused_push_is_synced_until_the_remote_takes_it(tmp_path: Path, git_env: Path) -> None:
+    daemon = GitDaemon(tmp_path / "daemon")
+    daemon.base.mkdir()
+    daemon.start()
+    try:
+        remote = daemon.new_remote("state")
+        hooks = daemon.path("state") / "hooks"
+        marker = tmp_path / "refused-once"
+        # the remote refuses the first push that carries a release, then takes every push
+        (hooks / "pre-receive").write_text(
+            f"#!/bin/sh\nif [ ! -e {marker} ]; then touch {marker}; echo busy >&2; exit 1; fi\n"
+        )
+        (hooks / "pre-receive").chmod(0o755)
+        project = tmp_path / "project"
+        project.mkdir()
+        (project / "draft.yaml").write_text(DRAFT_YAML)
+        completed = subprocess.run(
+            [
+                _cli(),
+                "create",
+                "draft.yaml",
+                "--json",
+                "--remote",
+                remote,
+                "--rootdir",
+                str(project),
+            ],
+            cwd=project,
+            capture_output=True,
+            text=True,
+        )
+    finally:
+        daemon.stop()
+    assert completed.returncode == 0, completed.stderr
+    assert marker.exists()  # the first push was refused
+    created = json.loads(completed.stdout)
+    assert created["pushed"] is True
+    assert git("rev-parse", BRANCH, cwd=daemon.path("state")) == created["commit"]
