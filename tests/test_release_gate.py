@@ -186,3 +186,17 @@ def test_verify_catches_a_forged_verdict_with_a_valid_checksum(
         m.startswith("eval run ") and "scores 66.6667, the release records 90" in m
         for m in messages
     )
+
+
+def test_a_gate_on_the_local_backend_says_its_evidence_is_local(
+    pytester: pytest.Pytester, git_env: Path, tmp_path: Path
+) -> None:
+    remote = _project(pytester, tmp_path)
+    result = pytester.runpytest(
+        "-p", "no:xdist", "--agentv-release", SLUG, "--agentv-backend", "local"
+    )
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(["agentv: note: the run is in the local directory only*"])
+    evaluation = _status(remote)["evaluation"]
+    assert isinstance(evaluation, dict)
+    assert evaluation["results_branch"] == "local"

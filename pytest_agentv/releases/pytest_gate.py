@@ -216,6 +216,11 @@ class ReleaseGate:
             f"commit {applied.commit[:12]} on {self.store.describe()}"
         ]
         lines += [f"WARNING: {problem}" for problem in applied.problems]
+        if self.settings.backend != "git":
+            lines.append(
+                "note: the run is in the local directory only, so `agentv-release verify` "
+                "elsewhere cannot check this verdict; record gate runs to git (--agentv-git)"
+            )
         payload = event_payload(applied, self.store.branch)
         try:
             self.hook(event=payload)
