@@ -104,11 +104,10 @@ _PATH_FIELDS = ("rootdir", "local_dir", "config_file")
 
 def settings_to_wire(settings: Settings) -> dict[str, Any]:
     """``settings`` as plain data (for an xdist worker's ``workerinput``)."""
+    # every setting of the option table travels: a new one cannot be forgotten here
     data: dict[str, Any] = {
-        name: getattr(settings, name)
-        for name in ("backend", "remote", "branch", "path", "model", "eval_file", "strict")
+        spec.key: getattr(settings, spec.key) for spec in OPTIONS if spec.key not in _PATH_FIELDS
     }
-    data["record"] = settings.record
     for name in _PATH_FIELDS:
         value = getattr(settings, name)
         data[name] = None if value is None else str(value)
