@@ -1,8 +1,8 @@
 """``agentv-release``: create, gate-check, deploy and audit agent releases (docs/releases.md).
 
-One module per command, each declaring ``NAME``, ``HELP``, ``add_arguments`` and ``run``,
-registered in :data:`COMMANDS`. Exit status: 0 done (or nothing to do), 1 refused or
-verification failed, 2 bad usage or a bad artifact file.
+One module per command, each exporting a :class:`~pytest_agentv.cli.command.Command` (the
+shape ``agentv-results`` commands have), registered in :data:`COMMANDS`. Exit status: 0 done
+(or nothing to do), 1 refused or verification failed, 2 bad usage or a bad artifact file.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from types import ModuleType
 
+from pytest_agentv.cli.command import Command
 from pytest_agentv.options import SettingsError
 from pytest_agentv.releases.commands import (
     create,
@@ -27,12 +27,14 @@ from pytest_agentv.releases.commands.common import (
     EXIT_FAILED,
     EXIT_USAGE,
     PROG,
-    Context,
     add_global_options,
 )
 from pytest_agentv.releases.errors import ArtifactError, ReleaseError
 
-COMMANDS: tuple[ModuleType, ...] = (create, listing, show, history, diff, deploy, delete, verify)
+#: every command, in the order ``--help`` lists them
+COMMANDS: tuple[Command, ...] = tuple(
+    module.COMMAND for module in (create, listing, show, history, diff, deploy, delete, verify)
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -45,10 +47,16 @@ def build_parser() -> argparse.ArgumentParser:
     add_global_options(parser, suppress=False)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for command in COMMANDS:
-        sub = commands.add_parser(command.NAME, help=command.HELP, description=command.HELP)
+        sub = commands.add_parser(
+            command.name,
+            help=command.help,
+            description=command.help,
+            epilog=command.examples,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         command.add_arguments(sub)
         add_global_options(sub, suppress=True)
-        sub.set_defaults(run=command.run)
+        sub.set_defaults(run=command.run, check=command.check)
     return parser
 
 
@@ -57,9 +65,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
-        parser.error("choose a command: " + ", ".join(c.NAME for c in COMMANDS))
+        parser.error("choose a command: " + ", ".join(c.name for c in COMMANDS))
+    problem = args.check(args)
+    if problem:
+        parser.error(f"{args.command}: {problem}")
     try:
-        code: int = args.run(Context.from_args(args), args)
+        code: int = args.run(args)
         return code
     except (ArtifactError, SettingsError) as exc:
         return _fail(str(exc), EXIT_USAGE)

@@ -5,14 +5,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from pytest_agentv.cli.command import Command
 from pytest_agentv.releases.commands.common import Context
 from pytest_agentv.releases.errors import MISSING, ArtifactError, Problem
 from pytest_agentv.releases.loading import load_draft
 from pytest_agentv.releases.operations import plan_create
 from pytest_agentv.releases.store import now_utc
-
-NAME = "create"
-HELP = "create the next version of an agent from a release file (status pending_eval)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -37,3 +35,18 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
         ),
     )
     return ctx.finish(result, "created")
+
+
+EXAMPLES = """\
+examples:
+  agentv-release create agents/support-agent.yaml --changelog 'Warmer greeting'
+  agentv-release create support.yaml --json | jq .version
+"""
+
+COMMAND = Command(
+    name="create",
+    help="create the next version of an agent from a release file (status pending_eval)",
+    examples=EXAMPLES,
+    add_arguments=add_arguments,
+    run=lambda args: run(Context.from_args(args), args),
+)

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import argparse
 
+from pytest_agentv.cli.command import Command
 from pytest_agentv.releases.commands.common import Context
 from pytest_agentv.releases.operations import plan_delete
 from pytest_agentv.releases.store import now_utc
-
-NAME = "delete"
-HELP = "retire an agent: current.yaml becomes a tombstone, release files stay"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -25,3 +23,17 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
         lambda state: plan_delete(state, author=author, timestamp=now_utc(), reason=args.reason),
     )
     return ctx.finish(result, "deleted")
+
+
+EXAMPLES = """\
+examples:
+  agentv-release delete support-agent --reason 'replaced by triage-agent'
+"""
+
+COMMAND = Command(
+    name="delete",
+    help="retire an agent: current.yaml becomes a tombstone, release files stay",
+    examples=EXAMPLES,
+    add_arguments=add_arguments,
+    run=lambda args: run(Context.from_args(args), args),
+)

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from pytest_agentv.cli.command import Command
 from pytest_agentv.releases.commands.common import Context
 from pytest_agentv.releases.operations import plan_deploy
-
-NAME = "deploy"
-HELP = "deploy (roll back to) a version that passed its gate"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -19,3 +17,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(ctx: Context, args: argparse.Namespace) -> int:
     result = ctx.store.apply(args.slug, lambda state: plan_deploy(state, args.version))
     return ctx.finish(result, "deployed")
+
+
+EXAMPLES = """\
+examples:
+  agentv-release deploy support-agent 3      # roll back to v3
+"""
+
+COMMAND = Command(
+    name="deploy",
+    help="deploy (roll back to) a version that passed its gate",
+    examples=EXAMPLES,
+    add_arguments=add_arguments,
+    run=lambda args: run(Context.from_args(args), args),
+)

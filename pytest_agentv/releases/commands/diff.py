@@ -5,11 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 
+from pytest_agentv.cli.command import Command
 from pytest_agentv.releases.commands.common import Context
 from pytest_agentv.releases.diff import diff_releases
-
-NAME = "diff"
-HELP = "what changed between two versions ([{path, from, to}])"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,3 +27,17 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
 
 def _show(value: object) -> str:
     return json.dumps(value, ensure_ascii=False)
+
+
+EXAMPLES = """\
+examples:
+  agentv-release diff support-agent 3 5
+"""
+
+COMMAND = Command(
+    name="diff",
+    help="what changed between two versions ([{path, from, to}])",
+    examples=EXAMPLES,
+    add_arguments=add_arguments,
+    run=lambda args: run(Context.from_args(args), args),
+)

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from pytest_agentv.cli.command import Command
 from pytest_agentv.releases.commands.common import Context
-
-NAME = "history"
-HELP = "every event of an agent, from the branch's history"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -24,3 +22,18 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
     ]
     ctx.emit([e.to_json() for e in events], lines or [f"no history for {args.slug}"])
     return 0
+
+
+EXAMPLES = """\
+examples:
+  agentv-release history support-agent
+  agentv-release history support-agent --json | jq '.[] | select(.event == null)'
+"""
+
+COMMAND = Command(
+    name="history",
+    help="every event of an agent, from the branch's history",
+    examples=EXAMPLES,
+    add_arguments=add_arguments,
+    run=lambda args: run(Context.from_args(args), args),
+)

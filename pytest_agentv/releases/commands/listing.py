@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from pytest_agentv.cli.command import Command
 from pytest_agentv.releases.commands.common import Context
 from pytest_agentv.releases.models import AgentRelease
-
-NAME = "list"
-HELP = "list agents, or the versions of one agent"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -66,3 +64,18 @@ def _line(release: AgentRelease) -> str:
     score = f" score {metadata.evaluation.score:g}" if metadata.evaluation else ""
     head = f"v{metadata.version}  {metadata.status:<12} {metadata.timestamp}"
     return f"{head}{score}  {metadata.changelog}"
+
+
+EXAMPLES = """\
+examples:
+  agentv-release list
+  agentv-release list support-agent --json
+"""
+
+COMMAND = Command(
+    name="list",
+    help="list agents, or the versions of one agent",
+    examples=EXAMPLES,
+    add_arguments=add_arguments,
+    run=lambda args: run(Context.from_args(args), args),
+)

@@ -5,12 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 
+from pytest_agentv.cli.command import Command
 from pytest_agentv.releases.canonical import canonical_bytes
 from pytest_agentv.releases.commands.common import Context
 from pytest_agentv.releases.errors import NotFoundError
-
-NAME = "show"
-HELP = "show one release (default: current.yaml)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -32,3 +30,18 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(canonical_bytes(artifact).decode("utf-8"))
     return 0
+
+
+EXAMPLES = """\
+examples:
+  agentv-release show support-agent          # current.yaml
+  agentv-release show support-agent 3 --json
+"""
+
+COMMAND = Command(
+    name="show",
+    help="show one release (default: current.yaml)",
+    examples=EXAMPLES,
+    add_arguments=add_arguments,
+    run=lambda args: run(Context.from_args(args), args),
+)

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import argparse
 
+from pytest_agentv.cli.command import Command
 from pytest_agentv.releases.commands.common import EXIT_FAILED, EXIT_OK, Context
 from pytest_agentv.releases.evidence import EvidenceChecker
 from pytest_agentv.releases.verify import verify_history
 from pytest_agentv.store import open_store
-
-NAME = "verify"
-HELP = "prove from git history that no release was tampered with"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -42,3 +40,18 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
         [str(f) for f in findings] or [ok],
     )
     return EXIT_FAILED if findings else EXIT_OK
+
+
+EXAMPLES = """\
+examples:
+  agentv-release verify
+  agentv-release verify support-agent --json
+"""
+
+COMMAND = Command(
+    name="verify",
+    help="prove from git history that no release was tampered with",
+    examples=EXAMPLES,
+    add_arguments=add_arguments,
+    run=lambda args: run(Context.from_args(args), args),
+)
