@@ -189,7 +189,7 @@ def test_verify_catches_a_forged_verdict_with_a_valid_checksum(
 
 
 def test_a_gate_on_the_local_backend_says_its_evidence_is_local(
-    pytester: pytest.Pytester, git_env: Path, tmp_path: Path
+    pytester: pytest.Pytester, git_env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     remote = _project(pytester, tmp_path)
     result = pytester.runpytest(
@@ -200,3 +200,9 @@ def test_a_gate_on_the_local_backend_says_its_evidence_is_local(
     evaluation = _status(remote)["evaluation"]
     assert isinstance(evaluation, dict)
     assert evaluation["results_branch"] == "local"
+    capsys.readouterr()
+    assert release_main(["verify", "--json", "--rootdir", str(pytester.path)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["findings"] == []
+    assert len(report["unchecked"]) == 1
+    assert report["unchecked"][0].endswith("not checked: it was stored in a local directory only")

@@ -24,7 +24,12 @@ from pytest_agentv.recorder import RunContext
 from pytest_agentv.releases.canonical import canonical_bytes
 from pytest_agentv.releases.errors import ReleaseError
 from pytest_agentv.releases.events import event_payload, run_event_command
-from pytest_agentv.releases.evidence import RUN_METADATA_KEY, release_ref, run_metadata
+from pytest_agentv.releases.evidence import (
+    LOCAL_RESULTS,
+    RUN_METADATA_KEY,
+    release_ref,
+    run_metadata,
+)
 from pytest_agentv.releases.gate import Verdict, decide
 from pytest_agentv.releases.loading import load_release
 from pytest_agentv.releases.models import AgentRelease, Evaluation
@@ -184,7 +189,9 @@ class ReleaseGate:
             score=verdict.score,
             threshold=verdict.threshold,
             metric=verdict.metric,
-            results_branch=self.settings.branch if self.settings.backend == "git" else "local",
+            results_branch=self.settings.branch
+            if self.settings.backend == "git"
+            else LOCAL_RESULTS,
             release_checksum=self.release.metadata.checksum,
         )
         try:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
+from functools import partial
 
 from pytest_agentv.cli.command import Command
 from pytest_agentv.releases.commands.common import EXIT_FAILED, EXIT_OK, Context
 from pytest_agentv.releases.evidence import EvidenceChecker
 from pytest_agentv.releases.verify import verify_history
-from pytest_agentv.store import open_store
+from pytest_agentv.settings import Settings
+from pytest_agentv.store.base import ArtifactStore
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -24,7 +27,7 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
     store = ctx.store
     store.refresh()
     snapshots = list(store.snapshots())
-    checker = None if args.no_evidence else EvidenceChecker(open_store(ctx.settings))
+    checker = None if args.no_evidence else EvidenceChecker(partial(_open_runs, ctx.settings))
     findings = verify_history(snapshots, slug=args.slug, check_evaluation=checker)
     for note in checker.unchecked if checker else []:
         ctx.warn(note)
@@ -40,6 +43,15 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
         [str(f) for f in findings] or [ok],
     )
     return EXIT_FAILED if findings else EXIT_OK
+
+
+def _open_runs(settings: Settings, branch: str) -> ArtifactStore:
+    """The runs store of ``branch`` (on the runs' remote), fetched."""
+    from pytest_agentv.store.git import GitArtifactStore
+
+    store = GitArtifactStore(replace(settings, backend="git", branch=branch))
+    store.fetch()
+    return store
 
 
 EXAMPLES = """\
