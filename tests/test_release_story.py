@@ -63,9 +63,9 @@ class Story:
         self.remote_dir = remote_dir
         self.root = pytester.path
 
-    def cli(self, *args: str) -> tuple[int, Any, str]:
+    def cli(self, *args: str, rootdir: Path | None = None) -> tuple[int, Any, str]:
         self.capsys.readouterr()
-        code = release_main([*args, "--rootdir", str(self.root), "--json"])
+        code = release_main([*args, "--rootdir", str(rootdir or self.root), "--json"])
         out, err = self.capsys.readouterr()
         return code, json.loads(out) if out.strip() else None, err
 
@@ -217,6 +217,14 @@ def test_the_release_story(story: Story) -> None:
     assert "cannot deploy support-agent v4: it is rejected, it failed its eval gate" in err
 
     code, verified, err = story.cli("verify")
+    assert (code, verified["findings"], verified["unchecked"]) == (0, [], []), err
+    # ... and from another machine, with nothing but the config: the runs are fetched to check
+    elsewhere = story.remote_dir.parent / "auditor"
+    (elsewhere / ".agentv").mkdir(parents=True)
+    (elsewhere / ".agentv" / "config.yaml").write_bytes(
+        (story.root / ".agentv" / "config.yaml").read_bytes()
+    )
+    code, verified, err = story.cli("verify", rootdir=elsewhere)
     assert (code, verified["findings"], verified["unchecked"]) == (0, [], []), err
 
     # someone else pushes a hand-edited v2
