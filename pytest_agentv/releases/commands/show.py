@@ -19,6 +19,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(ctx: Context, args: argparse.Namespace) -> int:
     ctx.store.refresh()
     state = ctx.store.state(args.slug)
+    if not state.releases and state.current is None:
+        raise NotFoundError(f"no agent {args.slug!r} on the releases {ctx.store.describe()}")
     if args.version is None:
         if state.current is None:
             raise NotFoundError(f"{args.slug} has no current.yaml (no release was ever activated)")
