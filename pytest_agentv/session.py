@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from pytest_agentv.models import Outcome, TestRecord, Versions
+from pytest_agentv.models import Outcome, RunSummary, TestRecord, Versions
 from pytest_agentv.payload import Provenance, RawEvent, RunInputs, build_run
 from pytest_agentv.recorder import RunContext, check_json
 from pytest_agentv.redact import Redactor
@@ -49,6 +49,7 @@ class SessionOutcome:
     tests: int
     result: WriteResult | None = None
     error: str | None = None
+    summary: RunSummary | None = None  # what was stored (the release gate scores it)
 
     @property
     def delivered(self) -> bool:
@@ -191,7 +192,7 @@ class AgentvSession:
             result = (store or open_store(self.settings)).write(run)
         except StoreError as exc:
             return SessionOutcome(self.run_id, len(self._tests), error=str(exc))
-        return SessionOutcome(self.run_id, len(self._tests), result=result)
+        return SessionOutcome(self.run_id, len(self._tests), result=result, summary=run.summary)
 
 
 def default_eval_file(tests: dict[str, Any]) -> str | None:
