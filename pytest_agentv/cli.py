@@ -639,6 +639,81 @@ def cmd_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --- dashboard ------------------------------------------------------------------------------------
+
+
+class _ProgressBar:
+    """``reading runs 1234/10000 [#####     ]`` on a terminal's stderr; silent elsewhere."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self._last = (-1.0, "")
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        import time
+
+        if not self.enabled or total == 0:
+            return
+        now = time.monotonic()
+        if done < total and phase == self._last[1] and now - self._last[0] < 0.1:
+            return
+        self._last = (now, phase)
+        filled = 30 * done // total
+        bar = "#" * filled + " " * (30 - filled)
+        label = {"reading": "reading runs", "pages": "writing pages"}.get(phase, phase)
+        end = "\n" if done == total else ""
+        sys.stderr.write(f"\r{label:<14} {done}/{total} [{bar}]{end}")
+        sys.stderr.flush()
+
+
+def _link_template(text: str) -> str:
+    from pytest_agentv.dashboard.views import check_link_template
+
+    try:
+        return check_link_template(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    from pytest_agentv.dashboard import SiteError, SiteOptions, build_site
+
+    source = _open(args)
+    pairs = [(_resolve(source, base), _resolve(source, new)) for base, new in args.compare or ()]
+    out_dir = Path(args.output)
+    progress = _ProgressBar(sys.stderr.isatty() and not args.json)
+    options = SiteOptions(title=args.title, tolerance=args.tolerance)
+    try:
+        report = build_site(
+            source,
+            out_dir,
+            progress=progress,
+            link_template=args.link_template,
+            compare=pairs,
+            options=options,
+        )
+    except SiteError as exc:
+        raise CliError(str(exc)) from None
+    except OSError as exc:
+        raise CliError(f"cannot write the site to {out_dir}: {exc.strerror or exc}") from None
+    if args.json:
+        _write_json(report.to_json())
+    else:
+        for problem in report.problems:
+            print(f"{PROG}: warning: {problem}", file=sys.stderr)
+        _write(
+            f"{report.runs} runs: wrote {len(report.written)} files, {report.unchanged} "
+            f"unchanged, removed {len(report.removed)} (read {report.read} runs) in "
+            f"{report.seconds:.1f}s; open {out_dir / 'index.html'}\n"
+        )
+    if args.serve:
+        from pytest_agentv.dashboard.serve import serve
+
+        sys.stdout.flush()
+        serve(out_dir, args.port)
+    return EXIT_OK
+
+
 # --- the parser -----------------------------------------------------------------------------------
 
 
@@ -723,6 +798,17 @@ examples:
   agentv-results export latest --junit agentv-junit.xml
   agentv-results export 3f9a2c1b --json run.json
   agentv-results export latest --junit -      # to stdout
+""",
+    ),
+    "dashboard": (
+        "write a static site of every run: runs, trends, tests, transcripts, compare",
+        """The site is self-contained (open index.html, or publish the directory on any static
+host); rebuilding into the same directory rewrites only what changed. docs/dashboard.md.
+
+examples:
+  agentv-results dashboard -o site
+  agentv-results dashboard -o site --serve --port 8000
+  agentv-results dashboard -o site --link-template 'https://github.com/{repo}/commit/{commit}'
 """,
     ),
 }
@@ -846,6 +932,50 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="write summary, metadata and transcript as one JSON document",
     )
+    _global_options(sub, suppress=True)
+
+    sub = command("dashboard", cmd_dashboard)
+    sub.add_argument(
+        "-o",
+        "--output",
+        default="agentv-dashboard",
+        metavar="DIR",
+        help="directory to write the site to (default: agentv-dashboard)",
+    )
+    sub.add_argument(
+        "--serve", action="store_true", help="then serve it on http://127.0.0.1:PORT until Ctrl-C"
+    )
+    sub.add_argument(
+        "--port",
+        type=_positive_int,
+        default=8000,
+        metavar="PORT",
+        help="port for --serve (default 8000; 0 picks a free one)",
+    )
+    sub.add_argument(
+        "--link-template",
+        type=_link_template,
+        metavar="TEMPLATE",
+        help="link each run's source commit, e.g. "
+        "'https://github.com/{repo}/commit/{commit}' ({repo} {commit} {branch})",
+    )
+    sub.add_argument(
+        "--compare",
+        nargs=2,
+        action="append",
+        metavar=("BASE", "NEW"),
+        help="also make the compare page of this pair (repeatable); every run "
+        "already has one against the previous run of its model and eval",
+    )
+    sub.add_argument(
+        "--tolerance",
+        type=_tolerance,
+        default=0.0,
+        metavar="X",
+        help="as for diff: score drops up to X are not regressions (default 0)",
+    )
+    sub.add_argument("--title", default="pytest-agentv", help="the site's name in every page")
+    sub.add_argument("--json", action="store_true", help="print what was written as JSON")
     _global_options(sub, suppress=True)
     return parser
 

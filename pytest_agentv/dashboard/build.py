@@ -25,22 +25,22 @@ from pytest_agentv.dashboard.records import (
     TestPoint,
     link_series,
     points_from_json,
+    points_of,
     points_to_json,
     record_from_json,
     record_from_summary,
     record_to_json,
-    test_points,
 )
 from pytest_agentv.dashboard.views import (
-    chunks,
     check_link_template,
+    chunks,
     compare_runs,
     facets,
+    histories_of,
     message_counts,
     metric_trends,
     newest,
     run_detail,
-    test_histories,
     transcript_view,
 )
 from pytest_agentv.index import RunQuery
@@ -81,11 +81,18 @@ class BuildReport:
 
     def to_json(self) -> dict[str, Any]:
         """The report as ``--json`` prints it."""
-        return {"outDir": str(self.out_dir), "runs": self.runs, "read": self.read,
-                "written": len(self.written), "unchanged": self.unchanged,
-                "removed": len(self.removed), "seconds": round(self.seconds, 3),
-                "writtenFiles": list(self.written), "removedFiles": list(self.removed),
-                "problems": list(self.problems)}
+        return {
+            "outDir": str(self.out_dir),
+            "runs": self.runs,
+            "read": self.read,
+            "written": len(self.written),
+            "unchanged": self.unchanged,
+            "removed": len(self.removed),
+            "seconds": round(self.seconds, 3),
+            "writtenFiles": list(self.written),
+            "removedFiles": list(self.removed),
+            "problems": list(self.problems),
+        }
 
 
 @dataclass
@@ -123,16 +130,25 @@ class _Reader:
         return self.source.read(run_id, name)
 
 
-def _fingerprint(link_template: str | None, options: SiteOptions,
-                 markers: Sequence[RunMarker]) -> str:
+def _fingerprint(
+    link_template: str | None, options: SiteOptions, markers: Sequence[RunMarker]
+) -> str:
     """Changes when anything that shapes a run's page changes, so old pages get remade."""
     here = Path(__file__).parent
     h = hashlib.sha256()
     for name in _FINGERPRINT_MODULES:
         h.update((here / name).read_bytes())
     h.update(html.resource("page.html"))
-    h.update(json.dumps([link_template, options.tolerance, options.title,
-                         [f"{m.__module__}.{m.__qualname__}" for m in markers]]).encode())
+    h.update(
+        json.dumps(
+            [
+                link_template,
+                options.tolerance,
+                options.title,
+                [f"{m.__module__}.{m.__qualname__}" for m in markers],
+            ]
+        ).encode()
+    )
     return h.hexdigest()
 
 
@@ -171,8 +187,10 @@ def build_site(
             runs.append(_load(reader, row.run_id, row.commit, row.pending, seq, previous, markers))
         except ValueError as exc:  # includes pydantic's ValidationError
             first = str(exc).splitlines()[0]
-            problems.append(f"run {row.run_id}: left out, its files cannot be read ({first}); "
-                            f"run 'agentv-results verify {row.run_id}'")
+            problems.append(
+                f"run {row.run_id}: left out, its files cannot be read ({first}); "
+                f"run 'agentv-results verify {row.run_id}'"
+            )
     report("reading", len(rows), len(rows))
     linked = link_series(r.record for r in runs)
     for run, record in zip(runs, linked, strict=True):
@@ -191,36 +209,55 @@ def build_site(
             problems.append(f"compare {base} {new}: no such run on the site")
 
     records = [run.record for run in runs]
-    window = runs[-options.history_runs:]
+    window = runs[-options.history_runs :]
     for run in window:
         if run.points is None:
-            run.points = test_points(run.metadata or reader.metadata(run.record.run_id))
-    _top_pages(writer, records, [(r.record, r.points or ()) for r in window], compare,
-               sections, options)
+            run.points = points_of(run.metadata or reader.metadata(run.record.run_id))
+    _top_pages(
+        writer, records, [(r.record, r.points or ()) for r in window], compare, sections, options
+    )
 
     cache = {}
     for run in runs:
-        entry = {"key": run.key, "record": record_to_json(run.record),
-                 "page": run.cached.get("page")}
+        entry = {
+            "key": run.key,
+            "record": record_to_json(run.record),
+            "page": run.cached.get("page"),
+        }
         if run.points is not None:
             entry["points"] = points_to_json(run.points)
         cache[run.record.run_id] = entry
     removed = writer.finish(cache, fingerprint)
-    return BuildReport(out_dir, len(runs), len(reader.touched), tuple(writer.written),
-                       writer.unchanged, tuple(removed), time.perf_counter() - started,
-                       tuple(problems))
+    return BuildReport(
+        out_dir,
+        len(runs),
+        len(reader.touched),
+        tuple(writer.written),
+        writer.unchanged,
+        tuple(removed),
+        time.perf_counter() - started,
+        tuple(problems),
+    )
 
 
-def _load(reader: _Reader, run_id: str, commit: str | None, pending: bool, seq: int,
-          previous: Manifest, markers: Sequence[RunMarker]) -> _Run:
+def _load(
+    reader: _Reader,
+    run_id: str,
+    commit: str | None,
+    pending: bool,
+    seq: int,
+    previous: Manifest,
+    markers: Sequence[RunMarker],
+) -> _Run:
     cached = previous.runs.get(run_id)
     if commit is not None and cached and cached.get("key") == commit:
         record = record_from_json(cached["record"])
         points = points_from_json(cached["points"]) if "points" in cached else None
         from dataclasses import replace
 
-        return _Run(commit, replace(record, seq=seq, pending=pending), points=points,
-                    cached=dict(cached))
+        return _Run(
+            commit, replace(record, seq=seq, pending=pending), points=points, cached=dict(cached)
+        )
     summary, raw = reader.summary(run_id)
     # the summary carries the checksums of the other two files: its digest names the whole run
     key = commit or hashlib.sha256(raw).hexdigest()
@@ -229,37 +266,59 @@ def _load(reader: _Reader, run_id: str, commit: str | None, pending: bool, seq: 
         points = points_from_json(cached["points"]) if "points" in cached else None
         from dataclasses import replace
 
-        return _Run(key, replace(record, seq=seq, pending=pending), points=points,
-                    cached=dict(cached))
+        return _Run(
+            key, replace(record, seq=seq, pending=pending), points=points, cached=dict(cached)
+        )
     metadata = reader.metadata(run_id) if markers else None
     marks = marks_of(metadata, markers) if metadata is not None else ()
-    return _Run(key, record_from_summary(summary, seq=seq, pending=pending, marks=marks),
-                metadata=metadata)
+    return _Run(
+        key, record_from_summary(summary, seq=seq, pending=pending, marks=marks), metadata=metadata
+    )
 
 
 def _page_key(run: _Run) -> str:
     return hashlib.sha256(json.dumps([run.key, run.record.prev]).encode()).hexdigest()
 
 
-def _run_pages(writer: SiteWriter, reader: _Reader, run: _Run, by_id: dict[str, _Run],
-               fresh_pages: bool, link_template: str | None, options: SiteOptions) -> None:
+def _run_pages(
+    writer: SiteWriter,
+    reader: _Reader,
+    run: _Run,
+    by_id: dict[str, _Run],
+    fresh_pages: bool,
+    link_template: str | None,
+    options: SiteOptions,
+) -> None:
     record = run.record
     page_path = html.run_href(record.run_id)
     compare_path = html.compare_href(record.prev, record.run_id) if record.prev else None
     key = _page_key(run)
-    if (fresh_pages and run.cached.get("page") == key and writer.keep(page_path)
-            and (compare_path is None or writer.keep(compare_path))):
+    if (
+        fresh_pages
+        and run.cached.get("page") == key
+        and writer.keep(page_path)
+        and (compare_path is None or writer.keep(compare_path))
+    ):
         run.cached["page"] = key
         return
     metadata = run.metadata or reader.metadata(record.run_id)
     run.metadata = metadata
-    run.points = test_points(metadata)
+    run.points = points_of(metadata)
     events = reader.transcript(record.run_id)
-    detail = run_detail(metadata, record, link_template=link_template,
-                        messages=message_counts(events))
+    detail = run_detail(
+        metadata, record, link_template=link_template, messages=message_counts(events)
+    )
     body = html.run_body(detail, transcript_view(events))
-    writer.write(page_path, html.page(title=f"run {record.run_id[:8]}", site=options.title,
-                                      page_id="run", root="../../", body=body).encode())
+    writer.write(
+        page_path,
+        html.page(
+            title=f"run {record.run_id[:8]}",
+            site=options.title,
+            page_id="run",
+            root="../../",
+            body=body,
+        ).encode(),
+    )
     if record.prev is not None:
         base = by_id[record.prev]
         _write_compare(writer, reader, base, run, options)
@@ -267,16 +326,20 @@ def _run_pages(writer: SiteWriter, reader: _Reader, run: _Run, by_id: dict[str, 
     run.cached["page"] = key
 
 
-def _write_compare(writer: SiteWriter, reader: _Reader, base: _Run, new: _Run,
-                   options: SiteOptions) -> None:
+def _write_compare(
+    writer: SiteWriter, reader: _Reader, base: _Run, new: _Run, options: SiteOptions
+) -> None:
     before = base.metadata or reader.metadata(base.record.run_id)
     after = new.metadata or reader.metadata(new.record.run_id)
     diff = compare_runs(before, after, options.tolerance)
     body = html.compare_body(diff, base.record, new.record)
     title = f"compare {base.record.run_id[:8]} → {new.record.run_id[:8]}"
-    writer.write(html.compare_href(base.record.run_id, new.record.run_id),
-                 html.page(title=title, site=options.title, page_id="compare", root="../",
-                           body=body).encode())
+    writer.write(
+        html.compare_href(base.record.run_id, new.record.run_id),
+        html.page(
+            title=title, site=options.title, page_id="compare", root="../", body=body
+        ).encode(),
+    )
 
 
 def _data_js(key: str, value: Any) -> bytes:
@@ -285,17 +348,22 @@ def _data_js(key: str, value: Any) -> bytes:
     return f"agentvData({json.dumps(key)},{payload});\n".encode()
 
 
-def _top_pages(writer: SiteWriter, records: Sequence[RunRecord],
-               window: Sequence[tuple[RunRecord, Sequence[TestPoint]]],
-               compare: Iterable[tuple[str, str]], sections: Sequence[Section],
-               options: SiteOptions) -> None:
+def _top_pages(
+    writer: SiteWriter,
+    records: Sequence[RunRecord],
+    window: Sequence[tuple[RunRecord, Sequence[TestPoint]]],
+    compare: Iterable[tuple[str, str]],
+    sections: Sequence[Section],
+    options: SiteOptions,
+) -> None:
     found = facets(records)
     extra = [(s, s.build(records)) for s in sections]
     nav = [(s.slug, s.title) for s, table in extra if table is not None]
 
     def top(page_id: str, title: str, body: str) -> bytes:
-        return html.page(title=title, site=options.title, page_id=page_id, root="",
-                         body=body, sections=nav).encode()
+        return html.page(
+            title=title, site=options.title, page_id=page_id, root="", body=body, sections=nav
+        ).encode()
 
     parts = chunks(records, options.chunk_size)
     archives, names = [], []
@@ -305,26 +373,54 @@ def _top_pages(writer: SiteWriter, records: Sequence[RunRecord],
         writer.write(f"data/{name}.js", _data_js(name, "".join(rows)))
         names.append(name)
         if part:
-            label = f"{part[0].seq + 1}–{part[-1].seq + 1}"
+            label = f"{part[0].seq + 1} to {part[-1].seq + 1}"
             archives.append((f"all-{name}.html", label))
-            writer.write(f"all-{name}.html", top("index", f"runs {label}", html.runs_page_body(
-                rows, facets=found, total=len(part), archives=(), heading=f"Runs {label}",
-                complete=True)))
-    writer.write("data/overview.js", _data_js("overview", {
-        "chunks": names, "total": len(records),
-        "pairs": [f"{base}-{new}" for base, new in compare]}))
+            writer.write(
+                f"all-{name}.html",
+                top(
+                    "index",
+                    f"runs {label}",
+                    html.runs_page_body(
+                        rows,
+                        facets=found,
+                        total=len(part),
+                        archives=(),
+                        heading=f"Runs {label}",
+                        complete=True,
+                    ),
+                ),
+            )
+    writer.write(
+        "data/overview.js",
+        _data_js(
+            "overview",
+            {
+                "chunks": names,
+                "total": len(records),
+                "pairs": [f"{base}-{new}" for base, new in compare],
+            },
+        ),
+    )
     rows = [html.run_row(r) for r in newest(records, options.index_rows)]
-    writer.write("index.html", top("index", "Runs", html.runs_page_body(
-        rows, facets=found, total=len(records), archives=archives)))
+    writer.write(
+        "index.html",
+        top(
+            "index",
+            "Runs",
+            html.runs_page_body(rows, facets=found, total=len(records), archives=archives),
+        ),
+    )
     trends = metric_trends(records, options.trend_points)
     writer.write("trends.html", top("trends", "Trends", html.trends_body(trends, found)))
-    histories = test_histories(window, options.history_points)
-    writer.write("tests.html", top("tests", "Tests", html.tests_body(
-        histories, found, len(window))))
+    histories = histories_of(window, options.history_points)
+    writer.write(
+        "tests.html", top("tests", "Tests", html.tests_body(histories, found, len(window)))
+    )
     for section, table in extra:
         if table is not None:
-            writer.write(f"{section.slug}.html", top(section.slug, table.title,
-                                                     html.section_body(table)))
+            writer.write(
+                f"{section.slug}.html", top(section.slug, table.title, html.section_body(table))
+            )
     for name in html.ASSETS:
         writer.write(f"assets/{name}", html.resource(name))
     writer.write(".nojekyll", b"")  # GitHub Pages: serve the files as they are

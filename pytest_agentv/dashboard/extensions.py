@@ -88,20 +88,30 @@ class ReleasesSection:
         rows = []
         for rel in sorted(self.releases, key=lambda r: (r.agent, -r.version)):
             run = rel.eval_run
-            gate = "-" if rel.score is None else (
-                f"{rel.score:g}" + (f" / {rel.threshold:g}" if rel.threshold is not None else ""))
-            rows.append((
-                Cell(rel.agent),
-                Cell(f"v{rel.version}", sort=rel.version),
-                Cell(rel.status, status=rel.status),
-                Cell(rel.timestamp),
-                Cell(run[:12] if run else "-", href=pages.get(run) if run else None),
-                Cell(gate, sort=rel.score),
-                Cell(rel.changelog),
-            ))
+            gate = (
+                "-"
+                if rel.score is None
+                else (
+                    f"{rel.score:g}"
+                    + (f" / {rel.threshold:g}" if rel.threshold is not None else "")
+                )
+            )
+            rows.append(
+                (
+                    Cell(rel.agent),
+                    Cell(f"v{rel.version}", sort=rel.version),
+                    Cell(rel.status, status=rel.status),
+                    Cell(rel.timestamp),
+                    Cell(run[:12] if run else "-", href=pages.get(run) if run else None),
+                    Cell(gate, sort=rel.score),
+                    Cell(rel.changelog),
+                )
+            )
         return Table(
-            "Releases", ("agent", "version", "status", "time", "eval run", "score / min",
-                         "changelog"),
-            tuple(rows), intro="Every version of every agent, newest first; the eval run that "
-            "gated a release links to its run page.", filters=(0, 2),
+            "Releases",
+            ("agent", "version", "status", "time", "eval run", "score / min", "changelog"),
+            tuple(rows),
+            intro="Every version of every agent, newest first; the eval run that "
+            "gated a release links to its run page.",
+            filters=(0, 2),
         )

@@ -102,11 +102,17 @@ class SiteWriter:
         for path in removed:
             with contextlib.suppress(FileNotFoundError):
                 (self.out_dir / path).unlink()
-        manifest = {"format": MANIFEST_FORMAT, "fingerprint": fingerprint,
-                    "files": dict(sorted(self.files.items())), "runs": runs}
+        manifest = {
+            "format": MANIFEST_FORMAT,
+            "fingerprint": fingerprint,
+            "files": dict(sorted(self.files.items())),
+            "runs": runs,
+        }
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        _atomic_write(self.out_dir / MANIFEST,
-                      json.dumps(manifest, separators=(",", ":"), sort_keys=True).encode())
+        _atomic_write(
+            self.out_dir / MANIFEST,
+            json.dumps(manifest, separators=(",", ":"), sort_keys=True).encode(),
+        )
         return removed
 
 

@@ -113,7 +113,7 @@ def link_series(records: Iterable[RunRecord]) -> list[RunRecord]:
     return linked
 
 
-def test_points(metadata: RunMetadata) -> tuple[TestPoint, ...]:
+def points_of(metadata: RunMetadata) -> tuple[TestPoint, ...]:
     """The compact per-test slice of a run (a rerun nodeid is judged by its last record)."""
     by_nodeid = {t.nodeid: t for t in metadata.tests}
     return tuple(

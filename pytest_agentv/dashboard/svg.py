@@ -51,21 +51,29 @@ def trend_chart(trend: Trend, href: Callable[[str], str]) -> str:
         f'data-metric="{_attr(trend.metric)}">',
     ]
     for value in (low, (low + high) / 2, high):
-        parts.append(f'<line class="grid" x1="{PAD_LEFT}" x2="{WIDTH - PAD_RIGHT}" '
-                     f'y1="{y(value):.1f}" y2="{y(value):.1f}"/>')
-        parts.append(f'<text class="axis" x="{PAD_LEFT - 6}" y="{y(value) + 4:.1f}" '
-                     f'text-anchor="end">{_fmt(value)}</text>')
+        parts.append(
+            f'<line class="grid" x1="{PAD_LEFT}" x2="{WIDTH - PAD_RIGHT}" '
+            f'y1="{y(value):.1f}" y2="{y(value):.1f}"/>'
+        )
+        parts.append(
+            f'<text class="axis" x="{PAD_LEFT - 6}" y="{y(value) + 4:.1f}" '
+            f'text-anchor="end">{_fmt(value)}</text>'
+        )
     first = next(p for s in trend.series for p in s.points if p.seq == seqs[0])
     last = next(p for s in trend.series for p in s.points if p.seq == seqs[-1])
-    parts.append(f'<text class="axis" x="{PAD_LEFT}" y="{HEIGHT - 6}">'
-                 f"{_attr(first.timestamp[:10])}</text>")
-    parts.append(f'<text class="axis" x="{WIDTH - PAD_RIGHT}" y="{HEIGHT - 6}" '
-                 f'text-anchor="end">{_attr(last.timestamp[:10])}</text>')
+    parts.append(
+        f'<text class="axis" x="{PAD_LEFT}" y="{HEIGHT - 6}">{_attr(first.timestamp[:10])}</text>'
+    )
+    parts.append(
+        f'<text class="axis" x="{WIDTH - PAD_RIGHT}" y="{HEIGHT - 6}" '
+        f'text-anchor="end">{_attr(last.timestamp[:10])}</text>'
+    )
     for index, series in enumerate(trend.series):
         css = f"s{index % SERIES_CLASSES}"
         coords = " ".join(f"{x(p.seq):.1f},{y(p.value):.1f}" for p in series.points)
-        parts.append(f'<polyline class="line {css}" data-model="{_attr(series.model)}" '
-                     f'points="{coords}"/>')
+        parts.append(
+            f'<polyline class="line {css}" data-model="{_attr(series.model)}" points="{coords}"/>'
+        )
         for p in series.points:
             failed = any(m.ok is False for m in p.marks)
             marked = " marked" if p.marks else ""
@@ -88,9 +96,11 @@ def sparkline(outcomes: Sequence[tuple[str, str]], href: Callable[[str], str]) -
     """One square per run, coloured by outcome, oldest first; each links to its run."""
     size, gap = 8, 2
     width = max(1, len(outcomes) * (size + gap) - gap)
-    parts = [f'<svg class="spark" width="{width}" height="{size + 4}" '
-             f'viewBox="0 0 {width} {size + 4}" role="img" '
-             f'aria-label="{len(outcomes)} outcomes, oldest first">']
+    parts = [
+        f'<svg class="spark" width="{width}" height="{size + 4}" '
+        f'viewBox="0 0 {width} {size + 4}" role="img" '
+        f'aria-label="{len(outcomes)} outcomes, oldest first">'
+    ]
     for i, (run_id, outcome) in enumerate(outcomes):
         parts.append(
             f'<a href="{_attr(href(run_id))}"><rect class="o-{_attr(outcome)}" '

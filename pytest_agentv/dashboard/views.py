@@ -7,6 +7,7 @@ regression on the site is exactly a regression for ``agentv-results diff``.
 
 from __future__ import annotations
 
+import itertools
 import json
 import string
 from collections.abc import Iterable, Mapping, Sequence
@@ -38,7 +39,10 @@ class Facets:
 
 def facets(records: Iterable[RunRecord]) -> Facets:
     """Every model, eval, source branch and tag that occurs, sorted."""
-    models, evals, branches, tags = set(), set(), set(), set()
+    models: set[str] = set()
+    evals: set[str] = set()
+    branches: set[str] = set()
+    tags: set[str] = set()
     for r in records:
         models.add(r.model or "-")
         evals.add(r.eval_file or "-")
@@ -110,16 +114,20 @@ def metric_trends(records: Iterable[RunRecord], max_points: int = 200) -> list[T
         for metric, value in metrics:
             if value is None:
                 continue
-            point = TrendPoint(r.run_id, r.seq, r.timestamp, value, r.eval_file,
-                               r.source_branch, r.tags, r.marks)
+            point = TrendPoint(
+                r.run_id, r.seq, r.timestamp, value, r.eval_file, r.source_branch, r.tags, r.marks
+            )
             values.setdefault(metric, {}).setdefault(r.model or "-", []).append(point)
     order = [PASS_RATE] if PASS_RATE in values else []
     order += sorted(m for m in values if m != PASS_RATE)
     return [
-        Trend(metric, tuple(
-            Series(model, tuple(points[-max_points:]), max(0, len(points) - max_points))
-            for model, points in sorted(values[metric].items())
-        ))
+        Trend(
+            metric,
+            tuple(
+                Series(model, tuple(points[-max_points:]), max(0, len(points) - max_points))
+                for model, points in sorted(values[metric].items())
+            ),
+        )
         for metric in order
     ]
 
@@ -128,7 +136,7 @@ def metric_trends(records: Iterable[RunRecord], max_points: int = 200) -> list[T
 
 
 def check_link_template(template: str) -> str:
-    """Return ``template`` if its only placeholders are ``{repo}``, ``{commit}`` and ``{branch}``."""
+    """Return ``template`` if its only placeholders are ``{repo}``, ``{commit}``, ``{branch}``."""
     try:
         names = [name for _, name, _, _ in string.Formatter().parse(template) if name is not None]
     except ValueError as exc:
@@ -143,8 +151,9 @@ def check_link_template(template: str) -> str:
     return template
 
 
-def source_link(template: str | None, *, repo: str | None, commit: str | None,
-                branch: str | None) -> str | None:
+def source_link(
+    template: str | None, *, repo: str | None, commit: str | None, branch: str | None
+) -> str | None:
     """The source-commit URL the template gives, or None when a value it needs is unknown."""
     if not template or not commit:
         return None
@@ -203,16 +212,31 @@ def _failed(value: float, threshold: float | None, passed: bool | None) -> bool:
     return threshold is not None and value < threshold
 
 
-def run_detail(metadata: RunMetadata, record: RunRecord, *, link_template: str | None = None,
-               messages: Mapping[str, int] | None = None) -> RunDetail:
+def run_detail(
+    metadata: RunMetadata,
+    record: RunRecord,
+    *,
+    link_template: str | None = None,
+    messages: Mapping[str, int] | None = None,
+) -> RunDetail:
     """The run page's data: header fields, per-test rows, metrics, usage, provenance."""
     counts = metadata.counts
-    source_url = source_link(link_template, repo=metadata.source_repo,
-                             commit=metadata.source_commit, branch=metadata.source_branch)
-    provenance = " ".join(part for part in (
-        metadata.source_repo, (metadata.source_commit or "")[:12] or None,
-        f"({metadata.source_branch})" if metadata.source_branch else None,
-        "dirty" if metadata.source_dirty else None) if part)
+    source_url = source_link(
+        link_template,
+        repo=metadata.source_repo,
+        commit=metadata.source_commit,
+        branch=metadata.source_branch,
+    )
+    provenance = " ".join(
+        part
+        for part in (
+            metadata.source_repo,
+            (metadata.source_commit or "")[:12] or None,
+            f"({metadata.source_branch})" if metadata.source_branch else None,
+            "dirty" if metadata.source_dirty else None,
+        )
+        if part
+    )
     fields = (
         ("run", metadata.run_id),
         ("started", metadata.started_at),
@@ -220,19 +244,33 @@ def run_detail(metadata: RunMetadata, record: RunRecord, *, link_template: str |
         ("model", metadata.model or "-"),
         ("eval", metadata.eval_file or "-"),
         ("source", provenance or "-"),
-        ("tests", f"{counts.passed} passed, {counts.failed} failed, {counts.errors} errors, "
-                  f"{counts.skipped} skipped (of {counts.total})"),
+        (
+            "tests",
+            f"{counts.passed} passed, {counts.failed} failed, {counts.errors} errors, "
+            f"{counts.skipped} skipped (of {counts.total})",
+        ),
         ("tags", ", ".join(metadata.tags) or "-"),
-        ("versions", f"pytest-agentv {metadata.versions.agentv}, pytest {metadata.versions.pytest}"
-                     f", Python {metadata.versions.python}, {metadata.versions.platform}"),
+        (
+            "versions",
+            f"pytest-agentv {metadata.versions.agentv}, pytest {metadata.versions.pytest}"
+            f", Python {metadata.versions.python}, {metadata.versions.platform}",
+        ),
     )
     tests = tuple(
         TestRow(
-            nodeid=t.nodeid, outcome=t.outcome, duration=t.duration,
-            scores=tuple(ScoreCell(n, s.value, s.threshold, _failed(s.value, s.threshold, s.passed),
-                                   s.reason) for n, s in sorted(t.scores.items())),
+            nodeid=t.nodeid,
+            outcome=t.outcome,
+            duration=t.duration,
+            scores=tuple(
+                ScoreCell(
+                    n, s.value, s.threshold, _failed(s.value, s.threshold, s.passed), s.reason
+                )
+                for n, s in sorted(t.scores.items())
+            ),
             usage=(t.usage.input_tokens, t.usage.output_tokens, t.usage.cost_usd),
-            failure=t.failure, reason=t.reason, messages=(messages or {}).get(t.nodeid, 0),
+            failure=t.failure,
+            reason=t.reason,
+            messages=(messages or {}).get(t.nodeid, 0),
         )
         for t in metadata.tests
     )
@@ -241,10 +279,14 @@ def run_detail(metadata: RunMetadata, record: RunRecord, *, link_template: str |
         fields=fields,
         source_url=source_url,
         tests=tests,
-        metrics=tuple((n, a.mean, a.min, a.max, a.count) for n, a in sorted(metadata.scores.items())),
+        metrics=tuple(
+            (n, a.mean, a.min, a.max, a.count) for n, a in sorted(metadata.scores.items())
+        ),
         usage=(metadata.usage.input_tokens, metadata.usage.output_tokens, metadata.usage.cost_usd),
-        metadata=tuple((k, json.dumps(v, ensure_ascii=False, sort_keys=True))
-                       for k, v in sorted(metadata.metadata.items())),
+        metadata=tuple(
+            (k, json.dumps(v, ensure_ascii=False, sort_keys=True))
+            for k, v in sorted(metadata.metadata.items())
+        ),
         args=tuple(metadata.args),
     )
 
@@ -285,16 +327,20 @@ def _message(event: TranscriptEvent) -> Message:
     content = event.content
     structured = not isinstance(content, str)
     text = json.dumps(content, indent=2, ensure_ascii=False) if structured else content
-    extra = tuple(sorted(
-        (k, v if isinstance(v, str) else json.dumps(v, ensure_ascii=False, sort_keys=True))
-        for k, v in (event.model_extra or {}).items() if k not in _EVENT_FIELDS
-    ))
-    tool = event.role.lower() in TOOL_ROLES or any(
-        k in ("tool_calls", "tool_call", "tool", "tool_call_id") for k, _ in extra
-    ) or (isinstance(content, dict) and ("tool_calls" in content or "tool_call_id" in content))
+    extra = tuple(
+        sorted(
+            (k, v if isinstance(v, str) else json.dumps(v, ensure_ascii=False, sort_keys=True))
+            for k, v in (event.model_extra or {}).items()
+            if k not in _EVENT_FIELDS
+        )
+    )
+    tool = (
+        event.role.lower() in TOOL_ROLES
+        or any(k in ("tool_calls", "tool_call", "tool", "tool_call_id") for k, _ in extra)
+        or (isinstance(content, dict) and ("tool_calls" in content or "tool_call_id" in content))
+    )
     shown = text + "".join(v for _, v in extra)
-    return Message(event.seq, event.role, text, structured, tool, extra,
-                   shown.count(MARKER_PREFIX))
+    return Message(event.seq, event.role, text, structured, tool, extra, shown.count(MARKER_PREFIX))
 
 
 def transcript_view(events: Iterable[TranscriptEvent]) -> list[TranscriptGroup]:
@@ -345,9 +391,10 @@ class TestHistory:
     @property
     def flips(self) -> int:
         """How often the test went from passing to failing or back between runs it ran in."""
-        states = [o in OK_OUTCOMES for _, o in self.outcomes
-                  if o in OK_OUTCOMES or o in FAILING_OUTCOMES]
-        return sum(a != b for a, b in zip(states, states[1:], strict=False))
+        states = [
+            o in OK_OUTCOMES for _, o in self.outcomes if o in OK_OUTCOMES or o in FAILING_OUTCOMES
+        ]
+        return sum(a != b for a, b in itertools.pairwise(states))
 
     @property
     def flipping(self) -> bool:
@@ -355,8 +402,9 @@ class TestHistory:
         return self.flips >= 2
 
 
-def test_histories(window: Sequence[tuple[RunRecord, Sequence[TestPoint]]],
-                   max_points: int = 30) -> list[TestHistory]:
+def histories_of(
+    window: Sequence[tuple[RunRecord, Sequence[TestPoint]]], max_points: int = 30
+) -> list[TestHistory]:
     """Per test and series, the newest ``max_points`` outcomes; flipping tests first.
 
     ``window`` is the newest runs with their test points, in any order.
@@ -370,11 +418,15 @@ def test_histories(window: Sequence[tuple[RunRecord, Sequence[TestPoint]]],
     for (nodeid, model, eval_file), seen in found.items():
         seen = seen[-max_points:]
         metrics = sorted({m for _, p in seen for m in p.scores})
-        histories.append(TestHistory(
-            nodeid, model, eval_file,
-            tuple((r.run_id, p.outcome) for r, p in seen),
-            {m: tuple(p.scores[m] for _, p in seen if m in p.scores) for m in metrics},
-        ))
+        histories.append(
+            TestHistory(
+                nodeid,
+                model,
+                eval_file,
+                tuple((r.run_id, p.outcome) for r, p in seen),
+                {m: tuple(p.scores[m] for _, p in seen if m in p.scores) for m in metrics},
+            )
+        )
     histories.sort(key=lambda h: (not h.flipping, -h.flips, h.nodeid, h.model))
     return histories
 
