@@ -221,7 +221,7 @@ def trends_body(trends: Sequence[Trend], facets: Facets) -> str:
     for trend in trends:
         legend = "".join(
             f'<li class="s{i % 8}" data-model="{e(s.model)}"><span class="swatch"></span>'
-            f"{e(s.model)} ({len(s.points)} runs"
+            f"{e(s.model)} ({len(s.points)} run{'' if len(s.points) == 1 else 's'}"
             + (f", {s.dropped} older not drawn" if s.dropped else "")
             + ")</li>"
             for i, s in enumerate(trend.series)
