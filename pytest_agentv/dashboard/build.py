@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pytest_agentv.dashboard import html
+from pytest_agentv.dashboard import html, html_run
 from pytest_agentv.dashboard.extensions import RunMarker, Section, marks_of
 from pytest_agentv.dashboard.output import Manifest, SiteWriter, read_manifest
 from pytest_agentv.dashboard.records import (
@@ -50,7 +50,7 @@ from pytest_agentv.sources import RunSource
 #: called as ``progress(phase, done, total)``; phases: "reading", "pages"
 Progress = Callable[[str, int, int], None]
 DEFAULT_MARKERS: tuple[RunMarker, ...] = ()
-_FINGERPRINT_MODULES = ("html.py", "svg.py", "views.py", "records.py", "build.py")
+_FINGERPRINT_MODULES = ("html.py", "html_run.py", "svg.py", "views.py", "records.py", "build.py")
 
 
 @dataclass(frozen=True)
@@ -308,7 +308,7 @@ def _run_pages(
     detail = run_detail(
         metadata, record, link_template=link_template, messages=message_counts(events)
     )
-    body = html.run_body(detail, transcript_view(events))
+    body = html_run.run_body(detail, transcript_view(events))
     writer.write(
         page_path,
         html.page(
@@ -332,7 +332,7 @@ def _write_compare(
     before = base.metadata or reader.metadata(base.record.run_id)
     after = new.metadata or reader.metadata(new.record.run_id)
     diff = compare_runs(before, after, options.tolerance)
-    body = html.compare_body(diff, base.record, new.record)
+    body = html_run.compare_body(diff, base.record, new.record)
     title = f"compare {base.record.run_id[:8]} → {new.record.run_id[:8]}"
     writer.write(
         html.compare_href(base.record.run_id, new.record.run_id),
