@@ -660,7 +660,7 @@ class _ProgressBar:
         self._last = (now, phase)
         filled = 30 * done // total
         bar = "#" * filled + " " * (30 - filled)
-        label = {"reading": "reading runs", "pages": "writing pages"}.get(phase, phase)
+        label = {"runs": "reading runs"}.get(phase, phase)
         end = "\n" if done == total else ""
         sys.stderr.write(f"\r{label:<14} {done}/{total} [{bar}]{end}")
         sys.stderr.flush()

@@ -223,3 +223,21 @@ def test_serve_answers_on_localhost_until_interrupted(project: Path, tmp_path: P
         finally:
             server.send_signal(signal.SIGINT)
             assert server.wait(timeout=20) == 0
+
+
+def test_a_run_that_cannot_be_read_is_left_out_and_named(tmp_path: Path) -> None:
+    store = LocalArtifactStore(tmp_path / "runs")
+    runs = plan(5)
+    for n, planned in enumerate(runs):
+        store.write(build(planned, n))
+    broken = runs[2].run_id  # a gpt-4o run between runs[0] and runs[4]
+    (store.run_dir(broken) / "metadata.json").write_text("{not json")
+    site = tmp_path / "site"
+    report = build_site(LocalRunSource(store), site)
+    assert report.runs == 4
+    assert len(report.problems) == 1
+    assert report.problems[0].startswith(f"run {broken}: left out, its files cannot be read (")
+    assert report.problems[0].endswith(f"run 'agentv-results verify {broken}'")
+    assert not (site / run_page(broken)).exists()
+    # the next gpt-4o run is compared with the last one that could be read
+    assert (site / f"compare/{runs[0].run_id}-{runs[4].run_id}.html").is_file()

@@ -13,7 +13,7 @@ import hashlib
 import json
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +22,8 @@ from pytest_agentv.dashboard.extensions import RunMarker, Section, marks_of
 from pytest_agentv.dashboard.output import Manifest, SiteWriter, read_manifest
 from pytest_agentv.dashboard.records import (
     RunRecord,
+    SeriesLinker,
     TestPoint,
-    link_series,
     points_from_json,
     points_of,
     points_to_json,
@@ -44,10 +44,10 @@ from pytest_agentv.dashboard.views import (
     transcript_view,
 )
 from pytest_agentv.index import RunQuery
-from pytest_agentv.models import RunMetadata, RunSummary, TranscriptEvent
+from pytest_agentv.models import RunMetadata, TranscriptEvent
 from pytest_agentv.sources import RunSource
 
-#: called as ``progress(phase, done, total)``; phases: "reading", "pages"
+#: called as ``progress(phase, done, total)``; the phase is "runs"
 Progress = Callable[[str, int, int], None]
 DEFAULT_MARKERS: tuple[RunMarker, ...] = ()
 _FINGERPRINT_MODULES = ("html.py", "html_run.py", "svg.py", "views.py", "records.py", "build.py")
@@ -113,9 +113,8 @@ class _Reader:
         self.source = source
         self.touched: set[str] = set()
 
-    def summary(self, run_id: str) -> tuple[RunSummary, bytes]:
-        data = self._read(run_id, "summary.json")
-        return RunSummary.model_validate_json(data), data
+    def summary_bytes(self, run_id: str) -> bytes:
+        return self._read(run_id, "summary.json")
 
     def metadata(self, run_id: str) -> RunMetadata:
         return RunMetadata.model_validate_json(self._read(run_id, "metadata.json"))
@@ -180,28 +179,36 @@ def build_site(
     problems: list[str] = []
 
     rows = list(reversed(source.query(RunQuery())))  # oldest first
+    # one pass, oldest first: a run's compare base is known when it is reached, and a run's
+    # parsed files are dropped as soon as the next run of its series has used them
+    writer = SiteWriter(out_dir, previous)
+    linker = SeriesLinker()
     runs: list[_Run] = []
+    by_id: dict[str, _Run] = {}
+    history_from = len(rows) - options.history_runs
     for seq, row in enumerate(rows):
-        report("reading", seq, len(rows))
+        report("runs", seq, len(rows))
+        run = None
         try:
-            runs.append(_load(reader, row.run_id, row.commit, row.pending, seq, previous, markers))
+            run = _load(reader, row.run_id, row.commit, row.pending, seq, previous, markers)
+            run.record = linker.link(run.record)
+            by_id[row.run_id] = run
+            _run_pages(writer, reader, run, by_id, fresh_pages, link_template, options)
         except ValueError as exc:  # includes pydantic's ValidationError
             first = str(exc).splitlines()[0]
             problems.append(
                 f"run {row.run_id}: left out, its files cannot be read ({first}); "
                 f"run 'agentv-results verify {row.run_id}'"
             )
-    report("reading", len(rows), len(rows))
-    linked = link_series(r.record for r in runs)
-    for run, record in zip(runs, linked, strict=True):
-        run.record = record
-    by_id = {run.record.run_id: run for run in runs}
-
-    writer = SiteWriter(out_dir, previous)
-    for done, run in enumerate(runs):
-        report("pages", done, len(runs))
-        _run_pages(writer, reader, run, by_id, fresh_pages, link_template, options)
-    report("pages", len(runs), len(runs))
+            if run is not None and by_id.pop(row.run_id, None) is not None:
+                linker.drop(run.record)
+            continue
+        runs.append(run)
+        if run.record.prev is not None:
+            by_id[run.record.prev].metadata = None
+        if seq < history_from:
+            run.points = None  # per-test history looks at the newest runs only
+    report("runs", len(rows), len(rows))
     for base, new in compare:
         if base in by_id and new in by_id:
             _write_compare(writer, reader, by_id[base], by_id[new], options)
@@ -253,27 +260,24 @@ def _load(
     if commit is not None and cached and cached.get("key") == commit:
         record = record_from_json(cached["record"])
         points = points_from_json(cached["points"]) if "points" in cached else None
-        from dataclasses import replace
-
         return _Run(
             commit, replace(record, seq=seq, pending=pending), points=points, cached=dict(cached)
         )
-    summary, raw = reader.summary(run_id)
-    # the summary carries the checksums of the other two files: its digest names the whole run
-    key = commit or hashlib.sha256(raw).hexdigest()
-    if cached and cached.get("key") == key:
-        record = record_from_json(cached["record"])
-        points = points_from_json(cached["points"]) if "points" in cached else None
-        from dataclasses import replace
-
-        return _Run(
-            key, replace(record, seq=seq, pending=pending), points=points, cached=dict(cached)
-        )
-    metadata = reader.metadata(run_id) if markers else None
-    marks = marks_of(metadata, markers) if metadata is not None else ()
-    return _Run(
-        key, record_from_summary(summary, seq=seq, pending=pending, marks=marks), metadata=metadata
-    )
+    key = commit
+    if key is None:
+        # the summary carries the checksums of the other two files: its digest names the run
+        key = hashlib.sha256(reader.summary_bytes(run_id)).hexdigest()
+        if cached and cached.get("key") == key:
+            record = record_from_json(cached["record"])
+            points = points_from_json(cached["points"]) if "points" in cached else None
+            return _Run(
+                key, replace(record, seq=seq, pending=pending), points=points, cached=dict(cached)
+            )
+    # metadata.json holds everything summary.json does, and the run page needs it anyway
+    metadata = reader.metadata(run_id)
+    marks = marks_of(metadata, markers)
+    record = record_from_summary(metadata, seq=seq, pending=pending, marks=marks)
+    return _Run(key, record, metadata=metadata)
 
 
 def _page_key(run: _Run) -> str:

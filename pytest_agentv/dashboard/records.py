@@ -73,9 +73,14 @@ class TestPoint:
 
 
 def record_from_summary(
-    summary: RunSummary, *, seq: int, pending: bool = False, marks: Sequence[Mark] = ()
+    summary: RunSummary | RunMetadata,
+    *,
+    seq: int,
+    pending: bool = False,
+    marks: Sequence[Mark] = (),
 ) -> RunRecord:
-    """The overview record of a stored run (``prev`` is filled in by :func:`link_series`)."""
+    """The overview record of a stored run, from its summary or its metadata (which holds
+    every field the summary has); ``prev`` is filled in by :class:`SeriesLinker`."""
     counts = summary.counts
     return RunRecord(
         run_id=summary.run_id,
@@ -99,18 +104,34 @@ def record_from_summary(
     )
 
 
-def link_series(records: Iterable[RunRecord]) -> list[RunRecord]:
-    """Records oldest first, each with ``prev`` set to the run before it in its series.
+class SeriesLinker:
+    """Sets each record's ``prev`` to the run before it in its series; feed it oldest first.
 
     Runs are only ever appended to a branch, so a run's ``prev`` never changes afterwards: its
     page and its compare page stay valid when newer runs arrive.
     """
-    last: dict[tuple[str, str], str] = {}
-    linked = []
-    for record in sorted(records, key=lambda r: r.seq):
-        linked.append(replace(record, prev=last.get(record.series)))
-        last[record.series] = record.run_id
-    return linked
+
+    def __init__(self) -> None:
+        self._last: dict[tuple[str, str], str] = {}
+
+    def link(self, record: RunRecord) -> RunRecord:
+        """``record`` with its ``prev``; it becomes the ``prev`` of the next in its series."""
+        linked = replace(record, prev=self._last.get(record.series))
+        self._last[record.series] = record.run_id
+        return linked
+
+    def drop(self, record: RunRecord) -> None:
+        """Undo :meth:`link` of ``record`` (a run that could not be shown after all)."""
+        if record.prev is None:
+            self._last.pop(record.series, None)
+        else:
+            self._last[record.series] = record.prev
+
+
+def link_series(records: Iterable[RunRecord]) -> list[RunRecord]:
+    """Records oldest first, each linked to the previous run of its series."""
+    linker = SeriesLinker()
+    return [linker.link(record) for record in sorted(records, key=lambda r: r.seq)]
 
 
 def points_of(metadata: RunMetadata) -> tuple[TestPoint, ...]:
