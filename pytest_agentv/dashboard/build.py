@@ -12,14 +12,14 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from pytest_agentv.dashboard import html, html_run
 from pytest_agentv.dashboard.extensions import RunMarker, Section, marks_of
-from pytest_agentv.dashboard.output import Manifest, SiteWriter, read_manifest
+from pytest_agentv.dashboard.output import SiteWriter, read_manifest
 from pytest_agentv.dashboard.records import (
     RunRecord,
     SeriesLinker,
@@ -175,6 +175,8 @@ def build_site(
     previous = read_manifest(out_dir)
     fingerprint = _fingerprint(link_template, options, markers)
     fresh_pages = previous.fingerprint == fingerprint
+    # another version or other markers may derive other records (marks) from the same run
+    cached_runs = previous.runs if fresh_pages else {}
     reader = _Reader(source)
     problems: list[str] = []
 
@@ -190,7 +192,7 @@ def build_site(
         report("runs", seq, len(rows))
         run = None
         try:
-            run = _load(reader, row.run_id, row.commit, row.pending, seq, previous, markers)
+            run = _load(reader, row.run_id, row.commit, row.pending, seq, cached_runs, markers)
             run.record = linker.link(run.record)
             by_id[row.run_id] = run
             _run_pages(writer, reader, run, by_id, fresh_pages, link_template, options)
@@ -253,10 +255,10 @@ def _load(
     commit: str | None,
     pending: bool,
     seq: int,
-    previous: Manifest,
+    cached_runs: Mapping[str, Mapping[str, Any]],
     markers: Sequence[RunMarker],
 ) -> _Run:
-    cached = previous.runs.get(run_id)
+    cached = cached_runs.get(run_id)
     if commit is not None and cached and cached.get("key") == commit:
         record = record_from_json(cached["record"])
         points = points_from_json(cached["points"]) if "points" in cached else None
