@@ -243,3 +243,21 @@ def test_a_run_that_cannot_be_read_is_left_out_and_named(tmp_path: Path) -> None
     assert not (site / run_page(broken)).exists()
     # the next gpt-4o run is compared with the last one that could be read
     assert (site / f"compare/{runs[0].run_id}-{runs[4].run_id}.html").is_file()
+
+
+def test_compare_adds_pages_for_pairs_given_by_reference(project: Path, tmp_path: Path) -> None:
+    runs = plan(21)[:20]
+    site = tmp_path / "site"
+    result = agentv(
+        project, "dashboard", "-o", str(site), "--compare", runs[0].run_id[:10], "latest", "--json"
+    )
+    assert result.returncode == 0, result.stderr
+    pair = f"{runs[0].run_id}-{runs[19].run_id}"
+    assert f"compare/{pair}.html" in json.loads(result.stdout)["writtenFiles"]
+    page = (site / f"compare/{pair}.html").read_text()
+    assert 'id="verdict">no regressions<' in page
+    # the runs table's script learns which extra pairs have a page
+    assert f'"pairs":["{pair}"]' in (site / "data/overview.js").read_text()
+    missing = agentv(project, "dashboard", "-o", str(site), "--compare", "ffff", "latest")
+    assert missing.returncode == 1
+    assert "no run starting with 'ffff'" in missing.stderr
