@@ -711,7 +711,13 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
         from pytest_agentv.dashboard.serve import serve
 
         sys.stdout.flush()
-        serve(out_dir, args.port)
+        try:
+            serve(out_dir, args.port)
+        except OSError as exc:
+            raise CliError(
+                f"cannot serve on 127.0.0.1:{args.port}: {exc.strerror or exc}; "
+                "choose another --port (0 picks a free one)"
+            ) from None
     return EXIT_OK
 
 

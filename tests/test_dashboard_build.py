@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import signal
+import socket
 import subprocess
 import urllib.request
 from pathlib import Path
@@ -261,3 +262,19 @@ def test_compare_adds_pages_for_pairs_given_by_reference(project: Path, tmp_path
     missing = agentv(project, "dashboard", "-o", str(site), "--compare", "ffff", "latest")
     assert missing.returncode == 1
     assert "no run starting with 'ffff'" in missing.stderr
+
+
+def test_serve_on_a_port_in_use_is_a_one_line_error(project: Path, tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = agentv(
+            project, "dashboard", "-o", str(tmp_path / "site"), "--serve", "--port", str(port)
+        )
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"agentv-results: error: cannot serve on 127.0.0.1:{port}: Address already in use; "
+        "choose another --port (0 picks a free one)\n"
+    )
+    assert (tmp_path / "site" / "index.html").is_file()  # the site itself was built
