@@ -41,7 +41,7 @@ from pytest_agentv.dashboard import build_site  # noqa: E402
 from pytest_agentv.index import RunQuery  # noqa: E402
 from pytest_agentv.settings import resolve_settings  # noqa: E402
 from pytest_agentv.sources import RunSource, open_source  # noqa: E402
-from pytest_agentv.store.git import run_message  # noqa: E402
+from pytest_agentv.trailers import run_message  # noqa: E402
 from tests.dashboard_support import build, make_project, plan, write_runs  # noqa: E402
 
 BRANCH = "agentv/checkpoints/v1"
