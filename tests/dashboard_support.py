@@ -22,6 +22,8 @@ from tests.git_fixtures import git
 from tests.test_cli_support import EVAL, T0, VERSIONS, record
 
 MODELS = ("gpt-4o", "claude-3")
+# a secret in a prompt: the payload builder redacts it, so transcripts show a redaction marker
+HINT = {"test_refund": "; my token is ghp_R7d2kQ9xLmN4pV8sT1wY6zB3cF5hJ0gK2aE7"}
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,7 @@ def build(planned: Planned, minutes: int) -> RunArtifacts:
     for test in planned.tests:
         name = test.nodeid.split("::")[-1]
         transcript += [
-            RawEvent(test.nodeid, "user", f"question for {name}", iso(started)),
+            RawEvent(test.nodeid, "user", f"question for {name}{HINT.get(name, '')}", iso(started)),
             RawEvent(
                 test.nodeid,
                 "tool",

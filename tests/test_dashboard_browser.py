@@ -239,9 +239,11 @@ def test_a_trend_chart_has_one_point_per_run_and_one_line_per_model(
     assert len(tone.find_elements(By.CSS_SELECTOR, "circle.pt")) == 55
     shot(browser, screenshots, "trends")
 
-    open_page(browser, site.url + "trends.html?model=claude-3&branch=main")
+    open_page(browser, site.url + "trends.html?model=claude-3&branch=main&tag=nightly")
     chart = browser.find_element(By.CSS_SELECTOR, 'section.trend[data-metric="accuracy"]')
-    expected = [p for p in site.runs if p.model == "claude-3" and p.branch == "main"]
+    expected = [
+        p for p in site.runs if p.model == "claude-3" and p.branch == "main" and "nightly" in p.tags
+    ]
     shown = [c for c in chart.find_elements(By.CSS_SELECTOR, "circle.pt") if c.is_displayed()]
     assert len(shown) == len(expected) > 0
     assert chart.get_attribute("data-visible") == str(len(expected))

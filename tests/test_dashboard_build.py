@@ -14,10 +14,12 @@ from pathlib import Path
 import pytest
 
 from pytest_agentv.dashboard import (
+    Cell,
     Mark,
     ReleaseRow,
     ReleasesSection,
     SiteOptions,
+    Table,
     build_site,
 )
 from pytest_agentv.dashboard.output import MANIFEST
@@ -177,6 +179,15 @@ def test_markers_and_sections_extend_the_site(project: Path, tmp_path: Path) -> 
             )
         ]
     )
+
+    def paired(base: RunMetadata, new: RunMetadata) -> Table:
+        delta = new.scores["accuracy"].mean - base.scores["accuracy"].mean
+        return Table(
+            "Paired difference",
+            ("metric", "difference"),
+            ((Cell("accuracy"), Cell(f"{delta:+.3f}", sort=delta)),),
+        )
+
     site = tmp_path / "site"
     # a site built before the marker existed: its cached records get the marks on the next build
     build_site(source_of(project), site)
@@ -184,6 +195,7 @@ def test_markers_and_sections_extend_the_site(project: Path, tmp_path: Path) -> 
         source_of(project),
         site,
         markers=[gate],
+        compare_panels=[paired],
         sections=[releases],
         options=SiteOptions(title="Acme evals", trend_points=5),
     )
@@ -196,6 +208,12 @@ def test_markers_and_sections_extend_the_site(project: Path, tmp_path: Path) -> 
     drawn = [n for n in failing if n in range(11, 20, 2)]
     assert trends.count('class="pt s0 marked bad"') == 3 * len(drawn) > 0
     assert "(5 runs, 5 older not drawn)" in trends
+    assert 'data-tags="|pr|"' in trends  # what the tag filter matches
+    compare = (site / f"compare/{runs[16].run_id}-{runs[18].run_id}.html").read_text()
+    assert "<h2>Paired difference</h2>" in compare
+    means = [build(runs[n], n).summary.scores["accuracy"].mean for n in (16, 18)]
+    delta = means[1] - means[0]
+    assert f'<td data-v="{delta}">{delta:+.3f}</td>' in compare
     releases_page = (site / "releases.html").read_text()
     assert f'<a href="{run_page(runs[3].run_id)}">{runs[3].run_id[:12]}</a>' in releases_page
     # run pages link only the fixed pages, so a new section does not rewrite them

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pytest_agentv.dashboard.build import DEFAULT_MARKERS, BuildReport, SiteOptions, build_site
 from pytest_agentv.dashboard.extensions import (
     Cell,
+    ComparePanel,
     ReleaseRow,
     ReleasesSection,
     RunMarker,
@@ -23,6 +24,7 @@ __all__ = [
     "DEFAULT_MARKERS",
     "BuildReport",
     "Cell",
+    "ComparePanel",
     "Mark",
     "ReleaseRow",
     "ReleasesSection",

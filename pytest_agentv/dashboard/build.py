@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_agentv.dashboard import html, html_run
-from pytest_agentv.dashboard.extensions import RunMarker, Section, marks_of
+from pytest_agentv.dashboard.extensions import ComparePanel, RunMarker, Section, marks_of
 from pytest_agentv.dashboard.output import SiteWriter, read_manifest
 from pytest_agentv.dashboard.records import (
     RunRecord,
@@ -130,7 +130,7 @@ class _Reader:
 
 
 def _fingerprint(
-    link_template: str | None, options: SiteOptions, markers: Sequence[RunMarker]
+    link_template: str | None, options: SiteOptions, extensions: Sequence[Callable[..., Any]]
 ) -> str:
     """Changes when anything that shapes a run's page changes, so old pages get remade."""
     here = Path(__file__).parent
@@ -144,7 +144,7 @@ def _fingerprint(
                 link_template,
                 options.tolerance,
                 options.title,
-                [f"{m.__module__}.{m.__qualname__}" for m in markers],
+                [f"{m.__module__}.{m.__qualname__}" for m in extensions],
             ]
         ).encode()
     )
@@ -159,6 +159,7 @@ def build_site(
     link_template: str | None = None,
     compare: Iterable[tuple[str, str]] = (),
     markers: Sequence[RunMarker] = DEFAULT_MARKERS,
+    compare_panels: Sequence[ComparePanel] = (),
     sections: Sequence[Section] = (),
     options: SiteOptions = SiteOptions(),
 ) -> BuildReport:
@@ -166,18 +167,20 @@ def build_site(
 
     ``link_template`` links provenance to the source commit (``{repo}``, ``{commit}``,
     ``{branch}``); ``compare`` adds compare pages for more pairs (base, new) of run ids beyond
-    each run against the previous run of its model and eval.
+    each run against the previous run of its model and eval. ``markers``, ``compare_panels``
+    and ``sections`` extend the site (:mod:`pytest_agentv.dashboard.extensions`).
     """
     started = time.perf_counter()
     if link_template is not None:
         check_link_template(link_template)
     report = progress or (lambda phase, done, total: None)
     previous = read_manifest(out_dir)
-    fingerprint = _fingerprint(link_template, options, markers)
+    fingerprint = _fingerprint(link_template, options, [*markers, *compare_panels])
     fresh_pages = previous.fingerprint == fingerprint
     # another version or other markers may derive other records (marks) from the same run
     cached_runs = previous.runs if fresh_pages else {}
     reader = _Reader(source)
+    panels = tuple(compare_panels)
     problems: list[str] = []
 
     rows = list(reversed(source.query(RunQuery())))  # oldest first
@@ -195,7 +198,7 @@ def build_site(
             run = _load(reader, row.run_id, row.commit, row.pending, seq, cached_runs, markers)
             run.record = linker.link(run.record)
             by_id[row.run_id] = run
-            _run_pages(writer, reader, run, by_id, fresh_pages, link_template, options)
+            _run_pages(writer, reader, run, by_id, fresh_pages, link_template, panels, options)
         except ValueError as exc:  # includes pydantic's ValidationError
             first = str(exc).splitlines()[0]
             problems.append(
@@ -213,7 +216,7 @@ def build_site(
     report("runs", len(rows), len(rows))
     for base, new in compare:
         if base in by_id and new in by_id:
-            _write_compare(writer, reader, by_id[base], by_id[new], options)
+            _write_compare(writer, reader, by_id[base], by_id[new], panels, options)
         else:
             problems.append(f"compare {base} {new}: no such run on the site")
 
@@ -293,6 +296,7 @@ def _run_pages(
     by_id: dict[str, _Run],
     fresh_pages: bool,
     link_template: str | None,
+    panels: Sequence[ComparePanel],
     options: SiteOptions,
 ) -> None:
     record = run.record
@@ -327,18 +331,24 @@ def _run_pages(
     )
     if record.prev is not None:
         base = by_id[record.prev]
-        _write_compare(writer, reader, base, run, options)
+        _write_compare(writer, reader, base, run, panels, options)
         base.metadata = None  # each run is the base of one compare page at most: free it
     run.cached["page"] = key
 
 
 def _write_compare(
-    writer: SiteWriter, reader: _Reader, base: _Run, new: _Run, options: SiteOptions
+    writer: SiteWriter,
+    reader: _Reader,
+    base: _Run,
+    new: _Run,
+    panels: Sequence[ComparePanel],
+    options: SiteOptions,
 ) -> None:
     before = base.metadata or reader.metadata(base.record.run_id)
     after = new.metadata or reader.metadata(new.record.run_id)
     diff = compare_runs(before, after, options.tolerance)
-    body = html_run.compare_body(diff, base.record, new.record)
+    tables = [t for t in (panel(before, after) for panel in panels) if t is not None]
+    body = html_run.compare_body(diff, base.record, new.record, tables)
     title = f"compare {base.record.run_id[:8]} → {new.record.run_id[:8]}"
     writer.write(
         html.compare_href(base.record.run_id, new.record.run_id),

@@ -3,6 +3,8 @@
 * A :data:`RunMarker` reads a run's ``metadata.json`` and returns :class:`Mark` s; marks are
   cached with the run's record, shown in the runs table, on trend points and on the run page.
   Gates record their verdict in the run's metadata, so a gate marker is one small function.
+* A :data:`ComparePanel` gets the two runs of a compare page and returns a :class:`Table`
+  shown under the verdict (the paired-statistics verdict of a baseline gate is one), or None.
 * A :class:`Section` adds a page: it gets every run record and returns a :class:`Table` (data
   only; the site renders every section the same way, sortable and filterable), or None to add
   no page. :class:`ReleasesSection` is the releases page, fed with :class:`ReleaseRow` s by
@@ -19,6 +21,7 @@ from pytest_agentv.dashboard.records import Mark, RunRecord
 from pytest_agentv.models import RunMetadata
 
 RunMarker = Callable[[RunMetadata], Sequence[Mark]]
+ComparePanel = Callable[[RunMetadata, RunMetadata], "Table | None"]  # (base, new)
 
 
 def marks_of(metadata: RunMetadata, markers: Sequence[RunMarker]) -> tuple[Mark, ...]:

@@ -17,7 +17,7 @@ from string import Template
 
 from pytest_agentv.dashboard.extensions import Table
 from pytest_agentv.dashboard.records import Mark, RunRecord
-from pytest_agentv.dashboard.svg import sparkline, trend_chart
+from pytest_agentv.dashboard.svg import sparkline, tags_attr, trend_chart
 from pytest_agentv.dashboard.views import (
     Facets,
     TestHistory,
@@ -91,7 +91,7 @@ def marks(marks: Iterable[Mark]) -> str:
 def _filter_attrs(
     model: str | None, eval_file: str | None, branch: str | None, tags: Iterable[str], search: str
 ) -> str:
-    tag_text = "|" + "|".join(tags) + "|"
+    tag_text = tags_attr(tags)
     return (
         f' data-model="{e(model or "-")}" data-eval="{e(eval_file or "-")}"'
         f' data-branch="{e(branch or "-")}" data-tags="{e(tag_text)}"'
@@ -270,8 +270,8 @@ def tests_body(histories: Sequence[TestHistory], facets: Facets, window: int) ->
 # --- section pages --------------------------------------------------------------------------------
 
 
-def section_body(table: Table) -> str:
-    """A section's table, sortable, with its filters as a search box."""
+def table_html(table: Table, table_id: str) -> str:
+    """A :class:`Table` as a sortable, searchable HTML table (the title is the caller's)."""
     head = "".join(th(c) for c in table.columns)
     rows = []
     for row in table.rows:
@@ -284,13 +284,17 @@ def section_body(table: Table) -> str:
             cells.append(f"<td{sort}{status}>{text}</td>")
         rows.append(f'<tr data-search="{e(search)}">' + "".join(cells) + "</tr>")
     return (
+        f'<table class="data sortable" id="{e(table_id)}"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def section_body(table: Table) -> str:
+    """A section's page: its title, introduction, a search box and the table."""
+    return (
         f"<h1>{e(table.title)}</h1>"
         + (f"<p>{e(table.intro)}</p>" if table.intro else "")
         + '<form class="filters" id="filters" role="search"><label>Search '
         '<input type="search" name="q"></label><output id="shown"></output></form>'
-        + '<table class="data sortable" id="section"><thead><tr>'
-        + head
-        + "</tr></thead><tbody>"
-        + "".join(rows)
-        + "</tbody></table>"
+        + table_html(table, "section")
     )

@@ -8,7 +8,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 
-from pytest_agentv.dashboard.html import compare_href, e, marks, num, run_href, th
+from pytest_agentv.dashboard.extensions import Table
+from pytest_agentv.dashboard.html import compare_href, e, marks, num, run_href, table_html, th
 from pytest_agentv.dashboard.records import RunRecord
 from pytest_agentv.dashboard.views import RunDetail, TranscriptGroup
 from pytest_agentv.diff import RunDiff, TestChange
@@ -169,8 +170,11 @@ def _change_row(t: TestChange) -> str:
     )
 
 
-def compare_body(diff: RunDiff, base: RunRecord, new: RunRecord) -> str:
-    """Two runs test by test, with the same regressions as ``agentv-results diff``."""
+def compare_body(
+    diff: RunDiff, base: RunRecord, new: RunRecord, panels: Sequence[Table] = ()
+) -> str:
+    """Two runs test by test, with the same regressions as ``agentv-results diff``; extension
+    panels (e.g. a paired-statistics verdict) go under the totals."""
     root = "../"
     verdict = (
         f'<p class="verdict bad" id="verdict">{len(diff.regressions)} regressed</p>'
@@ -196,7 +200,14 @@ def compare_body(diff: RunDiff, base: RunRecord, new: RunRecord) -> str:
         "<th scope=col>new</th><th scope=col>Δ</th></tr></thead><tbody>"
         f"<tr><td>passed</td><td>{cb.passed}/{cb.total}</td><td>{ca.passed}/{ca.total}</td>"
         f"<td>{ca.passed - cb.passed:+d}</td></tr>{metrics}</tbody></table>"
-        '<form class="filters" id="compare-options"><label><input type="checkbox" name="only" '
+        + "".join(
+            f'<section class="panel"><h2>{e(t.title)}</h2>'
+            + (f"<p>{e(t.intro)}</p>" if t.intro else "")
+            + table_html(t, f"panel-{i}")
+            + "</section>"
+            for i, t in enumerate(panels)
+        )
+        + '<form class="filters" id="compare-options"><label><input type="checkbox" name="only" '
         f'value="differs" id="only-differs"> show only what differs ({differing} of '
         f"{len(diff.tests)} tests)</label></form>"
         '<table class="data sortable compare" id="compare-tests"><thead><tr>'

@@ -7,7 +7,7 @@ attributes that the page's filters read.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from html import escape
 
 from pytest_agentv.dashboard.views import PASS_RATE, Trend
@@ -19,6 +19,11 @@ SERIES_CLASSES = 8
 
 def _attr(value: object) -> str:
     return escape(str(value), quote=True)
+
+
+def tags_attr(tags: Iterable[str]) -> str:
+    """Tags as ``data-tags`` holds them for the page's tag filter: ``|nightly|pr|``."""
+    return "|" + "|".join(tags) + "|"
 
 
 def _fmt(value: float) -> str:
@@ -85,7 +90,7 @@ def trend_chart(trend: Trend, href: Callable[[str], str]) -> str:
                 f'cx="{x(p.seq):.1f}" cy="{y(p.value):.1f}" r="3.5" '
                 f'data-run="{p.run_id}" data-model="{_attr(series.model)}" '
                 f'data-eval="{_attr(p.eval_file or "-")}" data-branch="{_attr(p.branch or "-")}" '
-                f'data-tags="{_attr(" ".join(p.tags))}">'
+                f'data-tags="{_attr(tags_attr(p.tags))}">'
                 f"<title>{_attr(title)}</title></circle></a>"
             )
     parts.append("</svg>")
