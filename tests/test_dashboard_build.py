@@ -4,6 +4,8 @@ what an incremental rebuild leaves alone, history rewrites, extensions, ``--serv
 from __future__ import annotations
 
 import json
+import os
+import pty
 import re
 import signal
 import socket
@@ -296,3 +298,37 @@ def test_serve_on_a_port_in_use_is_a_one_line_error(project: Path, tmp_path: Pat
         "choose another --port (0 picks a free one)\n"
     )
     assert (tmp_path / "site" / "index.html").is_file()  # the site itself was built
+
+
+def test_a_terminal_sees_a_progress_bar_and_a_pipe_does_not(project: Path, tmp_path: Path) -> None:
+    controller, terminal = pty.openpty()
+    try:
+        done = subprocess.run(
+            ["agentv-results", "dashboard", "-o", str(tmp_path / "site")],
+            cwd=project,
+            stdout=subprocess.PIPE,
+            stderr=terminal,
+            env=clean_env(),
+            timeout=120,
+            check=False,
+        )
+        os.close(terminal)
+        terminal = -1
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:  # the terminal's other end is closed: everything was read
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        if terminal >= 0:
+            os.close(terminal)
+        os.close(controller)
+    assert done.returncode == 0
+    assert seen.endswith(b"\rreading runs 20/20 [" + b"#" * 30 + b"]\r\n")
+    assert b"\rreading runs 0/20 [" + b" " * 30 + b"]" in seen
+    piped = agentv(project, "dashboard", "-o", str(tmp_path / "site"))
+    assert piped.returncode == 0 and piped.stderr == ""
