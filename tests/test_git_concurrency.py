@@ -15,8 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.git_fixtures import GitDaemon, HttpGitServer, git
-from tests.test_git_remotes import assert_delivered_once
-from tests.test_git_store import BRANCH
+from tests.helpers import BRANCH, assert_delivered_once
 
 PROCESSES = 8
 RUNS_EACH = 5
@@ -26,7 +25,7 @@ import json, sys
 from pathlib import Path
 from pytest_agentv.settings import Settings
 from pytest_agentv.store import open_store
-from tests.git_fixtures import make_run
+from tests.runs import make_run
 
 rootdir, remote, count = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 store = open_store(Settings(rootdir=rootdir, backend="git", remote=remote))

@@ -107,3 +107,14 @@ def test_only_the_git_package_names_dulwich() -> None:
         and not name.startswith("pytest_agentv.git")
     )
     assert naming == []
+
+
+def test_no_test_module_imports_another() -> None:
+    """Shared test helpers live in helper modules (helpers, runs, cli_support, git_fixtures)."""
+    tests = Path(__file__).resolve().parent
+    offenders = []
+    for path in sorted(tests.glob("test_*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("tests.test_"):
+                offenders.append(f"{path.name} imports {node.module}")
+    assert offenders == []
