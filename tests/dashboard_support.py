@@ -13,13 +13,14 @@ from datetime import timedelta
 from pathlib import Path
 
 from pytest_agentv.models import TestRecord
-from pytest_agentv.payload import Provenance, RawEvent, RunInputs, build_run, iso
-from pytest_agentv.redact import Redactor
+from pytest_agentv.payload import Provenance, RawEvent
+from pytest_agentv.serial import iso
 from pytest_agentv.settings import resolve_settings
 from pytest_agentv.store.base import RunArtifacts
 from pytest_agentv.store.git import GitArtifactStore
+from tests import runs
 from tests.git_fixtures import git
-from tests.test_cli_support import EVAL, T0, VERSIONS, record
+from tests.runs import EVAL, T0, VERSIONS, record
 
 MODELS = ("gpt-4o", "claude-3")
 # a secret in a prompt: the payload builder redacts it, so transcripts show a redaction marker
@@ -93,25 +94,22 @@ def build(planned: Planned, minutes: int) -> RunArtifacts:
             ),
             RawEvent(test.nodeid, "assistant", f"answer for {name}", iso(started)),
         ]
-    return build_run(
-        RunInputs(
-            run_id=planned.run_id,
-            started_at=started,
-            finished_at=started + timedelta(seconds=3),
-            tests=list(planned.tests),
-            transcript=transcript,
-            versions=VERSIONS,
-            provenance=Provenance(
-                repo="acme/agent",
-                commit=hashlib.sha1(planned.run_id.encode()).hexdigest(),
-                branch=planned.branch,
-                dirty=False,
-            ),
-            model=planned.model,
-            eval_file=EVAL,
-            tags=list(planned.tags),
+    return runs.build(
+        planned.run_id,
+        started=started,
+        seconds=3,
+        tests=planned.tests,
+        transcript=transcript,
+        versions=VERSIONS,
+        provenance=Provenance(
+            repo="acme/agent",
+            commit=hashlib.sha1(planned.run_id.encode()).hexdigest(),
+            branch=planned.branch,
+            dirty=False,
         ),
-        Redactor(),
+        model=planned.model,
+        eval_file=EVAL,
+        tags=planned.tags,
     )
 
 

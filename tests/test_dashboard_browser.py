@@ -29,9 +29,9 @@ from selenium.webdriver.support.select import Select
 from selenium.webdriver.support.wait import WebDriverWait
 
 from pytest_agentv.dashboard.serve import make_server
+from tests.cli_support import agentv, clean_env
 from tests.dashboard_support import Planned, make_project, plan, write_runs
 from tests.git_fixtures import git
-from tests.test_cli_support import agentv, clean_env
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")

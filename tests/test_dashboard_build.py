@@ -29,9 +29,9 @@ from pytest_agentv.models import RunMetadata
 from pytest_agentv.settings import resolve_settings
 from pytest_agentv.sources import LocalRunSource, RunSource, open_source
 from pytest_agentv.store.local import LocalArtifactStore
+from tests.cli_support import agentv, clean_env
 from tests.dashboard_support import build, make_project, plan, write_runs
 from tests.git_fixtures import git
-from tests.test_cli_support import agentv, clean_env
 
 BRANCH = "agentv/checkpoints/v1"
 

@@ -36,7 +36,7 @@ from pytest_agentv.diff import diff_runs
 from pytest_agentv.export import parse_transcript
 from pytest_agentv.models import RunMetadata, RunSummary, TranscriptEvent
 from tests.dashboard_support import build, plan
-from tests.test_cli_support import record
+from tests.runs import record
 
 
 def summary_of(n: int, count: int = 12) -> RunSummary:
