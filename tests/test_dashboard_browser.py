@@ -167,15 +167,24 @@ def screenshots(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.C
     return directory
 
 
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
+def start_chromium(profile: Path, *, javascript: bool = True) -> WebDriver:
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
     for flag in CHROME_FLAGS:
         options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}")
+    options.add_argument(f"--user-data-dir={profile}")
+    if not javascript:
+        options.add_experimental_option(
+            "prefs", {"profile.managed_default_content_settings.javascript": 2}
+        )
     driver = webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
     driver.set_page_load_timeout(60)
+    return driver
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
+    driver = start_chromium(tmp_path_factory.mktemp("chromium-profile"))
     try:
         yield driver
     finally:
@@ -412,3 +421,25 @@ def test_tests_page_flags_flipping_tests_and_dark_mode_follows_the_system(
         shot(browser, screenshots, "trends-dark")
     finally:
         browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})
+
+
+def test_without_javascript_the_tables_are_all_there(
+    site: Site, tmp_path: Path, screenshots: Path
+) -> None:
+    driver = start_chromium(tmp_path / "profile", javascript=False)
+    try:
+        driver.get(site.url + "index.html")
+        # the page's own script did not run (it marks the document ready when it has)
+        assert driver.find_element(By.TAG_NAME, "html").get_attribute("data-ready") is None
+        rows = driver.find_elements(By.CSS_SELECTOR, "#runs tbody tr")
+        assert [r.get_attribute("data-id") for r in rows] == site.branch_runs
+        gpt = [p.run_id for p in site.runs if p.model == "gpt-4o"]
+        driver.get(site.url + f"compare/{gpt[-2]}-{gpt[-1]}.html")
+        tests = driver.find_elements(By.CSS_SELECTOR, "#compare-tests tbody tr")
+        assert len([r for r in tests if r.is_displayed()]) == 4
+        # "only what differs" is a stylesheet rule, so it works without scripts too
+        driver.find_element(By.ID, "only-differs").click()
+        assert [r.get_attribute("data-status") for r in tests if r.is_displayed()] == ["regressed"]
+        shot(driver, screenshots, "compare-no-js")
+    finally:
+        driver.quit()
