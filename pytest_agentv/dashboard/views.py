@@ -12,7 +12,6 @@ import json
 import string
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from pytest_agentv.dashboard.records import Mark, RunRecord, TestPoint
 from pytest_agentv.diff import FAILING_OUTCOMES, OK_OUTCOMES, RunDiff, diff_runs
@@ -429,16 +428,3 @@ def histories_of(
         )
     histories.sort(key=lambda h: (not h.flipping, -h.flips, h.nodeid, h.model))
     return histories
-
-
-def to_jsonable(value: Any) -> Any:
-    """Dataclass trees as JSON-ready data (for ``--json`` and the site's data files)."""
-    from dataclasses import asdict, is_dataclass
-
-    if is_dataclass(value) and not isinstance(value, type):
-        return to_jsonable(asdict(value))
-    if isinstance(value, Mapping):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [to_jsonable(v) for v in value]
-    return value
