@@ -29,7 +29,7 @@ sys.path.insert(0, str(REPO))
 
 from pytest_agentv.redact import Redactor  # noqa: E402
 
-DEFAULT_CORPUS = REPO.parent / "shared" / "redaction" / "corpus.jsonl"
+DEFAULT_CORPUS = REPO / "tests" / "data" / "redaction_corpus.jsonl"
 
 # Prose and code words; a few secret-sounding ones ('token', 'password', 'api_key') at roughly
 # the rate they turn up in coding-agent transcripts, so the keyword scan is exercised.
