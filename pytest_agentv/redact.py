@@ -22,7 +22,7 @@ from pytest_agentv import redact_rules as rules
 from pytest_agentv.config_file import NamedPattern, RedactionConfig
 from pytest_agentv.redact_rules import MARKER_PREFIX, Rule
 
-__all__ = ["ExtraRedaction", "NamedPattern", "RedactionConfig", "Redactor"]
+__all__ = ["ExtraRedaction", "KeyNames", "NamedPattern", "RedactionConfig", "Redactor"]
 
 JsonValue = Any
 #: An extra redaction step (the ``pytest_agentv_redact`` hook): ``(text, context) -> text``.
@@ -48,7 +48,7 @@ _OPERATOR = re.compile(
 )
 _UNQUOTED = re.compile(r"[^\s\"'`,;&<\\][^\s\"'`;&<\\]*")
 # '"value" == name': found from the operator, then the quoted value is read backwards.
-_REVERSED = re.compile(r"(?:===?|!==?)[ \t]*(?P<name>[A-Za-z_][\w.]*)")
+_REVERSED = re.compile(r"[=!]==?[ \t]*(?P<name>[A-Za-z_][\w.]*)")
 _XML = re.compile(r"<(?P<name>[A-Za-z_][\w.-]*)>\s*(?P<secret>[^<>\s]{1,1000})\s*</(?P=name)>")
 _KEY_VALUE_ATTRS = re.compile(
     r"""\bkey=["'](?P<name>[^"'\n]{1,100})["']\s+value=["'](?P<secret>[^"'\n]*)["']"""
@@ -90,13 +90,21 @@ def _strip_unbalanced(value: str) -> str:
 
 # A secret stem, the rest of its word, then what may follow a name in an assignment (operator,
 # quote, '[', or a type). Run on the lowercased text; the start of the name is found backwards.
-_CANDIDATE = re.compile(
-    r"(?:pass|pw|secret|token|key|auth|cred)[a-z0-9_.-]*+"
-    r"(?=[ \t]{0,8}(?:(?:string|str|const|char)[ \t]+)?[=:!?.,>+<\"'`\\\[@])"
+# One regex per stem: each starts with a literal, which the regex engine finds several times
+# faster than an alternation of them.
+_STEMS = ("pass", "pw", "secret", "token", "key", "auth", "cred")
+_CANDIDATES = tuple(
+    re.compile(
+        stem + r"[a-z0-9_.-]*+"
+        r"(?=[ \t]{0,8}(?:(?:string|str|const|char)[ \t]+)?[=:!?.,>+<\"'`\\\[@])"
+    )
+    for stem in _STEMS
 )
 # '--password value': a command-line flag, separated from its value by a space.
+# (Written to start with the literal '-', which the regex engine finds quickly; the look-behind
+# then checks that the '-' starts a word.)
 _FLAG = re.compile(
-    r"(?<![^\s])--?[a-z0-9_.-]*(?:pass|pw|secret|token|key|auth|cred)[a-z0-9_.-]*(?=[ \t])"
+    r"-(?<![^\s]-)-?[a-z0-9_.-]*(?:pass|pw|secret|token|key|auth|cred)[a-z0-9_.-]*(?=[ \t])"
 )
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
 
@@ -104,10 +112,13 @@ _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ012
 def _candidate_names(text: str) -> Iterator[tuple[int, int]]:
     """Spans of names holding a secret stem and followed by something that can start a value."""
     lowered = text.lower()
-    found = [m.span() for m in _CANDIDATE.finditer(lowered)]
+    found = [
+        m.span() for stem, pattern in zip(_STEMS, _CANDIDATES, strict=True) if stem in lowered
+        for m in pattern.finditer(lowered)
+    ]
     if " -" in text or text.startswith("-"):
         found.extend(m.span() for m in _FLAG.finditer(lowered))
-        found.sort()
+    found.sort()
     last_end = -1
     for hit, end in found:
         if hit < last_end:
@@ -239,10 +250,55 @@ _SCHEME_VALUE = re.compile(r"(?i)^(bearer|basic|token|bot|apikey|digest)\s+(\S+)
 _MEDIA_KEYS = frozenset({"data", "bytes", "b64_json", "image_url", "url"})
 
 
-# Every token rule's match is a run of these characters at least this long.
-_TOKEN_RUN = re.compile(r"[A-Za-z0-9_.~+/=|:%\\-]{16,}")
+# Every token rule's match is a run of these characters at least this long. The runs are found
+# on the UTF-8 bytes mapped to 'a' (a token character) or ' ' (any other byte): a literal search
+# for sixteen 'a's is several times faster than a character-class regex over the text.
+_TOKEN_CHARS = (
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.~+/=|:%\\-"
+)
+_TOKEN_MASK = bytes(ord("a") if i in _TOKEN_CHARS else ord(" ") for i in range(256))
+_RUN_MIN = 16
+_MASKED_RUN = re.compile(b"a" * _RUN_MIN + b"+")
+# Where a word starts, its first two characters: a rule's match begins at a word start (see
+# _word_start; a JSON escape before it, '\\nghp_', counts as a space).
+_WORD_HEAD = re.compile(r"(?<![A-Za-z0-9_])[A-Za-z0-9_].")
+_JSON_ESCAPE = re.compile(r"\\(?:[nrtbf]|u[0-9A-Fa-f]{4})")
 # No built-in rule matches fewer characters than this ('a://b:cd@e' is the shortest).
 _MIN_SECRET = 8
+
+
+def token_runs(text: str) -> tuple[str, int]:
+    """The runs of token characters at least 16 long, joined by newlines, and the longest."""
+    encoded = text.encode("utf-8", "surrogatepass")
+    spans = [m.span() for m in _MASKED_RUN.finditer(encoded.translate(_TOKEN_MASK))]
+    if not spans:
+        return "", 0
+    runs = b"\n".join(encoded[start:end] for start, end in spans).decode("ascii")
+    return runs, max(end - start for start, end in spans)
+
+
+class KeyNames:
+    """The names redacted object keys get in one run: a key holding a secret becomes its marker,
+    the same key the same name everywhere, and two keys never one name (two scores named after
+    two secrets keep two aggregates: ``[REDACTED:github-pat]``, ``[REDACTED:github-pat]~2``)."""
+
+    def __init__(self) -> None:
+        self._names: dict[str, str] = {}
+        self._taken: set[str] = set()
+
+    def name(self, key: str, redacted: str) -> str:
+        """The name of ``key``, given what redaction made of it."""
+        if redacted == key:
+            return key
+        known = self._names.get(key)
+        if known is None:
+            known, n = redacted, 1
+            while known in self._taken:
+                n += 1
+                known = f"{redacted}~{n}"
+            self._names[key] = known
+            self._taken.add(known)
+        return known
 
 
 class Redactor:
@@ -255,7 +311,8 @@ class Redactor:
             Rule(f"custom:{p.name}", re.compile(p.regex), (), None, strong=True)
             for p in self.config.patterns
         )
-        builtin = (rules.PEM_PRIVATE_KEY, *rules.STRUCTURAL_RULES, *rules.RULES[1:])
+        builtin = (rules.PEM_PRIVATE_KEY, *rules.STRUCTURAL_RULES, *rules.RULES[1:],
+                   rules.TRUNCATED_TOKEN)
         if self.config.emails:
             builtin = (*builtin, rules.EMAIL)
         self._custom = custom
@@ -267,11 +324,15 @@ class Redactor:
             (a, i) for i, r in enumerate(builtin) if r.boundary and not r.fold for a in r.anchors
         )
         self._run_rules = frozenset(i for _, i in self._run_anchors)
-        # Grouped by their first two characters, so most groups are ruled out with one look-up.
+        # An anchor a rule's matches start with need only be looked for where a word starts:
+        # the first two characters of every word of the runs are collected with one regex and
+        # looked up here; the few anchors inside a match are searched for the plain way.
         groups: dict[str, list[tuple[str, int]]] = {}
         for a, i in self._run_anchors:
-            groups.setdefault(a[:2], []).append((a, i))
-        self._run_anchor_groups = tuple((head, tuple(g)) for head, g in groups.items())
+            if builtin[i].leading:
+                groups.setdefault(a[:2], []).append((a, i))
+        self._leading_groups = {head: tuple(g) for head, g in groups.items()}
+        self._inner_anchors = tuple((a, i) for a, i in self._run_anchors if not builtin[i].leading)
         self._text_anchors = tuple(
             (a, i) for i, r in enumerate(builtin) if not r.boundary and not r.fold
             for a in r.anchors
@@ -291,36 +352,97 @@ class Redactor:
         if not self.config.enabled:
             return value
         key = _last_key(context)
-        if key and rules.is_identifier_name(key):
-            value = self._apply(value, strong_only=True)
-        else:
-            value = self._redact_until_stable(value)
-            if key and value and MARKER_PREFIX not in value:
-                value = self._redact_field(key, value)
-        if self._extra is not None:
-            value = self._extra(value, context)
-        return value
+        identifier = bool(key) and rules.is_identifier_name(key)
+        if self._custom or self.could_change(value):
+            if identifier:
+                value = self._apply(value, strong_only=True)
+            else:
+                value = self._redact_until_stable(value)
+        return self._finish(value, key, identifier, context)
 
-    def json(self, value: JsonValue, context: str = "") -> JsonValue:
-        """Return a copy of JSON-like ``value`` with string values redacted; keys, numbers and
-        the shape are kept. Ids and base64 media blocks are left as they are."""
+    def json(
+        self, value: JsonValue, context: str = "", names: KeyNames | None = None
+    ) -> JsonValue:
+        """Return a copy of JSON-like ``value`` with strings redacted, keys included; numbers
+        and the shape are kept. Ids and base64 media blocks are left as they are.
+
+        One scan of all the strings together decides whether any rule can apply; when none can
+        (most transcript events), each string is only checked against its key. A key that holds
+        a secret is renamed through ``names`` (pass one :class:`KeyNames` for a whole run)."""
+        if not self.config.enabled:
+            return _copy(value)
+        if self._custom:
+            clean = False
+        else:
+            pieces: list[str] = []
+            _strings(value, pieces)
+            clean = not self.could_change("\n".join(pieces))
+        return self._walk(value, context, clean, names if names is not None else KeyNames())
+
+    def could_change(self, text: str) -> bool:
+        """Whether a built-in rule might change ``text``; False is a promise that none does.
+
+        The same conditions as the rules themselves (an anchor present, then the rule's regex
+        found), run once over a whole event instead of once per string."""
+        if len(text) < _MIN_SECRET:
+            return False
+        for a, i in self._text_anchors:
+            if a in text and self._rules[i].pattern.search(text):
+                return True
+        lowered = text.lower()
+        for a, i in self._folded_anchors:
+            if a in lowered and self._rules[i].pattern.search(text):
+                return True
+        runs, longest = token_runs(text)
+        if longest >= _BLOB_MIN or "base64," in text:
+            return True  # media-aware splitting: leave it to the full pass
+        if runs and any(self._rules[i].pattern.search(runs) for i in self._run_rules_in(runs)):
+            return True
+        return _may_assign(text)
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _run_rules_in(self, runs: str) -> set[int]:
+        """The token rules with an anchor in ``runs`` (a leading one where a word starts)."""
+        present = {i for a, i in self._inner_anchors if a in runs}
+        words = _JSON_ESCAPE.sub(" ", runs) if "\\" in runs else runs
+        for head in self._leading_groups.keys() & set(_WORD_HEAD.findall(words)):
+            present.update(i for a, i in self._leading_groups[head] if a in runs)
+        return present
+
+    def _walk(self, value: JsonValue, context: str, clean: bool, names: KeyNames) -> JsonValue:
         if isinstance(value, str):
+            if clean:
+                key = _last_key(context)
+                return self._finish(value, key, bool(key) and rules.is_identifier_name(key),
+                                    context)
             return self.text(value, context)
         if isinstance(value, dict):
             media = _is_media_block(value)
             out: dict[Any, JsonValue] = {}
             for k, v in value.items():
-                path = f"{context}.{k}" if context else str(k)
+                name = k
+                if isinstance(k, str) and not clean:
+                    name = names.name(k, self._redact_until_stable(k))
+                    while name in out:  # a key that already held a marker: keep both values
+                        name += "~"
+                path = f"{context}.{name}" if context else str(name)
                 if media and k in _MEDIA_KEYS and isinstance(v, str):
-                    out[k] = v
+                    out[name] = v
                 else:
-                    out[k] = self.json(v, path)
+                    out[name] = self._walk(v, path, clean, names)
             return out
         if isinstance(value, list | tuple):
-            return [self.json(v, context) for v in value]
+            return [self._walk(v, context, clean, names) for v in value]
         return value
 
-    # -- internals ----------------------------------------------------------------------------
+    def _finish(self, value: str, key: str, identifier: bool, context: str) -> str:
+        """The key's say (a secret-named field is a secret whatever its shape), then the hook."""
+        if key and not identifier and value and MARKER_PREFIX not in value:
+            value = self._redact_field(key, value)
+        if self._extra is not None:
+            value = self._extra(value, context)
+        return value
 
     def _redact_until_stable(self, value: str) -> str:
         # A marker can complete a neighbour's shape ('AIza…-AKIA…': once the AWS id becomes a
@@ -361,13 +483,8 @@ class Redactor:
             text = self._sub(rule, text)
         if len(text) < _MIN_SECRET:
             return text
-        runs = "\n".join(_TOKEN_RUN.findall(text))
-        present = (
-            {i for head, group in self._run_anchor_groups if head in runs for a, i in group
-             if a in runs}
-            if runs
-            else set()
-        )
+        runs = token_runs(text)[0]
+        present = self._run_rules_in(runs) if runs else set()
         present.update(i for a, i in self._text_anchors if a in text)
         if self._folded_anchors:
             lowered = text.lower()
@@ -438,6 +555,47 @@ def _word_start(text: str, index: int) -> bool:
     if index >= 2 and text[index - 2] == "\\" and before in "nrtbf":
         return True
     return index >= 6 and text[index - 6 : index - 4] == "\\u"
+
+
+def _may_assign(text: str) -> bool:
+    """Whether :func:`_assignment_spans` might find a value: a secret-named name is there."""
+    if next(_candidate_names(text), None) is not None:
+        return True
+    if "==" in text or "!=" in text:
+        for match in _REVERSED.finditer(text):
+            close = match.start()
+            while close > 0 and text[close - 1] in " \t":
+                close -= 1
+            if text[close - 1 : close] in ("'", '"') and rules.is_secret_name(match.group("name")):
+                return True
+    return any(
+        gate in text and any(rules.is_secret_name(m.group("name")) for m in pattern.finditer(text))
+        for pattern, gate in ((_XML, "</"), (_KEY_VALUE_ATTRS, "value="))
+    )
+
+
+def _strings(value: JsonValue, out: list[str]) -> None:
+    """Every string of ``value``, keys included, that redaction looks at (not media payloads)."""
+    if isinstance(value, str):
+        out.append(value)
+    elif isinstance(value, dict):
+        media = _is_media_block(value)
+        for k, v in value.items():
+            if isinstance(k, str):
+                out.append(k)
+            if not (media and k in _MEDIA_KEYS and isinstance(v, str)):
+                _strings(v, out)
+    elif isinstance(value, list | tuple):
+        for v in value:
+            _strings(v, out)
+
+
+def _copy(value: JsonValue) -> JsonValue:
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_copy(v) for v in value]
+    return value
 
 
 def _compile_or_none(pattern: str) -> re.Pattern[str] | None:

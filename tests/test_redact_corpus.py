@@ -1,6 +1,7 @@
 """Regression gate: recall and false positives of the built-in rules on the labelled corpus.
 
-The corpus is labelled public test data kept in the repository: ``tests/data/redaction_corpus.jsonl``.
+The corpus is labelled public test data kept in the repository:
+``tests/data/redaction_corpus.jsonl``.
 A positive counts as caught only if its whole ``secret`` is gone from ``Redactor().text(text)``;
 a negative (empty ``secret``) is a false positive if the text changes at all.
 """
