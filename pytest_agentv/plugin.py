@@ -131,24 +131,29 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 def hook_redaction(config: pytest.Config) -> ExtraRedaction:
-    """The ``pytest_agentv_redact`` implementations, applied one after another.
+    """The ``pytest_agentv_redact`` implementations, applied one after another, each given the
+    text as the one before left it.
 
-    They are looked up on first use (at session end, when every conftest is loaded), not once
-    per string: a run's redaction calls this for each of its strings.
+    Each is called through pluggy (a caller holding that plugin's implementation alone), so
+    argument selection, wrappers and errors behave as for any hook. They are looked up on first
+    use (at session end, when every conftest is loaded), not once per string.
     """
-    hook = config.hook.pytest_agentv_redact
-    impls: list[Any] = []
-    looked_up = False
+    callers: list[Any] | None = None
 
     def apply(text: str, context: str) -> str:
-        nonlocal looked_up
-        if not looked_up:
-            impls.extend(reversed(hook.get_hookimpls()))
-            looked_up = True
-        for impl in impls:
-            offered = {"text": text, "context": context}
-            result = impl.function(**{name: offered[name] for name in impl.argnames})
-            if result is not None:
+        nonlocal callers
+        if callers is None:
+            manager = config.pluginmanager
+            impls = manager.hook.pytest_agentv_redact.get_hookimpls()
+            plugins = [impl.plugin for impl in reversed(impls)]  # in the order pluggy calls
+            callers = [
+                manager.subset_hook_caller(
+                    "pytest_agentv_redact", [p for p in plugins if p is not plugin]
+                )
+                for plugin in dict.fromkeys(plugins)
+            ]
+        for caller in callers:
+            for result in caller(text=text, context=context):
                 text = str(result)
         return text
 

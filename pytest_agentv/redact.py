@@ -14,6 +14,7 @@ changes nothing.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -91,11 +92,12 @@ def _strip_unbalanced(value: str) -> str:
 # A secret stem, the rest of its word, then what may follow a name in an assignment (operator,
 # quote, '[', or a type). Run on the lowercased text; the start of the name is found backwards.
 # One regex per stem: each starts with a literal, which the regex engine finds several times
-# faster than an alternation of them.
+# faster than an alternation of them. A name ending in 'tokens' (max_tokens, input_tokens) is a
+# count, and by far the most common hit.
 _STEMS = ("pass", "pw", "secret", "token", "key", "auth", "cred")
 _CANDIDATES = tuple(
     re.compile(
-        stem + r"[a-z0-9_.-]*+"
+        stem + r"[a-z0-9_.-]*+(?<!tokens)"
         r"(?=[ \t]{0,8}(?:(?:string|str|const|char)[ \t]+)?[=:!?.,>+<\"'`\\\[@])"
     )
     for stem in _STEMS
@@ -104,7 +106,8 @@ _CANDIDATES = tuple(
 # (Written to start with the literal '-', which the regex engine finds quickly; the look-behind
 # then checks that the '-' starts a word.)
 _FLAG = re.compile(
-    r"-(?<![^\s]-)-?[a-z0-9_.-]*(?:pass|pw|secret|token|key|auth|cred)[a-z0-9_.-]*(?=[ \t])"
+    r"-(?<![^\s]-)-?[a-z0-9_.-]*(?:pass|pw|secret|token|key|auth|cred)[a-z0-9_.-]*"
+    r"(?<!tokens)(?=[ \t])"
 )
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
 
@@ -124,8 +127,6 @@ def _candidate_names(text: str) -> Iterator[tuple[int, int]]:
         if hit < last_end:
             continue
         last_end = end
-        if lowered.endswith("tokens", hit, end):
-            continue  # max_tokens, input_tokens: counts, and by far the most common hit
         start = hit
         while start > 0 and text[start - 1] in _NAME_CHARS and hit - start < 100:
             start -= 1
@@ -259,6 +260,7 @@ _TOKEN_CHARS = (
 _TOKEN_MASK = bytes(ord("a") if i in _TOKEN_CHARS else ord(" ") for i in range(256))
 _RUN_MIN = 16
 _MASKED_RUN = re.compile(b"a" * _RUN_MIN + b"+")
+_BLOB_MASK = b"a" * _BLOB_MIN
 # Where a word starts, its first two characters: a rule's match begins at a word start (see
 # _word_start; a JSON escape before it, '\\nghp_', counts as a space).
 _WORD_HEAD = re.compile(r"(?<![A-Za-z0-9_])[A-Za-z0-9_].")
@@ -267,14 +269,15 @@ _JSON_ESCAPE = re.compile(r"\\(?:[nrtbf]|u[0-9A-Fa-f]{4})")
 _MIN_SECRET = 8
 
 
-def token_runs(text: str) -> tuple[str, int]:
-    """The runs of token characters at least 16 long, joined by newlines, and the longest."""
+def token_runs(text: str) -> tuple[str, bool]:
+    """The runs of token characters at least 16 long, joined by newlines, and whether one is as
+    long as a base64 media payload (:data:`_BLOB_MIN`)."""
     encoded = text.encode("utf-8", "surrogatepass")
-    spans = [m.span() for m in _MASKED_RUN.finditer(encoded.translate(_TOKEN_MASK))]
-    if not spans:
-        return "", 0
-    runs = b"\n".join(encoded[start:end] for start, end in spans).decode("ascii")
-    return runs, max(end - start for start, end in spans)
+    mask = encoded.translate(_TOKEN_MASK)
+    parts = [encoded[m.start() : m.end()] for m in _MASKED_RUN.finditer(mask)]
+    if not parts:
+        return "", False
+    return b"\n".join(parts).decode("ascii"), len(encoded) >= _BLOB_MIN and _BLOB_MASK in mask
 
 
 class KeyNames:
@@ -371,13 +374,14 @@ class Redactor:
         a secret is renamed through ``names`` (pass one :class:`KeyNames` for a whole run)."""
         if not self.config.enabled:
             return _copy(value)
-        if self._custom:
-            clean = False
-        else:
-            pieces: list[str] = []
-            _strings(value, pieces)
-            clean = not self.could_change("\n".join(pieces))
-        return self._walk(value, context, clean, names if names is not None else KeyNames())
+        pieces: list[str] = []
+        keyed = [False]
+        copy = _gather(value, _last_key(context), pieces, keyed)
+        if not self._custom and not self.could_change("\n".join(pieces)):
+            if not keyed[0] and self._extra is None:
+                return copy  # nothing to redact and no hook to call: the common case
+            return self._walk(copy, context, True, KeyNames())
+        return self._walk(value, context, False, names if names is not None else KeyNames())
 
     def could_change(self, text: str) -> bool:
         """Whether a built-in rule might change ``text``; False is a promise that none does.
@@ -393,8 +397,8 @@ class Redactor:
         for a, i in self._folded_anchors:
             if a in lowered and self._rules[i].pattern.search(text):
                 return True
-        runs, longest = token_runs(text)
-        if longest >= _BLOB_MIN or "base64," in text:
+        runs, blob = token_runs(text)
+        if blob or "base64," in text:
             return True  # media-aware splitting: leave it to the full pass
         if runs and any(self._rules[i].pattern.search(runs) for i in self._run_rules_in(runs)):
             return True
@@ -529,7 +533,7 @@ class Redactor:
     def _redact_field(self, key: str, value: str) -> str:
         """A string under a secret-named key is a secret whatever its shape."""
         lowered = key.lower()
-        if lowered in ("authorization", "proxy-authorization", "cookie", "set-cookie"):
+        if lowered in _FIELD_KEYS:
             scheme = _SCHEME_VALUE.match(value.strip())
             if scheme and rules.real_token(scheme.group(2)) and not self._allowed(scheme.group(2)):
                 return f"{scheme.group(1)} {marker(FIELD_ID)}"
@@ -559,8 +563,20 @@ def _word_start(text: str, index: int) -> bool:
 
 def _may_assign(text: str) -> bool:
     """Whether :func:`_assignment_spans` might find a value: a secret-named name is there."""
-    if next(_candidate_names(text), None) is not None:
-        return True
+    lowered = text.lower()
+    found: list[re.Match[str]] = []
+    for stem, pattern in zip(_STEMS, _CANDIDATES, strict=True):
+        if stem in lowered:
+            found.extend(pattern.finditer(lowered))
+    if " -" in text or text.startswith("-"):
+        found.extend(_FLAG.finditer(lowered))
+    for match in found:
+        hit, end = match.span()
+        start = hit
+        while start > 0 and text[start - 1] in _NAME_CHARS and hit - start < 100:
+            start -= 1
+        if rules.is_secret_name(text[start:end].strip(".-")):
+            return True
     if "==" in text or "!=" in text:
         for match in _REVERSED.finditer(text):
             close = match.start()
@@ -574,20 +590,42 @@ def _may_assign(text: str) -> bool:
     )
 
 
-def _strings(value: JsonValue, out: list[str]) -> None:
-    """Every string of ``value``, keys included, that redaction looks at (not media payloads)."""
+_FIELD_KEYS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
+
+
+@functools.lru_cache(maxsize=4096)
+def _keyed(key: str) -> bool:
+    """Whether a string under ``key`` can be redacted for its key alone (``_redact_field``)."""
+    return (
+        bool(key)
+        and not rules.is_identifier_name(key)
+        and (key.lower() in _FIELD_KEYS or rules.is_secret_name(key))
+    )
+
+
+def _gather(value: JsonValue, key: str, pieces: list[str], keyed: list[bool]) -> JsonValue:
+    """A copy of ``value``. Its strings, keys included and media payloads not, are appended to
+    ``pieces``; ``keyed[0]`` becomes True when a string sits under a secret-named key."""
     if isinstance(value, str):
-        out.append(value)
-    elif isinstance(value, dict):
+        pieces.append(value)
+        if not keyed[0] and _keyed(key):
+            keyed[0] = True
+        return value
+    if isinstance(value, dict):
         media = _is_media_block(value)
+        out: dict[Any, JsonValue] = {}
         for k, v in value.items():
             if isinstance(k, str):
-                out.append(k)
-            if not (media and k in _MEDIA_KEYS and isinstance(v, str)):
-                _strings(v, out)
-    elif isinstance(value, list | tuple):
-        for v in value:
-            _strings(v, out)
+                pieces.append(k)
+            if media and k in _MEDIA_KEYS and isinstance(v, str):
+                out[k] = v
+            else:
+                # the key the text sees: the last part of the dotted path (see _last_key)
+                out[k] = _gather(v, str(k).rsplit(".", 1)[-1], pieces, keyed)
+        return out
+    if isinstance(value, list | tuple):
+        return [_gather(v, key, pieces, keyed) for v in value]
+    return value
 
 
 def _copy(value: JsonValue) -> JsonValue:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_agentv.redact import Redactor
+from pytest_agentv.redact import NamedPattern, RedactionConfig, Redactor
 
 CORPUS = Path(__file__).resolve().parent / "data" / "redaction_corpus.jsonl"
 
@@ -93,3 +93,19 @@ def test_false_positive_rate(outcome: dict[str, object]) -> None:
         f"false positives {len(false_positives)}/{negatives} = {rate:.2%} > {MAX_FP_RATE:.0%}:\n"
         + "\n".join(false_positives)
     )
+
+
+def test_the_one_scan_shortcut_gives_what_the_full_pass_gives(corpus: list[dict[str, str]]) -> None:
+    """Every corpus text, alone and inside a transcript-like event, comes out of the shortcut
+    exactly as out of the full pass (forced by a pattern that never matches)."""
+    fast = Redactor()
+    full = Redactor(RedactionConfig(patterns=(NamedPattern(name="never", regex=r"(?!)"),)))
+    differ = []
+    for row in corpus:
+        event = {"role": "tool", "content": [{"type": "tool_result", "content": row["text"]}],
+                 row["text"][:40]: "key", "headers": {"Authorization": row["text"]}}
+        if fast.json(event, "transcript") != full.json(event, "transcript"):
+            differ.append(row["text"][:80])
+        if not fast.could_change(row["text"]) and full.text(row["text"]) != row["text"]:
+            differ.append("could_change said no: " + row["text"][:80])
+    assert not differ, differ
