@@ -87,6 +87,7 @@ def test_named_after_secrets(agentv):
 
 def test_same_score_again(agentv):
     agentv.score("{GITHUB_PAT}", 0.25)
+    agentv.message("tool", "again", **{{"{GITHUB_PAT}": "as a field name"}})
 '''
 
 
@@ -116,8 +117,12 @@ def test_secrets_used_as_names_reach_no_object_and_no_trailer(project: pytest.Py
     assert set(second["scores"]) == {shared}
     assert first["metadata"] == {"[REDACTED:openai-api-key]": "test-level value"}
     assert metadata["metadata"] == {"[REDACTED:aws-access-key-id]": "run-level value"}
-    (event,) = [json.loads(line) for line in run_file(root, "transcript.jsonl").splitlines()]
-    assert event["[REDACTED:slack-token]"] == "field value"
+    first_event, second_event = [
+        json.loads(line) for line in run_file(root, "transcript.jsonl").splitlines()
+    ]
+    assert first_event["[REDACTED:slack-token]"] == "field value"
+    # the token has the same name in the transcript as in the metadata
+    assert second_event[shared] == "as a field name"
 
 
 TRUNCATED_SUITE = f'''
