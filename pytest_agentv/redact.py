@@ -9,7 +9,10 @@ Three layers, applied in order (see docs/redaction.md):
    :meth:`Redactor.json` the key a string sits under.
 
 Each secret becomes ``[REDACTED:<rule-id>]``. No rule matches a marker, so redacting twice
-changes nothing.
+changes nothing. In :meth:`Redactor.json` object keys go through layers 1 and 2 as well (a
+secret used as a score name or a field name is renamed, see :class:`KeyNames`), and one scan of
+all of an object's strings (:meth:`Redactor.could_change`) lets the usual event, where no rule
+can apply, skip the per-string passes.
 """
 
 from __future__ import annotations
@@ -50,6 +53,11 @@ _OPERATOR = re.compile(
 _UNQUOTED = re.compile(r"[^\s\"'`,;&<\\][^\s\"'`;&<\\]*")
 # '"value" == name': found from the operator, then the quoted value is read backwards.
 _REVERSED = re.compile(r"[=!]==?[ \t]*(?P<name>[A-Za-z_][\w.]*)")
+# The same, split by operator so that each regex starts with a literal (a faster search).
+_REVERSED_SPLIT = (
+    ("==", re.compile(r"===?[ \t]*(?P<name>[A-Za-z_][\w.]*)")),
+    ("!=", re.compile(r"!==?[ \t]*(?P<name>[A-Za-z_][\w.]*)")),
+)
 _XML = re.compile(r"<(?P<name>[A-Za-z_][\w.-]*)>\s*(?P<secret>[^<>\s]{1,1000})\s*</(?P=name)>")
 _KEY_VALUE_ATTRS = re.compile(
     r"""\bkey=["'](?P<name>[^"'\n]{1,100})["']\s+value=["'](?P<secret>[^"'\n]*)["']"""
@@ -334,7 +342,9 @@ class Redactor:
         for a, i in self._run_anchors:
             if builtin[i].leading:
                 groups.setdefault(a[:2], []).append((a, i))
-        self._leading_groups = {head: tuple(g) for head, g in groups.items()}
+        self._leading_groups = {head: tuple(g) for head, g in groups.items() if len(head) == 2}
+        # one-character anchors ('M', 'N', 'O' of a Discord token) by the first character alone
+        self._leading_initials = {head: tuple(g) for head, g in groups.items() if len(head) == 1}
         self._inner_anchors = tuple((a, i) for a, i in self._run_anchors if not builtin[i].leading)
         self._text_anchors = tuple(
             (a, i) for i, r in enumerate(builtin) if not r.boundary and not r.fold
@@ -402,7 +412,7 @@ class Redactor:
             return True  # media-aware splitting: leave it to the full pass
         if runs and any(self._rules[i].pattern.search(runs) for i in self._run_rules_in(runs)):
             return True
-        return _may_assign(text)
+        return _may_assign(text, lowered)
 
     # -- internals ----------------------------------------------------------------------------
 
@@ -410,8 +420,12 @@ class Redactor:
         """The token rules with an anchor in ``runs`` (a leading one where a word starts)."""
         present = {i for a, i in self._inner_anchors if a in runs}
         words = _JSON_ESCAPE.sub(" ", runs) if "\\" in runs else runs
-        for head in self._leading_groups.keys() & set(_WORD_HEAD.findall(words)):
+        heads = set(_WORD_HEAD.findall(words))
+        for head in self._leading_groups.keys() & heads:
             present.update(i for a, i in self._leading_groups[head] if a in runs)
+        if self._leading_initials:
+            for initial in self._leading_initials.keys() & {h[0] for h in heads}:
+                present.update(i for _, i in self._leading_initials[initial])
         return present
 
     def _walk(self, value: JsonValue, context: str, clean: bool, names: KeyNames) -> JsonValue:
@@ -561,9 +575,9 @@ def _word_start(text: str, index: int) -> bool:
     return index >= 6 and text[index - 6 : index - 4] == "\\u"
 
 
-def _may_assign(text: str) -> bool:
-    """Whether :func:`_assignment_spans` might find a value: a secret-named name is there."""
-    lowered = text.lower()
+def _may_assign(text: str, lowered: str) -> bool:
+    """Whether :func:`_assignment_spans` might find a value in ``text`` (``lowered`` is
+    ``text.lower()``): a secret-named name is there."""
     found: list[re.Match[str]] = []
     for stem, pattern in zip(_STEMS, _CANDIDATES, strict=True):
         if stem in lowered:
@@ -577,8 +591,10 @@ def _may_assign(text: str) -> bool:
             start -= 1
         if rules.is_secret_name(text[start:end].strip(".-")):
             return True
-    if "==" in text or "!=" in text:
-        for match in _REVERSED.finditer(text):
+    for operator, pattern in _REVERSED_SPLIT:
+        if operator not in text:
+            continue
+        for match in pattern.finditer(text):
             close = match.start()
             while close > 0 and text[close - 1] in " \t":
                 close -= 1

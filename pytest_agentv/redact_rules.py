@@ -270,7 +270,7 @@ RULES: tuple[Rule, ...] = (
     _rule("telegram-bot-token", r"\d{8,10}:AA[A-Za-z0-9_-]{33}" + _E_DASH, ":AA", leading=False),
     _rule("discord-bot-token",
           r"[MNO][A-Za-z0-9_-]{23,25}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,38}" + _E_DASH,
-          ".", _mixed, leading=False),
+          ("M", "N", "O"), _mixed),
     _rule("facebook-access-token",
           r"EAA[A-Za-z0-9]{90,}" + _E + "|" + r"\d{15,16}\|[A-Za-z0-9_-]{27}" + _E_DASH,
           ("EAA", "|"), _after("|", _mixed), leading=False),
