@@ -388,9 +388,13 @@ class Redactor:
         keyed = [False]
         copy = _gather(value, _last_key(context), pieces, keyed)
         if not self._custom and not self.could_change("\n".join(pieces)):
-            if not keyed[0] and self._extra is None:
-                return copy  # nothing to redact and no hook to call: the common case
-            return self._walk(copy, context, True, KeyNames())
+            if keyed[0]:
+                return self._walk(copy, context, True, KeyNames())
+            if self._extra is not None:
+                if isinstance(copy, str):
+                    return self._extra(copy, context)
+                _offer(copy, context, self._extra)
+            return copy  # nothing for the rules to do: the common case
         return self._walk(value, context, False, names if names is not None else KeyNames())
 
     def could_change(self, text: str) -> bool:
@@ -642,6 +646,26 @@ def _gather(value: JsonValue, key: str, pieces: list[str], keyed: list[bool]) ->
     if isinstance(value, list | tuple):
         return [_gather(v, key, pieces, keyed) for v in value]
     return value
+
+
+def _offer(value: JsonValue, context: str, extra: ExtraRedaction) -> None:
+    """Replace, in place, each string of a copy made by :func:`_gather` (media payloads aside)
+    by what ``extra`` returns for it, given its dotted path as :meth:`Redactor.json` builds it."""
+    if isinstance(value, dict):
+        media = _is_media_block(value)
+        for k, v in value.items():
+            path = f"{context}.{k}" if context else str(k)
+            if isinstance(v, str):
+                if not (media and k in _MEDIA_KEYS):
+                    value[k] = extra(v, path)
+            elif isinstance(v, dict | list):
+                _offer(v, path, extra)
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            if isinstance(v, str):
+                value[i] = extra(v, context)
+            elif isinstance(v, dict | list):
+                _offer(v, context, extra)
 
 
 def _copy(value: JsonValue) -> JsonValue:

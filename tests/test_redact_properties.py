@@ -117,3 +117,21 @@ def test_could_change_is_never_wrong_when_it_says_no(text: str) -> None:
     if not REDACTOR.could_change(text):
         assert FULL_PASS.text(text) == text
     assert REDACTOR.text(text) == FULL_PASS.text(text)
+
+
+@SETTINGS
+@given(json_values)
+def test_the_hook_sees_the_same_strings_and_contexts_either_way(value: Any) -> None:
+    def recording(calls: list[tuple[str, str]]) -> Any:
+        def extra(text: str, context: str) -> str:
+            calls.append((text, context))
+            return text + "~"
+
+        return extra
+
+    fast_calls: list[tuple[str, str]] = []
+    full_calls: list[tuple[str, str]] = []
+    fast = Redactor(extra=recording(fast_calls))
+    full = Redactor(FULL_PASS.config, extra=recording(full_calls))
+    assert fast.json(value, "transcript") == full.json(value, "transcript")
+    assert fast_calls == full_calls
