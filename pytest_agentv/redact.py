@@ -444,7 +444,7 @@ class Redactor:
             out: dict[Any, JsonValue] = {}
             for k, v in value.items():
                 name = k
-                if isinstance(k, str) and not clean:
+                if isinstance(k, str) and not clean and (self._custom or self.could_change(k)):
                     name = names.name(k, self._redact_until_stable(k))
                     while name in out:  # a key that already held a marker: keep both values
                         name += "~"
