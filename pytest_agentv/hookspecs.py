@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -29,4 +29,16 @@ def pytest_agentv_run_metrics(tests: list[TestRecord]) -> dict[str, float] | Non
     ``reference``, ``metadata``. Return ``{name: number}`` (or None); the results of every
     implementation are merged and stored as the run's ``metrics``. A name given twice, or a value
     that is not a finite number, is an error naming the metric.
+    """
+
+
+@pytest.hookspec
+def pytest_agentv_release_event(event: dict[str, Any]) -> None:
+    """React to a release event committed by the eval gate (``--agentv-release``).
+
+    Called on the writing process once the gate has activated or rejected the release, with
+    the event as JSON-able data (docs/releases.md, "Events": ``event``, ``agent``, ``version``,
+    ``status``, ``checksum``, ``commit``, ``branch``, ``pushed``, ``eval_run`` ...), e.g. to
+    patch the agent's Kubernetes resource or notify a channel. An exception is reported as a
+    warning; the event is already committed.
     """

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from pytest_agentv.layout import ProjectLayout
-from pytest_agentv.models import Outcome, SubtestRecord, TestRecord, Versions
+from pytest_agentv.models import Outcome, RunSummary, SubtestRecord, TestRecord, Versions
 from pytest_agentv.payload import Provenance, RawEvent, RunInputs, build_run
 from pytest_agentv.recorder import RunContext, check_json
 from pytest_agentv.redact import Redactor
@@ -59,6 +59,7 @@ class SessionOutcome:
     error: str | None = None
     #: problems that did not stop the run from being recorded (a broken metrics hook)
     warnings: tuple[str, ...] = ()
+    summary: RunSummary | None = None  # what was stored (the release gate scores it)
 
     @property
     def delivered(self) -> bool:
@@ -276,7 +277,11 @@ class AgentvSession:
             )
         self._ignore_generated()
         return SessionOutcome(
-            self.run_id, len(self._tests), result=result, warnings=tuple(self._problems)
+            self.run_id,
+            len(self._tests),
+            result=result,
+            summary=run.summary,
+            warnings=tuple(self._problems),
         )
 
 
