@@ -403,6 +403,8 @@ class AgentvReporter:
         )
         self.outcome: SessionOutcome | None = None
         self.quiet = False
+        self.warned = False
+        self.failed_session = False
 
     def pytest_report_header(self) -> str:
         where = self.settings.describe_destination()
@@ -434,13 +436,32 @@ class AgentvReporter:
             return
         self.outcome = outcome = self.session.finish()
         strict = self.settings.strict
+        filename = self._warning_location(session)
         for problem in outcome.problems:
             try:
-                warnings.warn(AgentvDeliveryWarning(problem), stacklevel=1)
+                # located at the file that chose the destination (or the evals), not in here
+                warnings.warn_explicit(
+                    AgentvDeliveryWarning(problem), None, filename, 1, "pytest_agentv", {}
+                )
+                self.warned = True
             except AgentvDeliveryWarning:
                 strict = True  # warnings are errors in this suite: fail it, don't crash pytest
         if not outcome.delivered and strict and session.exitstatus == 0:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
+            self.failed_session = True
+
+    def _warning_location(self, session: pytest.Session) -> str:
+        """The user's file a delivery warning is shown at: the config or ini file that chose
+        the destination, else the first test file of the run."""
+        chosen = [self.settings.sources.get(k, "") for k in ("backend", "remote", "branch")]
+        config_file = self.settings.config_file
+        if config_file is not None and any(str(config_file) in source for source in chosen):
+            return str(config_file)
+        inipath = session.config.inipath
+        if inipath is not None and any(source.startswith("ini option") for source in chosen):
+            return str(inipath)
+        first = next(iter(self.session.test_files()), None)
+        return str(self.settings.rootdir / first) if first else str(self.settings.rootdir)
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         outcome = self.outcome
@@ -449,5 +470,5 @@ class AgentvReporter:
         if outcome is None:
             terminalreporter.write_line("agentv: no tests ran; nothing recorded")
             return
-        for line in outcome.summary_lines():
+        for line in outcome.summary_lines(self.warned, self.failed_session):
             terminalreporter.write_line(line)

@@ -73,8 +73,12 @@ class SessionOutcome:
             return (self.error, *self.warnings)
         return (*(self.result.problems if self.result is not None else ()), *self.warnings)
 
-    def summary_lines(self) -> list[str]:
-        """The terminal summary: one line saying where the run went, then any problems."""
+    def summary_lines(self, warned: bool = False, failed_session: bool = False) -> list[str]:
+        """The terminal summary: one line saying where the run went, then any problems.
+
+        ``warned``: the problems were shown as warnings already (not repeated here);
+        ``failed_session``: the session's exit status is 1 because of them (it says so).
+        """
         tests = f"{self.tests} test{'s' if self.tests != 1 else ''}"
         if self.result is None:
             lines = [f"agentv: run {self.run_id} ({tests}) was NOT recorded"]
@@ -82,7 +86,15 @@ class SessionOutcome:
             verb = "written to" if self.result.delivered else "NOT delivered, kept in"
             lines = [f"agentv: run {self.run_id} ({tests}) {verb} {self.result.location}"]
             lines += [f"agentv: {note}" for note in self.result.notes]
-        lines += [f"agentv: WARNING: {problem}" for problem in self.problems]
+        if warned and self.problems:
+            lines.append("agentv: why: see the AgentvDeliveryWarning in the warnings summary")
+        else:
+            lines += [f"agentv: WARNING: {problem}" for problem in self.problems]
+        if failed_session:
+            lines.append(
+                "agentv: exit status 1: the run was not delivered and delivery is strict "
+                "(--agentv-strict, or AgentvDeliveryWarning is an error in this suite)"
+            )
         return lines
 
 
@@ -168,6 +180,10 @@ class AgentvSession:
     def has_tests(self) -> bool:
         """True once any test has reported."""
         return bool(self._tests)
+
+    def test_files(self) -> list[str]:
+        """The files of the tests seen so far, in report order."""
+        return list(dict.fromkeys(nodeid.split("::", 1)[0] for nodeid in self._tests))
 
     @property
     def has_evals(self) -> bool:

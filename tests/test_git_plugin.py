@@ -87,10 +87,12 @@ def test_an_unreachable_remote_warns_keeps_the_run_and_strict_fails(
     assert lenient.ret == pytest.ExitCode.OK
     lenient.stdout.fnmatch_lines(
         [
-            "*AgentvDeliveryWarning: cannot fetch from http://agent:***@127.0.0.1:*",
-            "agentv: WARNING: *401*kept locally*agentv-results sync*",
+            "*AgentvDeliveryWarning: cannot fetch from http://agent:***@127.0.0.1:*401*kept "
+            "locally*agentv-results sync*",
+            "agentv: why: see the AgentvDeliveryWarning in the warnings summary",
         ]
     )
+    strict.stdout.fnmatch_lines(["agentv: exit status 1: the run was not delivered*"])
     assert strict.ret != pytest.ExitCode.OK
     output = lenient.stdout.str() + lenient.stderr.str() + strict.stdout.str()
     assert "hunter2-wrong" not in output
