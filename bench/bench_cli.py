@@ -60,8 +60,6 @@ def run_id_of(n: int) -> str:
     return hashlib.sha256(n.to_bytes(8, "big")).hexdigest()[:16]
 
 
-
-
 def build_branch(project: Path, size: int) -> float:
     """Fill ``BRANCH`` of the repo at ``project`` with ``size`` run commits; return seconds."""
     template = make_run("0" * 16, tests=BASE_TESTS)
@@ -73,7 +71,9 @@ def build_branch(project: Path, size: int) -> float:
     message_t = run_message(template.summary)
     started = time.perf_counter()
     importer = subprocess.Popen(
-        ["git", "fast-import", "--quiet", "--done"], cwd=project, stdin=subprocess.PIPE,
+        ["git", "fast-import", "--quiet", "--done"],
+        cwd=project,
+        stdin=subprocess.PIPE,
     )
     assert importer.stdin is not None
     out = importer.stdin
@@ -91,8 +91,11 @@ def build_branch(project: Path, size: int) -> float:
         moment = T0 + timedelta(minutes=n)
         stamp = iso(moment).encode()
         metadata = metadata_t.replace(b"0" * 16, run_id.encode()).replace(stamp_t, stamp)
-        summary = (summary_t.replace(b"0" * 16, run_id.encode()).replace(stamp_t, stamp)
-                   .replace(sha256(metadata_t).encode(), sha256(metadata).encode()))
+        summary = (
+            summary_t.replace(b"0" * 16, run_id.encode())
+            .replace(stamp_t, stamp)
+            .replace(sha256(metadata_t).encode(), sha256(metadata).encode())
+        )
         message = message_t.replace(b"0" * 16, run_id.encode()).replace(stamp_t, stamp)
         if n % 3 == 0:
             message = message.replace(b"AgentV-Model: gpt-4o", b"AgentV-Model: claude-3")
@@ -115,16 +118,18 @@ def build_branch(project: Path, size: int) -> float:
     return time.perf_counter() - started
 
 
-def timed(command: Sequence[str], cwd: Path, repeat: int,
-          before: Callable[[], None] | None = None) -> tuple[float, list[float]]:
+def timed(
+    command: Sequence[str], cwd: Path, repeat: int, before: Callable[[], None] | None = None
+) -> tuple[float, list[float]]:
     """Median wall time of ``command`` as a whole process (stdout discarded)."""
     times = []
     for _ in range(repeat):
         if before:
             before()
         started = time.perf_counter()
-        done = subprocess.run(command, cwd=cwd, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE, check=False)
+        done = subprocess.run(
+            command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False
+        )
         times.append(time.perf_counter() - started)
         if done.returncode != 0:
             raise SystemExit(f"{' '.join(command)} failed: {done.stderr.decode()[-500:]}")
@@ -151,18 +156,21 @@ def bench_size(size: int, repeat: int, keep: Path | None) -> dict[str, Any]:
     cold_repeat = 1 if size >= 100_000 else min(repeat, 3)
     result: dict[str, Any] = {"runs": size, "build_seconds": round(build_seconds, 2)}
     measures = {
-        "git_log_all": timed(["git", "log", "--first-parent", "--format=%H%x00%B", BRANCH],
-                             project, repeat),
+        "git_log_all": timed(
+            ["git", "log", "--first-parent", "--format=%H%x00%B", BRANCH], project, repeat
+        ),
         "git_log_50": timed(["git", "log", "-50", "--format=%H%x00%B", BRANCH], project, repeat),
         "list_cold": timed(list50, project, cold_repeat, before=drop_index),
         "list_warm": timed(list50, project, repeat),
         "show_full_id": timed([cli, "show", run_id_of(size // 2), "--no-fetch"], project, repeat),
-        "show_prefix": timed([cli, "show", run_id_of(size // 2)[:10], "--no-fetch"], project,
-                             repeat),
+        "show_prefix": timed(
+            [cli, "show", run_id_of(size // 2)[:10], "--no-fetch"], project, repeat
+        ),
         "python_floor": timed([sys.executable, "-c", "pass"], project, repeat),
         "import_package": timed([sys.executable, "-c", "import pytest_agentv"], project, repeat),
-        "list_warm_lazy_init": timed([sys.executable, "-c", _SKIP_INIT, *list50[1:]], project,
-                                     repeat),
+        "list_warm_lazy_init": timed(
+            [sys.executable, "-c", _SKIP_INIT, *list50[1:]], project, repeat
+        ),
     }
     for name, (median, samples) in measures.items():
         result[name] = round(median, 4)
@@ -178,34 +186,47 @@ def bench_size(size: int, repeat: int, keep: Path | None) -> dict[str, Any]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="1000,10000,100000",
-                        help="comma-separated branch sizes (runs)")
+    parser.add_argument(
+        "--sizes", default="1000,10000,100000", help="comma-separated branch sizes (runs)"
+    )
     parser.add_argument("--repeat", type=int, default=5, help="runs per measurement (median)")
     parser.add_argument("--keep", type=Path, help="build the branches here and keep them")
     args = parser.parse_args()
     results = []
-    header = (f"{'runs':>7} {'build':>7} {'git log':>8} {'cold':>7} {'ratio':>6} "
-              f"{'log -50':>8} {'warm':>6} {'lazy':>6} {'show':>6} {'prefix':>6} "
-              f"{'floor':>6} {'import':>6}")
+    header = (
+        f"{'runs':>7} {'build':>7} {'git log':>8} {'cold':>7} {'ratio':>6} "
+        f"{'log -50':>8} {'warm':>6} {'lazy':>6} {'show':>6} {'prefix':>6} "
+        f"{'floor':>6} {'import':>6}"
+    )
     print(header)
     for size in (int(s) for s in args.sizes.split(",")):
         r = bench_size(size, args.repeat, args.keep)
         results.append(r)
-        print(f"{size:>7} {r['build_seconds']:>6.1f}s {r['git_log_all']:>7.3f}s "
-              f"{r['list_cold']:>6.2f}s {r['cold_ratio_vs_git_log']:>5.1f}x "
-              f"{r['git_log_50']:>7.3f}s {r['list_warm']:>5.3f}s {r['list_warm_lazy_init']:>5.3f}s "
-              f"{r['show_full_id']:>5.3f}s {r['show_prefix']:>5.3f}s "
-              f"{r['python_floor']:>5.3f}s {r['import_package']:>5.3f}s", flush=True)
+        print(
+            f"{size:>7} {r['build_seconds']:>6.1f}s {r['git_log_all']:>7.3f}s "
+            f"{r['list_cold']:>6.2f}s {r['cold_ratio_vs_git_log']:>5.1f}x "
+            f"{r['git_log_50']:>7.3f}s {r['list_warm']:>5.3f}s {r['list_warm_lazy_init']:>5.3f}s "
+            f"{r['show_full_id']:>5.3f}s {r['show_prefix']:>5.3f}s "
+            f"{r['python_floor']:>5.3f}s {r['import_package']:>5.3f}s",
+            flush=True,
+        )
     out_dir = REPO / "bench" / "results"
     out_dir.mkdir(exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    record = {"when": stamp, "python": sys.version.split()[0], "cpus": os.cpu_count(),
-              "git": subprocess.run(["git", "--version"], capture_output=True, text=True,
-                                    check=True).stdout.strip(),
-              "results": results}
+    record = {
+        "when": stamp,
+        "python": sys.version.split()[0],
+        "cpus": os.cpu_count(),
+        "git": subprocess.run(
+            ["git", "--version"], capture_output=True, text=True, check=True
+        ).stdout.strip(),
+        "results": results,
+    }
     (out_dir / f"cli-{stamp}.json").write_text(json.dumps(record, indent=2) + "\n")
-    print(f"\nwarm target < {TARGET_WARM_SECONDS}s, cold target <= {TARGET_COLD_RATIO}x git log; "
-          f"details in bench/results/cli-{stamp}.json")
+    print(
+        f"\nwarm target < {TARGET_WARM_SECONDS}s, cold target <= {TARGET_COLD_RATIO}x git log; "
+        f"details in bench/results/cli-{stamp}.json"
+    )
     return 0
 
 

@@ -50,7 +50,10 @@ def run(directory: Path, args: list[str]) -> float:
     start = time.perf_counter()
     subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
-        cwd=directory, env=env, check=True, stdout=subprocess.DEVNULL,
+        cwd=directory,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
     )
     return time.perf_counter() - start
 
@@ -69,8 +72,22 @@ def main() -> None:
             SUITE.format(tests=options.tests, messages=options.messages)
         )
         subprocess.run(["git", "init", "-q", "-b", "main"], cwd=directory, check=True)
-        subprocess.run(["git", "-c", "user.name=b", "-c", "user.email=b@b", "commit", "-q",
-                        "--allow-empty", "-m", "init"], cwd=directory, check=True)
+        subprocess.run(
+            [
+                "git",
+                "-c",
+                "user.name=b",
+                "-c",
+                "user.email=b@b",
+                "commit",
+                "-q",
+                "--allow-empty",
+                "-m",
+                "init",
+            ],
+            cwd=directory,
+            check=True,
+        )
         results: dict[str, float] = {}
         for name, args in MODES.items():
             times = []
@@ -79,8 +96,10 @@ def main() -> None:
                 shutil.rmtree(directory / ".agentv" / "runs", ignore_errors=True)
             results[name] = statistics.median(times)
         baseline = results["baseline (-p no:agentv)"]
-        print(f"{options.tests} tests x {options.messages * 2} messages, "
-              f"median of {options.repeat} runs")
+        print(
+            f"{options.tests} tests x {options.messages * 2} messages, "
+            f"median of {options.repeat} runs"
+        )
         for name, seconds in results.items():
             print(f"  {name:30s} {seconds:7.2f} s   x{seconds / baseline:5.2f}")
 

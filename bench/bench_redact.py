@@ -188,8 +188,10 @@ def main(argv: list[str] | None = None) -> int:
     lines = make_jsonl(int(args.mb * 1_000_000), args.seed)
     events = [json.loads(line) for line in lines]
     mb = sum(len(line) + 1 for line in lines) / 1_000_000
-    print(f"\nthroughput on {mb:.1f} MB of generated transcript JSONL ({len(lines)} events), "
-          f"best of {args.repeat}")
+    print(
+        f"\nthroughput on {mb:.1f} MB of generated transcript JSONL ({len(lines)} events), "
+        f"best of {args.repeat}"
+    )
 
     trivial = re.compile(r"sk-[A-Za-z0-9]{20,}")
     t_roundtrip = _best(lambda: [json.dumps(json.loads(line)) for line in lines], args.repeat)

@@ -10,8 +10,12 @@ import operator
 from dataclasses import dataclass, field
 from typing import Any
 
-_OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
-        ast.Div: operator.truediv}
+_OPS = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+}
 
 
 def _evaluate(node: ast.AST) -> float:
@@ -39,15 +43,27 @@ class CalculatorAgent:
 
     def ask(self, question: str) -> Reply:
         expression = question.rstrip("?").split("is", 1)[-1].strip()
-        call = {"type": "tool_use", "id": "call_1", "name": "calculator",
-                "input": {"expression": expression}}
+        call = {
+            "type": "tool_use",
+            "id": "call_1",
+            "name": "calculator",
+            "input": {"expression": expression},
+        }
         try:
             value = _evaluate(ast.parse(expression, mode="eval"))
             result = {"type": "tool_result", "tool_use_id": "call_1", "content": f"{value:g}"}
             text = f"The answer is {value:g}."
         except (ValueError, SyntaxError, ZeroDivisionError) as exc:
-            result = {"type": "tool_result", "tool_use_id": "call_1", "content": str(exc),
-                      "is_error": True}
+            result = {
+                "type": "tool_result",
+                "tool_use_id": "call_1",
+                "content": str(exc),
+                "is_error": True,
+            }
             text = "I could not work that out."
-        return Reply(text=text, steps=[call, result], input_tokens=len(question.split()) * 4,
-                     output_tokens=len(text.split()) * 4)
+        return Reply(
+            text=text,
+            steps=[call, result],
+            input_tokens=len(question.split()) * 4,
+            output_tokens=len(text.split()) * 4,
+        )

@@ -24,8 +24,11 @@ def test_arithmetic(
     for step in reply.steps:
         agentv.message("assistant" if step["type"] == "tool_use" else "tool", step)
     agentv.message("assistant", reply.text)
-    agentv.usage(input_tokens=reply.input_tokens, output_tokens=reply.output_tokens,
-                 cost_usd=(reply.input_tokens + reply.output_tokens) * 1e-6)
+    agentv.usage(
+        input_tokens=reply.input_tokens,
+        output_tokens=reply.output_tokens,
+        cost_usd=(reply.input_tokens + reply.output_tokens) * 1e-6,
+    )
 
     correct = expected in reply.text
     agentv.score("correct", correct, threshold=1)

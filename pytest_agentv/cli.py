@@ -28,8 +28,11 @@ if TYPE_CHECKING:
 
 PROG = "agentv-results"
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
-FILE_CHOICES = {"metadata": "metadata.json", "summary": "summary.json",
-                "transcript": "transcript.jsonl"}
+FILE_CHOICES = {
+    "metadata": "metadata.json",
+    "summary": "summary.json",
+    "transcript": "transcript.jsonl",
+}
 
 
 class CliError(Exception):
@@ -78,8 +81,11 @@ def _open(args: argparse.Namespace, *, reads: bool = True) -> RunSource:
             if fetch is True:
                 raise
             # an implicit fetch must not stop someone reading offline; say what they are seeing
-            print(f"{PROG}: warning: {exc}; showing the runs that are already local "
-                  "(--no-fetch skips fetching)", file=sys.stderr)
+            print(
+                f"{PROG}: warning: {exc}; showing the runs that are already local "
+                "(--no-fetch skips fetching)",
+                file=sys.stderr,
+            )
     return source
 
 
@@ -101,13 +107,15 @@ def _short_scores(scores: dict[str, float] | Any, most: int = 3) -> str:
 
 def _clip(text: str | None, width: int) -> str:
     text = text or "-"
-    return text if len(text) <= width else "..." + text[-(width - 3):]
+    return text if len(text) <= width else "..." + text[-(width - 3) :]
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=True)]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip()
-             for line in (header, *rows)]
+    lines = [
+        "  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip()
+        for line in (header, *rows)
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -196,8 +204,11 @@ def _load(source: RunSource, run_id: str, name: str, parse: Callable[[bytes], An
         return parse(data)
     except ValueError as exc:
         first = str(exc).splitlines()[0]
-        raise CliError(f"run {run_id}: {name} cannot be read ({first}); "
-                       f"run '{PROG} verify {run_id}' for details", EXIT_FINDINGS) from None
+        raise CliError(
+            f"run {run_id}: {name} cannot be read ({first}); "
+            f"run '{PROG} verify {run_id}' for details",
+            EXIT_FINDINGS,
+        ) from None
 
 
 def _metadata(source: RunSource, run_id: str) -> RunMetadata:
@@ -229,33 +240,50 @@ def _transcript(source: RunSource, run_id: str) -> list[TranscriptEvent]:
 
 def cmd_list(args: argparse.Namespace) -> int:
     source = _open(args)
-    query = RunQuery(model=args.model, eval_file=args.eval_file, since=args.since,
-                     until=args.until, limit=args.limit or None)
+    query = RunQuery(
+        model=args.model,
+        eval_file=args.eval_file,
+        since=args.since,
+        until=args.until,
+        limit=args.limit or None,
+    )
     rows = source.query(query)
     if args.json:
-        _write_json([
-            {"summary": json.loads(_read(source, row.run_id, "summary.json")),
-             "pending": row.pending, "commit": row.commit}
-            for row in rows
-        ])
+        _write_json(
+            [
+                {
+                    "summary": json.loads(_read(source, row.run_id, "summary.json")),
+                    "pending": row.pending,
+                    "commit": row.commit,
+                }
+                for row in rows
+            ]
+        )
         return EXIT_OK
     if not rows:
         filtered = any(v is not None for v in (args.model, args.eval_file, args.since, args.until))
         print(f"no runs{' match' if filtered else ''} in {source.describe()}", file=sys.stderr)
         return EXIT_OK
     short = source.abbrev([row.run_id for row in rows])
-    _write(_table(
-        ("RUN", "TIME (UTC)", "MODEL", "EVAL", "PASSED", "SCORES", "SOURCE", ""),
-        [_list_cells(row, short[row.run_id]) for row in rows],
-    ))
+    _write(
+        _table(
+            ("RUN", "TIME (UTC)", "MODEL", "EVAL", "PASSED", "SCORES", "SOURCE", ""),
+            [_list_cells(row, short[row.run_id]) for row in rows],
+        )
+    )
     return EXIT_OK
 
 
 def _list_cells(row: RunRow, short: str) -> tuple[str, ...]:
     return (
-        short, _when(row.timestamp), _clip(row.model, 24), _clip(row.eval_file, 32),
-        f"{row.passed}/{row.total}", _short_scores(row.scores) or "-",
-        (row.source_commit or "-")[:8], "unpushed" if row.pending else "",
+        short,
+        _when(row.timestamp),
+        _clip(row.model, 24),
+        _clip(row.eval_file, 32),
+        f"{row.passed}/{row.total}",
+        _short_scores(row.scores) or "-",
+        (row.source_commit or "-")[:8],
+        "unpushed" if row.pending else "",
     )
 
 
@@ -284,18 +312,21 @@ def cmd_show(args: argparse.Namespace) -> int:
     metadata = _metadata(source, run_id)
     pending = run_id in source.pending()
     if args.json:
-        _write_json({
-            "summary": json.loads(_read(source, run_id, "summary.json")),
-            "metadata": metadata.model_dump(mode="json", by_alias=True),
-            "pending": pending,
-        })
+        _write_json(
+            {
+                "summary": json.loads(_read(source, run_id, "summary.json")),
+                "metadata": metadata.model_dump(mode="json", by_alias=True),
+                "pending": pending,
+            }
+        )
         return EXIT_OK
     _write(render_show(metadata, pending=pending, git=source.backend == "git"))
     return EXIT_OK
 
 
-def _only_test(events: list[TranscriptEvent], nodeid: str, source: RunSource,
-               run_id: str) -> list[TranscriptEvent]:
+def _only_test(
+    events: list[TranscriptEvent], nodeid: str, source: RunSource, run_id: str
+) -> list[TranscriptEvent]:
     chosen = [event for event in events if event.test == nodeid]
     if chosen:
         return chosen
@@ -312,7 +343,8 @@ def _test_scores(test: TestRecord) -> str:
     for name, score in sorted(test.scores.items()):
         cell = f"{name}={score.value:.2f}"
         failed = score.passed is False or (
-            score.passed is None and score.threshold is not None and score.value < score.threshold)
+            score.passed is None and score.threshold is not None and score.value < score.threshold
+        )
         if failed:
             cell += f"(<{score.threshold:g})" if score.threshold is not None else "(fail)"
         cells.append(cell)
@@ -324,33 +356,52 @@ def render_show(metadata: RunMetadata, *, pending: bool = False, git: bool = Fal
     counts = metadata.counts
     commit = metadata.source_commit[:12] if metadata.source_commit else None
     source = "@".join(part for part in (metadata.source_repo, commit) if part) or "-"
-    extras = [x for x in (metadata.source_branch,
-                          "dirty" if metadata.source_dirty else None) if x]
+    extras = [x for x in (metadata.source_branch, "dirty" if metadata.source_dirty else None) if x]
     if extras:
         source += f" ({', '.join(extras)})"
     outcome_words = [f"{counts.passed} passed", f"{counts.failed} failed"]
-    for word, value in (("errors", counts.errors), ("skipped", counts.skipped),
-                        ("xfailed", counts.xfailed), ("xpassed", counts.xpassed)):
+    for word, value in (
+        ("errors", counts.errors),
+        ("skipped", counts.skipped),
+        ("xfailed", counts.xfailed),
+        ("xpassed", counts.xpassed),
+    ):
         if value:
             outcome_words.append(f"{value} {word}")
     fields: list[tuple[str, str]] = [
         ("run", metadata.run_id),
-        ("time", f"{metadata.started_at.replace('T', ' ')[:19]} UTC, "
-                 f"took {metadata.duration_seconds:.1f}s"),
+        (
+            "time",
+            f"{metadata.started_at.replace('T', ' ')[:19]} UTC, "
+            f"took {metadata.duration_seconds:.1f}s",
+        ),
         ("model", metadata.model or "-"),
         ("eval", metadata.eval_file or "-"),
         ("source", source),
         ("tests", f"{', '.join(outcome_words)} (of {counts.total})"),
     ]
     for name, agg in sorted(metadata.scores.items()):
-        verdicts = f", {agg.passed}/{agg.passed + agg.failed} met threshold" if (
-            agg.passed + agg.failed) else ""
-        fields.append(("score", f"{name}: mean {agg.mean:.3f} (min {agg.min:.3g}, "
-                                f"max {agg.max:.3g}, n={agg.count}{verdicts})"))
+        verdicts = (
+            f", {agg.passed}/{agg.passed + agg.failed} met threshold"
+            if (agg.passed + agg.failed)
+            else ""
+        )
+        fields.append(
+            (
+                "score",
+                f"{name}: mean {agg.mean:.3f} (min {agg.min:.3g}, "
+                f"max {agg.max:.3g}, n={agg.count}{verdicts})",
+            )
+        )
     usage = metadata.usage
     if usage.input_tokens or usage.output_tokens or usage.cost_usd:
-        fields.append(("usage", f"{usage.input_tokens} in / {usage.output_tokens} out tokens, "
-                                f"${usage.cost_usd:.4f}"))
+        fields.append(
+            (
+                "usage",
+                f"{usage.input_tokens} in / {usage.output_tokens} out tokens, "
+                f"${usage.cost_usd:.4f}",
+            )
+        )
     if metadata.tags:
         fields.append(("tags", ", ".join(metadata.tags)))
     if git:
@@ -358,8 +409,11 @@ def render_show(metadata: RunMetadata, *, pending: bool = False, git: bool = Fal
     lines = [f"{label:<8}{value}" for label, value in fields]
     lines.append("")
     rows = [(t.outcome, t.nodeid, f"{t.duration:.2f}s", _test_scores(t)) for t in metadata.tests]
-    lines.append(_table(("OUTCOME", "TEST", "DURATION", "SCORES"), rows).rstrip("\n")
-                 if rows else "(no tests)")
+    lines.append(
+        _table(("OUTCOME", "TEST", "DURATION", "SCORES"), rows).rstrip("\n")
+        if rows
+        else "(no tests)"
+    )
     failures = [t for t in metadata.tests if t.outcome in ("failed", "error") and t.failure]
     if failures:
         lines += ["", "failures"]
@@ -377,8 +431,11 @@ def render_transcript(events: Sequence[TranscriptEvent]) -> str:
         if event.test != current:
             current = event.test
             lines += ([""] if lines else []) + [f"== {event.test}"]
-        content = event.content if isinstance(event.content, str) else json.dumps(
-            event.content, ensure_ascii=False)
+        content = (
+            event.content
+            if isinstance(event.content, str)
+            else json.dumps(event.content, ensure_ascii=False)
+        )
         body = content.splitlines() or [""]
         lines.append(f"[{event.seq}] {event.role}: {body[0]}")
         lines += [f"    {line}" for line in body[1:]]
@@ -412,8 +469,14 @@ def cmd_sync(args: argparse.Namespace) -> int:
     source = _open(args, reads=False)
     outcome = source.sync()
     if args.json:
-        _write_json({"message": outcome.message, "pushed": list(outcome.pushed),
-                     "pending": list(outcome.pending), "problems": list(outcome.problems)})
+        _write_json(
+            {
+                "message": outcome.message,
+                "pushed": list(outcome.pushed),
+                "pending": list(outcome.pending),
+                "problems": list(outcome.problems),
+            }
+        )
     else:
         lines = [outcome.message]
         lines += [f"  pushed   {run_id}" for run_id in outcome.pushed]
@@ -451,8 +514,9 @@ def verify_run(source: RunSource, run_id: str) -> list[str]:
     except ValidationError as exc:
         return [*problems, f"{SUMMARY_FILE}: not a valid summary ({_first_error(exc)})"]
     if summary.run_id != run_id:
-        problems.append(f"{SUMMARY_FILE}: runId is {summary.run_id}, "
-                        f"but the run is stored as {run_id}")
+        problems.append(
+            f"{SUMMARY_FILE}: runId is {summary.run_id}, but the run is stored as {run_id}"
+        )
     expected = {METADATA_FILE, TRANSCRIPT_FILE}
     for name in sorted(set(summary.files) - expected):
         problems.append(f"{SUMMARY_FILE}: lists a checksum for unknown file {name!r}")
@@ -461,8 +525,9 @@ def verify_run(source: RunSource, run_id: str) -> list[str]:
         if digest is None:
             problems.append(f"{SUMMARY_FILE}: no checksum for {name}")
         elif name in files and sha256(files[name]) != digest:
-            problems.append(f"{name}: SHA-256 is {sha256(files[name])}, "
-                            f"but {SUMMARY_FILE} records {digest}")
+            problems.append(
+                f"{name}: SHA-256 is {sha256(files[name])}, but {SUMMARY_FILE} records {digest}"
+            )
     if METADATA_FILE in files:
         try:
             metadata = RunMetadata.model_validate_json(files[METADATA_FILE])
@@ -470,8 +535,10 @@ def verify_run(source: RunSource, run_id: str) -> list[str]:
             problems.append(f"{METADATA_FILE}: not valid run metadata ({_first_error(exc)})")
         else:
             if metadata.run_id != run_id:
-                problems.append(f"{METADATA_FILE}: runId is {metadata.run_id}, "
-                                f"but the run is stored as {run_id}")
+                problems.append(
+                    f"{METADATA_FILE}: runId is {metadata.run_id}, "
+                    f"but the run is stored as {run_id}"
+                )
             derived = summarise(metadata, files[METADATA_FILE], files.get(TRANSCRIPT_FILE, b""))
             for key in ("timestamp", "model", "eval_file", "counts", "scores", "source_commit"):
                 if getattr(derived, key) != getattr(summary, key):
@@ -484,8 +551,13 @@ def verify_run(source: RunSource, run_id: str) -> list[str]:
     row = source.row(run_id)
     if row is not None:
         told = (row.total, row.passed, row.failed, row.skipped, row.errors)
-        truth = (summary.counts.total, summary.counts.passed, summary.counts.failed,
-                 summary.counts.skipped, summary.counts.errors)
+        truth = (
+            summary.counts.total,
+            summary.counts.passed,
+            summary.counts.failed,
+            summary.counts.skipped,
+            summary.counts.errors,
+        )
         if told != truth:
             problems.append("commit trailer AgentV-Tests disagrees with summary.json counts")
     return problems
@@ -513,13 +585,15 @@ def cmd_verify(args: argparse.Namespace) -> int:
     bad = sum(1 for _, problems in results if problems)
     ok = not bad and not store_problems
     if args.json:
-        _write_json({
-            "ok": ok,
-            "checked": len(results),
-            "failed": bad,
-            "storeProblems": store_problems,
-            "runs": [{"runId": r, "ok": not p, "problems": p} for r, p in results],
-        })
+        _write_json(
+            {
+                "ok": ok,
+                "checked": len(results),
+                "failed": bad,
+                "storeProblems": store_problems,
+                "runs": [{"runId": r, "ok": not p, "problems": p} for r, p in results],
+            }
+        )
     else:
         lines = [f"store: {problem}" for problem in store_problems]
         for run_id, problems in results:
@@ -527,9 +601,11 @@ def cmd_verify(args: argparse.Namespace) -> int:
                 lines += [f"FAIL {run_id}: {problem}" for problem in problems]
             elif not args.quiet:
                 lines.append(f"ok   {run_id}")
-        lines.append(f"verified {len(results)} run(s) in {source.describe()}: "
-                     f"{len(results) - bad} ok, {bad} with problems"
-                     + (f", {len(store_problems)} store problem(s)" if store_problems else ""))
+        lines.append(
+            f"verified {len(results)} run(s) in {source.describe()}: "
+            f"{len(results) - bad} ok, {bad} with problems"
+            + (f", {len(store_problems)} store problem(s)" if store_problems else "")
+        )
         _write("\n".join(lines) + "\n")
     return EXIT_OK if ok else EXIT_FINDINGS
 
@@ -575,30 +651,49 @@ def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
         if spec.cli_flag is None:
             continue
         group.add_argument(
-            spec.cli_flag, dest=spec.key, default=default, metavar=spec.key.upper(),
+            spec.cli_flag,
+            dest=spec.key,
+            default=default,
+            metavar=spec.key.upper(),
             type=argparse_type(spec.check) if spec.check else str,
             help=f"{spec.help} [env {spec.env}]",
         )
-    group.add_argument("--rootdir", type=Path, default=default, metavar="DIR",
-                       help="project root holding .agentv/ (default: nearest parent of the current "
-                            "directory with .agentv/ or .git)")
-    group.add_argument("--fetch", action=argparse.BooleanOptionalAction, default=default,
-                       help="update the branch from the remote first (default: on when a remote "
-                            "is configured)")
+    group.add_argument(
+        "--rootdir",
+        type=Path,
+        default=default,
+        metavar="DIR",
+        help="project root holding .agentv/ (default: nearest parent of the current "
+        "directory with .agentv/ or .git)",
+    )
+    group.add_argument(
+        "--fetch",
+        action=argparse.BooleanOptionalAction,
+        default=default,
+        help="update the branch from the remote first (default: on when a remote is configured)",
+    )
 
 
 _COMMANDS: dict[str, tuple[str, str]] = {
-    "list": ("list runs, newest first", """examples:
+    "list": (
+        "list runs, newest first",
+        """examples:
   agentv-results list
   agentv-results list --model gpt-4o --since 7d --limit 50
   agentv-results list --eval 'tests/evals/*' --json | jq '.[].summary.counts'
-"""),
-    "show": ("show one run: metadata and per-test results", """examples:
+""",
+    ),
+    "show": (
+        "show one run: metadata and per-test results",
+        """examples:
   agentv-results show 3f9a2c1b
   agentv-results show latest --transcript --test 'tests/evals/test_qa.py::test_refund'
   agentv-results show latest~1 --file metadata > metadata.json
-"""),
-    "diff": ("compare two runs test by test", """A test regressed when its outcome went from
+""",
+    ),
+    "diff": (
+        "compare two runs test by test",
+        """A test regressed when its outcome went from
 passed/xfailed/xpassed to failed/error, or when one of its scores fell below its
 threshold or dropped by more than --tolerance (docs/cli.md has the exact rules).
 
@@ -606,20 +701,30 @@ examples:
   agentv-results diff latest~1 latest
   agentv-results diff 3f9a2c1b latest --markdown > comment.md
   agentv-results diff main-baseline-id latest --fail-on-regression --tolerance 0.05
-"""),
-    "sync": ("push runs committed locally but not yet on the remote", """examples:
+""",
+    ),
+    "sync": (
+        "push runs committed locally but not yet on the remote",
+        """examples:
   agentv-results sync
   agentv-results sync --remote origin --json
-"""),
-    "verify": ("check stored files against the checksums in each summary.json", """examples:
+""",
+    ),
+    "verify": (
+        "check stored files against the checksums in each summary.json",
+        """examples:
   agentv-results verify
   agentv-results verify 3f9a2c1b --json
-"""),
-    "export": ("write one run as JUnit XML or JSON", """examples:
+""",
+    ),
+    "export": (
+        "write one run as JUnit XML or JSON",
+        """examples:
   agentv-results export latest --junit agentv-junit.xml
   agentv-results export 3f9a2c1b --json run.json
   agentv-results export latest --junit -      # to stdout
-"""),
+""",
+    ),
 }
 
 _EPILOG = """commands print reports for people; add --json for machines.
@@ -640,8 +745,10 @@ examples:
 def build_parser() -> argparse.ArgumentParser:
     """The ``agentv-results`` argument parser."""
     parser = _Parser(
-        prog=PROG, description="Read back the eval runs pytest-agentv recorded.",
-        epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+        prog=PROG,
+        description="Read back the eval runs pytest-agentv recorded.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     _global_options(parser, suppress=False)
@@ -650,42 +757,67 @@ def build_parser() -> argparse.ArgumentParser:
     def command(name: str, handler: Callable[[argparse.Namespace], int]) -> argparse.ArgumentParser:
         summary, examples = _COMMANDS[name]
         sub = commands.add_parser(
-            name, help=summary, description=summary[0].upper() + summary[1:] + ".",
-            epilog=examples, formatter_class=argparse.RawDescriptionHelpFormatter,
+            name,
+            help=summary,
+            description=summary[0].upper() + summary[1:] + ".",
+            epilog=examples,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         sub.set_defaults(handler=handler)
         return sub
 
     sub = command("list", cmd_list)
     sub.add_argument("--model", help="only runs of this model (exact, or a glob with * ? [)")
-    sub.add_argument("--eval", dest="eval_file", metavar="EVAL",
-                     help="only runs of this eval (exact, or a glob)")
-    sub.add_argument("--since", type=parse_when, metavar="WHEN",
-                     help="only runs at or after WHEN (2024-05-01, 2024-05-01T12:00Z, 7d, 12h)")
-    sub.add_argument("--until", type=lambda v: parse_when(v, end_of_day=True), metavar="WHEN",
-                     help="only runs at or before WHEN (a bare date includes that whole day)")
-    sub.add_argument("--limit", type=_positive_int, default=20, metavar="N",
-                     help="show at most N runs (default 20; 0 for all)")
-    sub.add_argument("--json", action="store_true",
-                     help="print the full stored summaries as a JSON array")
+    sub.add_argument(
+        "--eval", dest="eval_file", metavar="EVAL", help="only runs of this eval (exact, or a glob)"
+    )
+    sub.add_argument(
+        "--since",
+        type=parse_when,
+        metavar="WHEN",
+        help="only runs at or after WHEN (2024-05-01, 2024-05-01T12:00Z, 7d, 12h)",
+    )
+    sub.add_argument(
+        "--until",
+        type=lambda v: parse_when(v, end_of_day=True),
+        metavar="WHEN",
+        help="only runs at or before WHEN (a bare date includes that whole day)",
+    )
+    sub.add_argument(
+        "--limit",
+        type=_positive_int,
+        default=20,
+        metavar="N",
+        help="show at most N runs (default 20; 0 for all)",
+    )
+    sub.add_argument(
+        "--json", action="store_true", help="print the full stored summaries as a JSON array"
+    )
     _global_options(sub, suppress=True)
 
     sub = command("show", cmd_show)
     sub.add_argument("run", metavar="RUN", help="run id, unique prefix, latest or latest~N")
     sub.add_argument("--transcript", action="store_true", help="print the transcript messages")
     sub.add_argument("--test", metavar="NODEID", help="with --transcript: only this test")
-    sub.add_argument("--file", choices=sorted(FILE_CHOICES),
-                     help="print one stored file exactly as stored")
+    sub.add_argument(
+        "--file", choices=sorted(FILE_CHOICES), help="print one stored file exactly as stored"
+    )
     sub.add_argument("--json", action="store_true", help="print the run as JSON")
     _global_options(sub, suppress=True)
 
     sub = command("diff", cmd_diff)
     sub.add_argument("base", metavar="BASE", help="the run to compare against (old)")
     sub.add_argument("new", metavar="NEW", help="the run being judged (new)")
-    sub.add_argument("--tolerance", type=_tolerance, default=0.0, metavar="X",
-                     help="score drops up to X are not regressions (default 0)")
-    sub.add_argument("--fail-on-regression", action="store_true",
-                     help="exit 1 when anything regressed")
+    sub.add_argument(
+        "--tolerance",
+        type=_tolerance,
+        default=0.0,
+        metavar="X",
+        help="score drops up to X are not regressions (default 0)",
+    )
+    sub.add_argument(
+        "--fail-on-regression", action="store_true", help="exit 1 when anything regressed"
+    )
     sub.add_argument("--json", action="store_true", help="print the report as JSON")
     sub.add_argument("--markdown", action="store_true", help="print the report as Markdown")
     _global_options(sub, suppress=True)
@@ -695,8 +827,12 @@ def build_parser() -> argparse.ArgumentParser:
     _global_options(sub, suppress=True)
 
     sub = command("verify", cmd_verify)
-    sub.add_argument("run", metavar="RUN", nargs="?",
-                     help="verify only this run (default: every run and the store layout)")
+    sub.add_argument(
+        "run",
+        metavar="RUN",
+        nargs="?",
+        help="verify only this run (default: every run and the store layout)",
+    )
     sub.add_argument("--json", action="store_true", help="print the report as JSON")
     sub.add_argument("-q", "--quiet", action="store_true", help="print only problems and the total")
     _global_options(sub, suppress=True)
@@ -704,8 +840,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = command("export", cmd_export)
     sub.add_argument("run", metavar="RUN", help="run id, unique prefix, latest or latest~N")
     sub.add_argument("--junit", metavar="FILE", help="write JUnit XML to FILE ('-': stdout)")
-    sub.add_argument("--json", dest="json_file", metavar="FILE",
-                     help="write summary, metadata and transcript as one JSON document")
+    sub.add_argument(
+        "--json",
+        dest="json_file",
+        metavar="FILE",
+        help="write summary, metadata and transcript as one JSON document",
+    )
     _global_options(sub, suppress=True)
     return parser
 

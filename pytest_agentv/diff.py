@@ -207,18 +207,42 @@ def compare_score(
     was_below, is_below = _below_threshold(before), _below_threshold(after)
     if is_below and not was_below:
         limit = f" {threshold:g}" if threshold is not None else ""
-        return ScoreChange(metric, before.value, after.value, threshold, "regressed",
-                           f"{metric} fell below its threshold{limit}")
+        return ScoreChange(
+            metric,
+            before.value,
+            after.value,
+            threshold,
+            "regressed",
+            f"{metric} fell below its threshold{limit}",
+        )
     if delta < -(tolerance + _EPSILON):
-        return ScoreChange(metric, before.value, after.value, threshold, "regressed",
-                           f"{metric} dropped by {-delta:.4g} (tolerance {tolerance:g})")
+        return ScoreChange(
+            metric,
+            before.value,
+            after.value,
+            threshold,
+            "regressed",
+            f"{metric} dropped by {-delta:.4g} (tolerance {tolerance:g})",
+        )
     if was_below and not is_below:
         limit = f" {threshold:g}" if threshold is not None else ""
-        return ScoreChange(metric, before.value, after.value, threshold, "improved",
-                           f"{metric} rose above its threshold{limit}")
+        return ScoreChange(
+            metric,
+            before.value,
+            after.value,
+            threshold,
+            "improved",
+            f"{metric} rose above its threshold{limit}",
+        )
     if delta > tolerance + _EPSILON:
-        return ScoreChange(metric, before.value, after.value, threshold, "improved",
-                           f"{metric} rose by {delta:.4g}")
+        return ScoreChange(
+            metric,
+            before.value,
+            after.value,
+            threshold,
+            "improved",
+            f"{metric} rose by {delta:.4g}",
+        )
     return ScoreChange(metric, before.value, after.value, threshold, "unchanged")
 
 
@@ -313,8 +337,10 @@ def _score_cells(test: TestChange) -> str:
 
 
 def _counts_line(counts: Counts) -> str:
-    return (f"{counts.passed}/{counts.total} passed, {counts.failed} failed, "
-            f"{counts.errors} errors, {counts.skipped} skipped")
+    return (
+        f"{counts.passed}/{counts.total} passed, {counts.failed} failed, "
+        f"{counts.errors} errors, {counts.skipped} skipped"
+    )
 
 
 def render_text(diff: RunDiff) -> str:
@@ -323,8 +349,10 @@ def render_text(diff: RunDiff) -> str:
     lines.append(f"tests    base: {_counts_line(diff.counts_before)}")
     lines.append(f"         new:  {_counts_line(diff.counts_after)}")
     for m in diff.metrics:
-        lines.append(f"metric   {m.metric}: mean {_num(m.before)} -> {_num(m.after)} "
-                     f"{_signed(m.delta)}".rstrip())
+        lines.append(
+            f"metric   {m.metric}: mean {_num(m.before)} -> {_num(m.after)} "
+            f"{_signed(m.delta)}".rstrip()
+        )
     sections: list[tuple[str, list[TestChange], str]] = [
         ("Regressions", diff.regressions, "regressions"),
         ("Improvements", diff.improvements, "improvements"),
@@ -349,8 +377,10 @@ def render_text(diff: RunDiff) -> str:
     lines.append(f"  {'STATUS':<10} {'TEST':<{width}}  {'OUTCOME':<20} SCORES")
     for test in diff.tests:
         outcome = f"{test.before or '-'} -> {test.after or '-'}"
-        lines.append(f"  {test.status:<10} {test.nodeid:<{width}}  {outcome:<20} "
-                     f"{_score_cells(test)}".rstrip())
+        lines.append(
+            f"  {test.status:<10} {test.nodeid:<{width}}  {outcome:<20} "
+            f"{_score_cells(test)}".rstrip()
+        )
     lines += ["", "regressed" if diff.regressed else "no regressions"]
     return "\n".join(lines) + "\n"
 
@@ -361,8 +391,7 @@ def _md(text: str) -> str:
 
 def render_markdown(diff: RunDiff) -> str:
     """A report for a pull-request comment."""
-    verdict = (f"**{len(diff.regressions)} regressed**" if diff.regressed
-               else "**no regressions**")
+    verdict = f"**{len(diff.regressions)} regressed**" if diff.regressed else "**no regressions**"
     lines = [
         f"### agentv: `{diff.after_id}` vs base `{diff.before_id}` — {verdict}",
         "",
@@ -374,10 +403,13 @@ def render_markdown(diff: RunDiff) -> str:
         f"| {diff.counts_after.failed + diff.counts_after.errors} |",
     ]
     for m in diff.metrics:
-        lines.append(f"| {_md(m.metric)} (mean) | {_num(m.before)} | {_num(m.after)} "
-                     f"{_signed(m.delta)} |")
-    for title, tests, attr in (("Regressions", diff.regressions, "regressions"),
-                               ("Improvements", diff.improvements, "improvements")):
+        lines.append(
+            f"| {_md(m.metric)} (mean) | {_num(m.before)} | {_num(m.after)} {_signed(m.delta)} |"
+        )
+    for title, tests, attr in (
+        ("Regressions", diff.regressions, "regressions"),
+        ("Improvements", diff.improvements, "improvements"),
+    ):
         if tests:
             lines += ["", f"#### {title} ({len(tests)})", ""]
             lines += [f"- `{_md(t.nodeid)}`: {_md('; '.join(getattr(t, attr)))}" for t in tests]

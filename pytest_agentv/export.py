@@ -49,18 +49,27 @@ def _first_line(text: str | None) -> str:
 
 def _testcase(suite: ET.Element, test: TestRecord, transcript: Sequence[TranscriptEvent]) -> None:
     classname, name = junit_names(test.nodeid)
-    case = ET.SubElement(suite, "testcase", classname=_xml_text(classname), name=_xml_text(name),
-                         time=f"{test.duration:.3f}")
+    case = ET.SubElement(
+        suite,
+        "testcase",
+        classname=_xml_text(classname),
+        name=_xml_text(name),
+        time=f"{test.duration:.3f}",
+    )
     items: list[tuple[str, Any]] = []
     for metric, score in sorted(test.scores.items()):
-        items += [(f"score.{metric}", score.value),
-                  (f"score.{metric}.threshold", score.threshold),
-                  (f"score.{metric}.passed", score.passed),
-                  (f"score.{metric}.reason", score.reason)]
+        items += [
+            (f"score.{metric}", score.value),
+            (f"score.{metric}.threshold", score.threshold),
+            (f"score.{metric}.passed", score.passed),
+            (f"score.{metric}.reason", score.reason),
+        ]
     if test.usage.input_tokens or test.usage.output_tokens or test.usage.cost_usd:
-        items += [("usage.inputTokens", test.usage.input_tokens),
-                  ("usage.outputTokens", test.usage.output_tokens),
-                  ("usage.costUsd", test.usage.cost_usd)]
+        items += [
+            ("usage.inputTokens", test.usage.input_tokens),
+            ("usage.outputTokens", test.usage.output_tokens),
+            ("usage.costUsd", test.usage.cost_usd),
+        ]
     _properties(case, items)
     if test.outcome in ("failed", "error"):
         tag = "failure" if test.outcome == "failed" else "error"
@@ -84,21 +93,30 @@ def to_junit(metadata: RunMetadata, transcript: Sequence[TranscriptEvent] = ()) 
     counts = metadata.counts
     root = ET.Element("testsuites")
     suite = ET.SubElement(
-        root, "testsuite",
+        root,
+        "testsuite",
         name=_xml_text(metadata.eval_file or "agentv"),
-        tests=str(counts.total), failures=str(counts.failed), errors=str(counts.errors),
-        skipped=str(counts.skipped + counts.xfailed), time=f"{metadata.duration_seconds:.3f}",
+        tests=str(counts.total),
+        failures=str(counts.failed),
+        errors=str(counts.errors),
+        skipped=str(counts.skipped + counts.xfailed),
+        time=f"{metadata.duration_seconds:.3f}",
         timestamp=metadata.started_at,
     )
     items: list[tuple[str, Any]] = [
-        ("agentv.runId", metadata.run_id), ("agentv.model", metadata.model),
-        ("agentv.eval", metadata.eval_file), ("agentv.sourceRepo", metadata.source_repo),
+        ("agentv.runId", metadata.run_id),
+        ("agentv.model", metadata.model),
+        ("agentv.eval", metadata.eval_file),
+        ("agentv.sourceRepo", metadata.source_repo),
         ("agentv.sourceCommit", metadata.source_commit),
         ("agentv.sourceBranch", metadata.source_branch),
     ]
     for metric, agg in sorted(metadata.scores.items()):
-        items += [(f"score.{metric}.mean", agg.mean), (f"score.{metric}.min", agg.min),
-                  (f"score.{metric}.max", agg.max)]
+        items += [
+            (f"score.{metric}.mean", agg.mean),
+            (f"score.{metric}.min", agg.min),
+            (f"score.{metric}.max", agg.max),
+        ]
     _properties(suite, items)
     by_test: dict[str, list[TranscriptEvent]] = {}
     for event in transcript:
@@ -114,11 +132,13 @@ def to_json(
     summary: RunSummary, metadata: RunMetadata, transcript: Sequence[TranscriptEvent]
 ) -> bytes:
     """The whole run as one JSON document: ``{"summary", "metadata", "transcript"}``."""
-    return dump_json({
-        "summary": summary.model_dump(mode="json", by_alias=True),
-        "metadata": metadata.model_dump(mode="json", by_alias=True),
-        "transcript": [event.model_dump(mode="json") for event in transcript],
-    })
+    return dump_json(
+        {
+            "summary": summary.model_dump(mode="json", by_alias=True),
+            "metadata": metadata.model_dump(mode="json", by_alias=True),
+            "transcript": [event.model_dump(mode="json") for event in transcript],
+        }
+    )
 
 
 def parse_transcript(data: bytes) -> list[TranscriptEvent]:

@@ -267,8 +267,10 @@ CREATE INDEX IF NOT EXISTS runs_run_id ON runs (run_id);
 CREATE UNIQUE INDEX IF NOT EXISTS runs_commit ON runs (commit_id);
 """
 
-_COLUMNS = ("run_id, timestamp, model, eval_file, total, passed, failed, skipped, errors, "
-            "scores, source_commit, commit_id")
+_COLUMNS = (
+    "run_id, timestamp, model, eval_file, total, passed, failed, skipped, errors, "
+    "scores, source_commit, commit_id"
+)
 
 
 class RunIndex:
@@ -303,8 +305,10 @@ class RunIndex:
             db.execute("BEGIN IMMEDIATE")
             db.execute("DELETE FROM runs")
             db.execute("DELETE FROM meta")
-            db.executemany("INSERT INTO meta VALUES (?, ?)",
-                           [("schema", str(INDEX_SCHEMA)), ("identity", self.identity)])
+            db.executemany(
+                "INSERT INTO meta VALUES (?, ?)",
+                [("schema", str(INDEX_SCHEMA)), ("identity", self.identity)],
+            )
             db.execute("COMMIT")
         return db
 
@@ -438,10 +442,31 @@ class RunIndex:
 
 
 def _row(values: tuple[Any, ...]) -> RunRow:
-    (run_id, timestamp, model, eval_file, total, passed, failed, skipped, errors, scores,
-     source_commit, commit) = values
+    (
+        run_id,
+        timestamp,
+        model,
+        eval_file,
+        total,
+        passed,
+        failed,
+        skipped,
+        errors,
+        scores,
+        source_commit,
+        commit,
+    ) = values
     return RunRow(
-        run_id=run_id, timestamp=timestamp, model=model, eval_file=eval_file, total=total,
-        passed=passed, failed=failed, skipped=skipped, errors=errors, scores=parse_scores(scores),
-        source_commit=source_commit, commit=commit,
+        run_id=run_id,
+        timestamp=timestamp,
+        model=model,
+        eval_file=eval_file,
+        total=total,
+        passed=passed,
+        failed=failed,
+        skipped=skipped,
+        errors=errors,
+        scores=parse_scores(scores),
+        source_commit=source_commit,
+        commit=commit,
     )

@@ -172,7 +172,11 @@ def build_run(inputs: RunInputs, redactor: Redactor) -> RunArtifacts:
     events = []
     for seq, raw in enumerate(inputs.transcript):
         event = TranscriptEvent(
-            test=raw.test, seq=seq, role=raw.role, content=raw.content, timestamp=raw.timestamp,
+            test=raw.test,
+            seq=seq,
+            role=raw.role,
+            content=raw.content,
+            timestamp=raw.timestamp,
             **raw.fields,
         )
         events.append(redactor.json(event.model_dump(mode="json"), "transcript"))

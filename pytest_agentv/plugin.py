@@ -55,7 +55,10 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("agentv", "record eval runs (pytest-agentv)")
     group.addoption(
-        "--agentv-git", action="store_const", const="git", dest="agentv_backend",
+        "--agentv-git",
+        action="store_const",
+        const="git",
+        dest="agentv_backend",
         help="record the run to git (same as --agentv-backend=git)",
     )
     for spec in OPTIONS:
@@ -70,8 +73,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
             group.addoption(spec.flag, dest=dest, choices=BACKENDS, help=spec.help)
         else:
             check = argparse_type(spec.check) if spec.check else str
-            group.addoption(spec.flag, dest=dest, type=check, metavar=spec.key.upper(),
-                            help=spec.help)
+            group.addoption(
+                spec.flag, dest=dest, type=check, metavar=spec.key.upper(), help=spec.help
+            )
         parser.addini(spec.ini, f"{spec.help} (pytest-agentv)", default=None)
 
 
@@ -85,11 +89,7 @@ def path_values_given_apart(args: Sequence[str]) -> list[str]:
     pytest looks for the rootdir before plugins' options are known, so it reads that PATH as a
     test path; ``--flag=PATH`` is one word and is not misread.
     """
-    return [
-        flag
-        for flag, value in pairwise(args)
-        if flag in _PATH_FLAGS and Path(value).exists()
-    ]
+    return [flag for flag, value in pairwise(args) if flag in _PATH_FLAGS and Path(value).exists()]
 
 
 def _cli_values(config: pytest.Config) -> dict[str, Any]:

@@ -123,13 +123,16 @@ class EvalRecorder:
         check_json(content, "message content")
         check_json(fields, "message fields")
         self._events.append(
-            RawEvent(test=self.nodeid, role=role, content=content, timestamp=now_iso(),
-                     fields=dict(fields))
+            RawEvent(
+                test=self.nodeid,
+                role=role,
+                content=content,
+                timestamp=now_iso(),
+                fields=dict(fields),
+            )
         )
 
-    def usage(
-        self, input_tokens: int = 0, output_tokens: int = 0, cost_usd: float = 0.0
-    ) -> Usage:
+    def usage(self, input_tokens: int = 0, output_tokens: int = 0, cost_usd: float = 0.0) -> Usage:
         """Add token and cost usage; returns the test's running total."""
         for what, count in (("input_tokens", input_tokens), ("output_tokens", output_tokens)):
             if isinstance(count, bool) or not isinstance(count, int) or count < 0:

@@ -143,7 +143,7 @@ def _assignment_spans(text: str) -> Iterator[tuple[int, int]]:
         quote = ""
         if text[pos] in "\"'`":
             quote = text[pos]
-        elif text.startswith(("\\\"", "\\'"), pos):
+        elif text.startswith(('\\"', "\\'"), pos):
             quote = text[pos : pos + 2]
         if operator is None:
             # 'password "x"' or a command-line flag '--token abc': no operator, so a space then
@@ -273,7 +273,9 @@ class Redactor:
             groups.setdefault(a[:2], []).append((a, i))
         self._run_anchor_groups = tuple((head, tuple(g)) for head, g in groups.items())
         self._text_anchors = tuple(
-            (a, i) for i, r in enumerate(builtin) if not r.boundary and not r.fold
+            (a, i)
+            for i, r in enumerate(builtin)
+            if not r.boundary and not r.fold
             for a in r.anchors
         )
         self._folded_anchors = tuple(
@@ -363,8 +365,13 @@ class Redactor:
             return text
         runs = "\n".join(_TOKEN_RUN.findall(text))
         present = (
-            {i for head, group in self._run_anchor_groups if head in runs for a, i in group
-             if a in runs}
+            {
+                i
+                for head, group in self._run_anchor_groups
+                if head in runs
+                for a, i in group
+                if a in runs
+            }
             if runs
             else set()
         )

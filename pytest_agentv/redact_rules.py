@@ -190,111 +190,208 @@ RULES: tuple[Rule, ...] = (
     PEM_PRIVATE_KEY,
     # Anthropic before OpenAI: both start with 'sk-'.
     _rule("anthropic-admin-key", r"sk-ant-admin\d{2}-[A-Za-z0-9_-]{32,}", "sk-ant-"),
-    _rule("anthropic-api-key", r"sk-ant-(?:api|sid|oat|ort)\d{2}-[A-Za-z0-9_-]{32,}",
-          "sk-ant-"),
-    _rule("openai-api-key",
-          r"sk-(?:(?:proj|svcacct|admin|None)-)?(?!ant-)[A-Za-z0-9_-]{32,}" + _E_DASH,
-          "sk-", _secret_part(3, _mixed)),
+    _rule("anthropic-api-key", r"sk-ant-(?:api|sid|oat|ort)\d{2}-[A-Za-z0-9_-]{32,}", "sk-ant-"),
+    _rule(
+        "openai-api-key",
+        r"sk-(?:(?:proj|svcacct|admin|None)-)?(?!ant-)[A-Za-z0-9_-]{32,}" + _E_DASH,
+        "sk-",
+        _secret_part(3, _mixed),
+    ),
     _rule("github-pat", r"ghp_[A-Za-z0-9]{36,255}" + _E, "ghp_"),
     _rule("github-oauth", r"gho_[A-Za-z0-9]{36,255}" + _E, "gho_"),
     _rule("github-app-token", r"gh[us]_[A-Za-z0-9]{36,255}" + _E, ("ghu_", "ghs_")),
     _rule("github-refresh-token", r"ghr_[A-Za-z0-9]{36,255}" + _E, "ghr_"),
     _rule("github-fine-grained-pat", r"github_pat_[A-Za-z0-9_]{60,255}" + _E, "github_pat_"),
-    _rule("gitlab-pat", r"glpat-[A-Za-z0-9_.-]{20,}" + _E_DASH, "glpat-",
-          _secret_part(6)),
-    _rule("gitlab-token",
-          r"(?:gldt|glft|glimt|glptt|glrt|glrtr|glagent|gloas|glsoat|glcbt|glffct|glwt)"
-          r"-[A-Za-z0-9_.-]{20,}" + _E_DASH + "|" + r"GR1348941[A-Za-z0-9_-]{20,}" + _E_DASH,
-          ("gldt-", "glft-", "glimt-", "glptt-", "glrt", "glagent-", "gloas-", "glsoat-", "glcbt-",
-           "glffct-", "glwt-", "GR1348941"),
-          lambda v: real_token(v[9:] if v.startswith("GR1348941") else v.partition("-")[2])),
-    _rule("slack-webhook",
-          r"(?i)(?:https?://)?hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9_/+-]{20,}",
-          "hooks.slack.com", None, boundary=False, fold=True),
+    _rule("gitlab-pat", r"glpat-[A-Za-z0-9_.-]{20,}" + _E_DASH, "glpat-", _secret_part(6)),
+    _rule(
+        "gitlab-token",
+        r"(?:gldt|glft|glimt|glptt|glrt|glrtr|glagent|gloas|glsoat|glcbt|glffct|glwt)"
+        r"-[A-Za-z0-9_.-]{20,}" + _E_DASH + "|" + r"GR1348941[A-Za-z0-9_-]{20,}" + _E_DASH,
+        (
+            "gldt-",
+            "glft-",
+            "glimt-",
+            "glptt-",
+            "glrt",
+            "glagent-",
+            "gloas-",
+            "glsoat-",
+            "glcbt-",
+            "glffct-",
+            "glwt-",
+            "GR1348941",
+        ),
+        lambda v: real_token(v[9:] if v.startswith("GR1348941") else v.partition("-")[2]),
+    ),
+    _rule(
+        "slack-webhook",
+        r"(?i)(?:https?://)?hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9_/+-]{20,}",
+        "hooks.slack.com",
+        None,
+        boundary=False,
+        fold=True,
+    ),
     # xoxb-<team>-<bot>-<secret>, xoxp-..., legacy xoxb-<id>-<secret>: numeric ids, then a
     # random tail; 'xoxb-abcdef-abcdef' and 'xoxb-xxxx' have no numeric id.
-    _rule("slack-token",
-          r"xox[abposr]-(?:\d+-)+[A-Za-z0-9]{8,}" + _E_DASH
-          + "|" + r"xoxe\.xox[bp]-\d-[A-Za-z0-9]{40,}" + _E_DASH
-          + "|" + r"xoxe-\d-[A-Za-z0-9]{40,}" + _E_DASH
-          + "|" + r"xoxe-(?:\d+-){2,}[A-Za-z0-9]{16,}" + _E_DASH,
-          ("xox",), _after("-", _has_digit)),
+    _rule(
+        "slack-token",
+        r"xox[abposr]-(?:\d+-)+[A-Za-z0-9]{8,}"
+        + _E_DASH
+        + "|"
+        + r"xoxe\.xox[bp]-\d-[A-Za-z0-9]{40,}"
+        + _E_DASH
+        + "|"
+        + r"xoxe-\d-[A-Za-z0-9]{40,}"
+        + _E_DASH
+        + "|"
+        + r"xoxe-(?:\d+-){2,}[A-Za-z0-9]{16,}"
+        + _E_DASH,
+        ("xox",),
+        _after("-", _has_digit),
+    ),
     _rule("slack-app-token", r"xapp-\d-[A-Z0-9]+-\d+-[a-z0-9]{32,}" + _E, "xapp-"),
-    _rule("aws-access-key-id",
-          r"(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AIPA|ANPA|ANVA|APKA|AROA|ASCA|A3T[A-Z0-9])"
-          r"[A-Z2-7]{16}" + _E,
-          ("AKIA", "ASIA", "ABIA", "ACCA", "AGPA", "AIDA", "AIPA", "ANPA", "ANVA", "APKA", "AROA",
-           "ASCA", "A3T"),
-          _secret_part(4)),
-    _rule("aws-secret-access-key",
-          r"(?i)aws[\w.\-]{0,30}?(?:secret|sk)[\w.\-]{0,30}[\"'`]?\s{0,4}(?:=>|:=|=|:)\s{0,4}"
-          r"[\"'`]?(?P<secret>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])",
-          "aws", real_token, fold=True),
-    _rule("aws-bedrock-api-key",
-          r"ABSKQmVkcm9ja0FQSUtleS[A-Za-z0-9+/]{100,}={0,2}"
-          + "|" + r"bedrock-api-key-[A-Za-z0-9+/]{20,}={0,2}",
-          ("ABSK", "bedrock-api-key-")),
+    _rule(
+        "aws-access-key-id",
+        r"(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AIPA|ANPA|ANVA|APKA|AROA|ASCA|A3T[A-Z0-9])"
+        r"[A-Z2-7]{16}" + _E,
+        (
+            "AKIA",
+            "ASIA",
+            "ABIA",
+            "ACCA",
+            "AGPA",
+            "AIDA",
+            "AIPA",
+            "ANPA",
+            "ANVA",
+            "APKA",
+            "AROA",
+            "ASCA",
+            "A3T",
+        ),
+        _secret_part(4),
+    ),
+    _rule(
+        "aws-secret-access-key",
+        r"(?i)aws[\w.\-]{0,30}?(?:secret|sk)[\w.\-]{0,30}[\"'`]?\s{0,4}(?:=>|:=|=|:)\s{0,4}"
+        r"[\"'`]?(?P<secret>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])",
+        "aws",
+        real_token,
+        fold=True,
+    ),
+    _rule(
+        "aws-bedrock-api-key",
+        r"ABSKQmVkcm9ja0FQSUtleS[A-Za-z0-9+/]{100,}={0,2}"
+        + "|"
+        + r"bedrock-api-key-[A-Za-z0-9+/]{20,}={0,2}",
+        ("ABSK", "bedrock-api-key-"),
+    ),
     _rule("gcp-api-key", r"AIza[0-9A-Za-z_-]{35}" + _E_DASH, "AIza", _secret_part(4)),
-    _rule("stripe-secret-key", r"(?:sk|rk)_(?:live|test|prod)_[A-Za-z0-9]{16,}" + _E,
-          ("sk_", "rk_"), _after("_")),
+    _rule(
+        "stripe-secret-key",
+        r"(?:sk|rk)_(?:live|test|prod)_[A-Za-z0-9]{16,}" + _E,
+        ("sk_", "rk_"),
+        _after("_"),
+    ),
     _rule("stripe-webhook-secret", r"whsec_[A-Za-z0-9+/]{32,}" + _E, "whsec_"),
-    _rule("sendgrid-api-key",
-          r"SG\.[A-Za-z0-9_-]{16,32}\.[A-Za-z0-9_-]{16,64}" + _E_DASH
-          + "|" + r"SG\.[A-Za-z0-9_=-]{60,80}" + _E_DASH,
-          "SG."),
+    _rule(
+        "sendgrid-api-key",
+        r"SG\.[A-Za-z0-9_-]{16,32}\.[A-Za-z0-9_-]{16,64}"
+        + _E_DASH
+        + "|"
+        + r"SG\.[A-Za-z0-9_=-]{60,80}"
+        + _E_DASH,
+        "SG.",
+    ),
     _rule("twilio-api-key", r"SK[0-9a-fA-F]{32}" + _E, "SK", _secret_part(2, _has_digit)),
     _rule("npm-token", r"npm_[A-Za-z0-9]{36}" + _E, "npm_"),
     _rule("pypi-token", r"pypi-AgE[A-Za-z0-9_-]{50,}", "pypi-"),
-    _rule("huggingface-token", r"hf_[A-Za-z]{34}" + _E + "|" + r"api_org_[A-Za-z]{34}" + _E,
-          ("hf_", "api_org_"), _after("_", _random_letters)),
-    _rule("azure-ad-client-secret",
-          r"(?<![\w.~-])[\w.~-]{3}\dQ~[\w.~-]{31,34}(?![\w.~-])", "Q~", _after("~")),
+    _rule(
+        "huggingface-token",
+        r"hf_[A-Za-z]{34}" + _E + "|" + r"api_org_[A-Za-z]{34}" + _E,
+        ("hf_", "api_org_"),
+        _after("_", _random_letters),
+    ),
+    _rule(
+        "azure-ad-client-secret",
+        r"(?<![\w.~-])[\w.~-]{3}\dQ~[\w.~-]{31,34}(?![\w.~-])",
+        "Q~",
+        _after("~"),
+    ),
     _rule("databricks-token", r"dapi[0-9a-f]{32}(?:-\d)?" + _E_DASH, "dapi"),
-    _rule("digitalocean-token", r"do[opr]_v1_[0-9a-f]{64}" + _E,
-          ("doo_v1_", "dop_v1_", "dor_v1_")),
+    _rule("digitalocean-token", r"do[opr]_v1_[0-9a-f]{64}" + _E, ("doo_v1_", "dop_v1_", "dor_v1_")),
     _rule("shopify-token", r"shp(?:at|ca|pa|ss)_[0-9a-fA-F]{32}" + _E, "shp"),
     _rule("mailchimp-api-key", r"[0-9a-f]{32}-us\d{1,2}" + _E, "-us"),
     _rule("mailgun-api-key", r"(?:key|pubkey)-[0-9a-f]{32}" + _E, "key-"),
-    _rule("brevo-api-key", r"x(?:keysib|smtpsib)-[0-9a-f]{64}-[A-Za-z0-9]{16}" + _E,
-          ("xkeysib-", "xsmtpsib-")),
+    _rule(
+        "brevo-api-key",
+        r"x(?:keysib|smtpsib)-[0-9a-f]{64}-[A-Za-z0-9]{16}" + _E,
+        ("xkeysib-", "xsmtpsib-"),
+    ),
     _rule("linear-api-key", r"lin_api_[A-Za-z0-9]{40}" + _E, "lin_api_"),
-    _rule("notion-token", r"ntn_\d{11}[A-Za-z0-9]{35}" + _E, "ntn_",
-          _secret_part(15, _mixed)),
+    _rule("notion-token", r"ntn_\d{11}[A-Za-z0-9]{35}" + _E, "ntn_", _secret_part(15, _mixed)),
     _rule("vault-token", r"hv[sb]\.[A-Za-z0-9_-]{90,}", ("hvs.", "hvb.")),
     # Legacy 's.<24>' tokens: only with digits and both cases, since 's.' starts many words.
     _rule("vault-token", r"s\.[A-Za-z0-9]{24}(?![\w.])", "s.", _secret_part(2, _mixed)),
     _rule("telegram-bot-token", r"\d{8,10}:AA[A-Za-z0-9_-]{33}" + _E_DASH, ":AA"),
-    _rule("discord-bot-token",
-          r"[MNO][A-Za-z0-9_-]{23,25}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,38}" + _E_DASH,
-          ".", _mixed),
-    _rule("facebook-access-token",
-          r"EAA[A-Za-z0-9]{90,}" + _E + "|" + r"\d{15,16}\|[A-Za-z0-9_-]{27}" + _E_DASH,
-          ("EAA", "|"), _after("|", _mixed)),
-    _rule("sentry-token",
-          r"sntrys_eyJ[A-Za-z0-9+/=_-]{60,}" + "|" + r"sntryu_[0-9a-f]{64}" + _E,
-          ("sntrys_", "sntryu_")),
-    _rule("grafana-token",
-          r"glc_[A-Za-z0-9+/]{32,400}={0,2}" + "|" + r"glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}"
-          + _E + "|" + r"eyJrIjoi[A-Za-z0-9]{60,400}={0,2}",
-          ("glc_", "glsa_", "eyJrIjoi"), _after("_")),
-    _rule("1password-token",
-          r"ops_eyJ[A-Za-z0-9+/]{200,}={0,3}"
-          + "|" + r"A3-[A-Z0-9]{6}-(?:[A-Z0-9]{11}|[A-Z0-9]{6}-[A-Z0-9]{5})(?:-[A-Z0-9]{5}){3}"
-          + _E,
-          ("ops_", "A3-"), _after("-")),
-    _rule("age-secret-key", r"AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}",
-          "AGE-SECRET-KEY-"),
+    _rule(
+        "discord-bot-token",
+        r"[MNO][A-Za-z0-9_-]{23,25}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,38}" + _E_DASH,
+        ".",
+        _mixed,
+    ),
+    _rule(
+        "facebook-access-token",
+        r"EAA[A-Za-z0-9]{90,}" + _E + "|" + r"\d{15,16}\|[A-Za-z0-9_-]{27}" + _E_DASH,
+        ("EAA", "|"),
+        _after("|", _mixed),
+    ),
+    _rule(
+        "sentry-token",
+        r"sntrys_eyJ[A-Za-z0-9+/=_-]{60,}" + "|" + r"sntryu_[0-9a-f]{64}" + _E,
+        ("sntrys_", "sntryu_"),
+    ),
+    _rule(
+        "grafana-token",
+        r"glc_[A-Za-z0-9+/]{32,400}={0,2}"
+        + "|"
+        + r"glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}"
+        + _E
+        + "|"
+        + r"eyJrIjoi[A-Za-z0-9]{60,400}={0,2}",
+        ("glc_", "glsa_", "eyJrIjoi"),
+        _after("_"),
+    ),
+    _rule(
+        "1password-token",
+        r"ops_eyJ[A-Za-z0-9+/]{200,}={0,3}"
+        + "|"
+        + r"A3-[A-Z0-9]{6}-(?:[A-Z0-9]{11}|[A-Z0-9]{6}-[A-Z0-9]{5})(?:-[A-Z0-9]{5}){3}"
+        + _E,
+        ("ops_", "A3-"),
+        _after("-"),
+    ),
+    _rule(
+        "age-secret-key",
+        r"AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}",
+        "AGE-SECRET-KEY-",
+    ),
     _rule("doppler-token", r"dp\.(?:pt|st|sa|ct|scim|audit)\.[A-Za-z0-9]{40,44}" + _E, "dp."),
     _rule("dynatrace-token", r"dt0c01\.[A-Za-z0-9]{24}\.[A-Za-z0-9]{64}" + _E, "dt0c01."),
     _rule("easypost-token", r"EZ[AT]K[A-Za-z0-9]{54}" + _E, ("EZAK", "EZTK")),
-    _rule("flutterwave-key", r"FLW(?:SECK|PUBK)_TEST-[a-fA-F0-9]{12,32}(?:-X)?" + _E_DASH,
-          "FLW"),
-    _rule("flyio-token",
-          r"fo1_[A-Za-z0-9_-]{43}" + _E_DASH + "|" + r"fm[12][ar]?_[A-Za-z0-9+/]{100,}={0,3}",
-          ("fo1_", "fm1", "fm2"), _after("_")),
+    _rule("flutterwave-key", r"FLW(?:SECK|PUBK)_TEST-[a-fA-F0-9]{12,32}(?:-X)?" + _E_DASH, "FLW"),
+    _rule(
+        "flyio-token",
+        r"fo1_[A-Za-z0-9_-]{43}" + _E_DASH + "|" + r"fm[12][ar]?_[A-Za-z0-9+/]{100,}={0,3}",
+        ("fo1_", "fm1", "fm2"),
+        _after("_"),
+    ),
     _rule("heroku-api-key", r"HRKU-AA[A-Za-z0-9_-]{58}" + _E_DASH, "HRKU-"),
-    _rule("new-relic-key", r"NR(?:AK|II|JS|RA)-[A-Za-z0-9-]{19,40}" + _E_DASH,
-          ("NRAK-", "NRII-", "NRJS-", "NRRA-")),
+    _rule(
+        "new-relic-key",
+        r"NR(?:AK|II|JS|RA)-[A-Za-z0-9-]{19,40}" + _E_DASH,
+        ("NRAK-", "NRII-", "NRJS-", "NRRA-"),
+    ),
     _rule("postman-api-key", r"PMAK-[a-f0-9]{24}-[a-f0-9]{34}" + _E, "PMAK-"),
     _rule("prefect-api-key", r"pnu_[A-Za-z0-9]{36}" + _E, "pnu_"),
     _rule("pulumi-token", r"pul-[a-f0-9]{40}" + _E, "pul-"),
@@ -302,21 +399,33 @@ RULES: tuple[Rule, ...] = (
     _rule("rubygems-api-key", r"rubygems_[a-f0-9]{48}" + _E, "rubygems_"),
     _rule("clojars-token", r"CLOJARS_[a-z0-9]{60}" + _E, "CLOJARS_"),
     _rule("scalingo-token", r"tk-us-[A-Za-z0-9_-]{48}" + _E_DASH, "tk-us-"),
-    _rule("sourcegraph-token",
-          r"sgp_(?:[a-fA-F0-9]{16}|local)_[a-fA-F0-9]{40}" + _E
-          + "|" + r"sgp_[a-fA-F0-9]{40}" + _E,
-          "sgp_", _after("_")),
+    _rule(
+        "sourcegraph-token",
+        r"sgp_(?:[a-fA-F0-9]{16}|local)_[a-fA-F0-9]{40}" + _E + "|" + r"sgp_[a-fA-F0-9]{40}" + _E,
+        "sgp_",
+        _after("_"),
+    ),
     _rule("square-token", r"sq0(?:atp|csp)-[A-Za-z0-9_\\-]{22,60}" + _E_DASH, "sq0"),
     _rule("typeform-token", r"tfp_[A-Za-z0-9_=.-]{59}" + _E_DASH, "tfp_"),
-    _rule("planetscale-token", r"pscale_(?:tkn|oauth|pw)_[A-Za-z0-9_=.-]{32,64}" + _E_DASH,
-          "pscale_"),
+    _rule(
+        "planetscale-token", r"pscale_(?:tkn|oauth|pw)_[A-Za-z0-9_=.-]{32,64}" + _E_DASH, "pscale_"
+    ),
     _rule("perplexity-api-key", r"pplx-[A-Za-z0-9]{48}" + _E, "pplx-"),
     _rule("infracost-token", r"ico-[A-Za-z0-9]{32}" + _E_DASH, "ico-", _secret_part(4, _mixed)),
     _rule("atlassian-token", r"ATATT3[A-Za-z0-9_=-]{150,}", "ATATT3"),
-    _rule("artifactory-token",
-          r"AKCp[A-Za-z0-9]{69}" + _E + "|" + r"cmVmdGtu[A-Za-z0-9]{56}" + _E
-          + "|" + r"cmVmd[A-Za-z0-9]{59}" + _E,
-          ("AKCp", "cmVmd"), _secret_part(5)),
+    _rule(
+        "artifactory-token",
+        r"AKCp[A-Za-z0-9]{69}"
+        + _E
+        + "|"
+        + r"cmVmdGtu[A-Za-z0-9]{56}"
+        + _E
+        + "|"
+        + r"cmVmd[A-Za-z0-9]{59}"
+        + _E,
+        ("AKCp", "cmVmd"),
+        _secret_part(5),
+    ),
     _rule("alibaba-access-key-id", r"LTAI[A-Za-z0-9]{20}" + _E, "LTAI"),
     _rule("adobe-client-secret", r"p8e-[A-Za-z0-9]{32}" + _E, "p8e-"),
     _rule("airtable-token", r"pat[A-Za-z0-9]{14}\.[a-f0-9]{64}" + _E, "pat"),
@@ -324,32 +433,57 @@ RULES: tuple[Rule, ...] = (
     _rule("defined-networking-token", r"dnkey-[A-Za-z0-9=_-]{26}-[A-Za-z0-9=_-]{52}", "dnkey-"),
     _rule("duffel-token", r"duffel_(?:test|live)_[A-Za-z0-9_=-]{43}" + _E_DASH, "duffel_"),
     _rule("frameio-token", r"fio-u-[A-Za-z0-9_=-]{64}" + _E_DASH, "fio-u-"),
-    _rule("harness-token", r"(?:pat|sat)\.[A-Za-z0-9_-]{22}\.[a-z0-9]{24}\.[a-z0-9]{20}" + _E,
-          ("pat.", "sat.")),
-    _rule("terraform-cloud-token", r"[A-Za-z0-9]{14}\.atlasv1\.[A-Za-z0-9_=-]{60,70}" + _E_DASH,
-          ".atlasv1.", _after(".")),
+    _rule(
+        "harness-token",
+        r"(?:pat|sat)\.[A-Za-z0-9_-]{22}\.[a-z0-9]{24}\.[a-z0-9]{20}" + _E,
+        ("pat.", "sat."),
+    ),
+    _rule(
+        "terraform-cloud-token",
+        r"[A-Za-z0-9]{14}\.atlasv1\.[A-Za-z0-9_=-]{60,70}" + _E_DASH,
+        ".atlasv1.",
+        _after("."),
+    ),
     _rule("intra42-secret", r"s-s4t2(?:ud|af)-[a-f0-9]{64}" + _E, "s-s4t2"),
-    _rule("mapbox-token", r"(?:pk|sk)\.eyJ[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{20,}"
-          + "|" + r"pk\.[a-z0-9]{60}\.[a-z0-9]{22}" + _E, ("pk.", "sk.")),
-    _rule("teams-webhook",
-          r"https://[A-Za-z0-9.-]*\.webhook\.office\.com/webhookb2/[A-Za-z0-9@/_-]{40,}"
-          + r"|https://[A-Za-z0-9.-]*\.logic\.azure\.com[^\s\"'<>]*sig=[A-Za-z0-9%_-]{20,}",
-          ("webhook.office.com", "logic.azure.com"), None, boundary=False),
+    _rule(
+        "mapbox-token",
+        r"(?:pk|sk)\.eyJ[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{20,}"
+        + "|"
+        + r"pk\.[a-z0-9]{60}\.[a-z0-9]{22}"
+        + _E,
+        ("pk.", "sk."),
+    ),
+    _rule(
+        "teams-webhook",
+        r"https://[A-Za-z0-9.-]*\.webhook\.office\.com/webhookb2/[A-Za-z0-9@/_-]{40,}"
+        + r"|https://[A-Za-z0-9.-]*\.logic\.azure\.com[^\s\"'<>]*sig=[A-Za-z0-9%_-]{20,}",
+        ("webhook.office.com", "logic.azure.com"),
+        None,
+        boundary=False,
+    ),
     _rule("twitter-bearer-token", r"A{22}[A-Za-z0-9%]{60,}", "A" * 22, _secret_part(22)),
-    _rule("yandex-token",
-          r"t1\.[A-Za-z0-9_-]+={0,2}\.[A-Za-z0-9_-]{86}={0,2}"
-          + "|" + r"AQVN[A-Za-z0-9_-]{35,38}" + _E_DASH
-          + "|" + r"YC[A-Za-z0-9_-]{38}" + _E_DASH,
-          ("t1.", "AQVN", "YC"), _mixed),
-    _rule("openshift-token", r"sha256~[A-Za-z0-9_-]{43}" + _E_DASH, "sha256~",
-          _secret_part(7)),
+    _rule(
+        "yandex-token",
+        r"t1\.[A-Za-z0-9_-]+={0,2}\.[A-Za-z0-9_-]{86}={0,2}"
+        + "|"
+        + r"AQVN[A-Za-z0-9_-]{35,38}"
+        + _E_DASH
+        + "|"
+        + r"YC[A-Za-z0-9_-]{38}"
+        + _E_DASH,
+        ("t1.", "AQVN", "YC"),
+        _mixed,
+    ),
+    _rule("openshift-token", r"sha256~[A-Za-z0-9_-]{43}" + _E_DASH, "sha256~", _secret_part(7)),
     _rule("settlemint-token", r"sm_(?:aat|pat|sat)_[A-Za-z0-9]{16}" + _E, "sm_"),
     _rule("shippo-token", r"shippo_(?:live|test)_[a-fA-F0-9]{40}" + _E, "shippo_"),
     _rule("sonar-token", r"sq[upa]_[A-Za-z0-9]{40}" + _E, ("squ_", "sqp_", "sqa_")),
-    _rule("authress-key",
-          r"(?:sc|ext|scauth|authress)_[a-z0-9]{5,30}\.[a-z0-9]{4,6}\.acc[_-][a-z0-9-]{10,32}"
-          r"\.[A-Za-z0-9+/_=-]{30,120}",
-          ".acc"),
+    _rule(
+        "authress-key",
+        r"(?:sc|ext|scauth|authress)_[a-z0-9]{5,30}\.[a-z0-9]{4,6}\.acc[_-][a-z0-9-]{10,32}"
+        r"\.[A-Za-z0-9+/_=-]{30,120}",
+        ".acc",
+    ),
 )
 
 JWT = _rule(
@@ -371,16 +505,30 @@ AUTH_HEADER = _rule(
     r"(?P<secret>[A-Za-z0-9][A-Za-z0-9+/=._~@:!-]{7,})",
     "authorization",
     # A credential has letters; '"Authorization": 100000.0' in JSON is a number, not one.
-    lambda value: real_token(value)
-    and not _PLACEHOLDER_WORDS.search(value)
-    and any(c.isalpha() for c in value),
+    lambda value: (
+        real_token(value)
+        and not _PLACEHOLDER_WORDS.search(value)
+        and any(c.isalpha() for c in value)
+    ),
     strong=False,
     fold=True,
 )
 
 _PLACEHOLDER_CREDENTIALS = frozenset(
-    {"password", "passwd", "pass", "token", "secret", "test", "user", "username", "apikey",
-     "api_key", "changeme", "admin"}
+    {
+        "password",
+        "passwd",
+        "pass",
+        "token",
+        "secret",
+        "test",
+        "user",
+        "username",
+        "apikey",
+        "api_key",
+        "changeme",
+        "admin",
+    }
 )
 
 
@@ -426,8 +574,13 @@ BUNDLER_CREDENTIALS = _rule(
     boundary=False,
 )
 
-STRUCTURAL_RULES: tuple[Rule, ...] = (JWT, URL_CREDENTIALS, AUTH_HEADER, CURL_USER,
-                                      BUNDLER_CREDENTIALS)
+STRUCTURAL_RULES: tuple[Rule, ...] = (
+    JWT,
+    URL_CREDENTIALS,
+    AUTH_HEADER,
+    CURL_USER,
+    BUNDLER_CREDENTIALS,
+)
 
 EMAIL = _rule(
     "email",
@@ -442,34 +595,185 @@ EMAIL = _rule(
 
 # -- secret-named fields ------------------------------------------------------------------------
 
-_STRONG_WORDS = ("password", "passwd", "passphrase", "passcode", "pwd", "secret", "secrete",
-                 "token", "apikey", "credential", "credentials", "creds")
+_STRONG_WORDS = (
+    "password",
+    "passwd",
+    "passphrase",
+    "passcode",
+    "pwd",
+    "secret",
+    "secrete",
+    "token",
+    "apikey",
+    "credential",
+    "credentials",
+    "creds",
+)
 # Exact components that only count on their own ('pass' in 'db_pass', not in 'bypass').
 _STRONG_EXACT = frozenset({"pass", "pw", "auth", "pat"})
 # '<qualifier> key' names a secret; 'key' alone (sequenceKey, bucket_key) does not.
 _KEY_QUALIFIERS = frozenset(
-    {"api", "access", "secret", "iam", "private", "auth", "master", "signing", "encryption",
-     "account", "license", "shared", "client", "app", "admin", "service", "session", "sas",
-     "storage", "subscription", "webhook", "hmac", "consumer", "write", "deploy", "ingest", "sk"}
+    {
+        "api",
+        "access",
+        "secret",
+        "iam",
+        "private",
+        "auth",
+        "master",
+        "signing",
+        "encryption",
+        "account",
+        "license",
+        "shared",
+        "client",
+        "app",
+        "admin",
+        "service",
+        "session",
+        "sas",
+        "storage",
+        "subscription",
+        "webhook",
+        "hmac",
+        "consumer",
+        "write",
+        "deploy",
+        "ingest",
+        "sk",
+    }
 )
 _KEY_COMPOUNDS = tuple(q + "key" for q in _KEY_QUALIFIERS)
 _COMPOUND_PREFIXES = (
-    *_KEY_QUALIFIERS, "refresh", "bot", "db", "user", "root", "bearer", "oauth", "login", "my",
-    "id", "csrf", "xsrf", "jwt", "gh", "pa", "sa", "smtp", "ftp", "ssh", "gpg", "store", "trust",
+    *_KEY_QUALIFIERS,
+    "refresh",
+    "bot",
+    "db",
+    "user",
+    "root",
+    "bearer",
+    "oauth",
+    "login",
+    "my",
+    "id",
+    "csrf",
+    "xsrf",
+    "jwt",
+    "gh",
+    "pa",
+    "sa",
+    "smtp",
+    "ftp",
+    "ssh",
+    "gpg",
+    "store",
+    "trust",
 )
 # What a name ends with when it holds something *about* a secret, not the secret itself.
 _NOT_SECRET_SUFFIX = frozenset(
-    {"id", "ids", "uuid", "guid", "name", "names", "url", "uri", "urls", "endpoint", "host",
-     "file", "filename", "files", "path", "dir", "location", "length", "len", "size", "count",
-     "counts", "max", "min", "limit", "type", "types", "kind", "mode", "format", "version",
-     "expiry", "expires", "expiration", "ttl", "timeout", "at", "date", "policy", "header",
-     "headers", "field", "fields", "keyword", "keywords", "env", "var", "variable", "variables",
-     "prefix", "suffix", "ref", "hint", "label", "prompt", "method", "store", "manager",
-     "provider", "source", "usage", "enabled", "required", "regex", "pattern", "param",
-     "description", "arn", "index", "idx", "number", "num", "chars", "charset", "alphabet",
-     "bytes", "bits", "algorithm", "algo", "class", "service", "handler", "request", "response",
-     "callback", "status", "state", "error", "errors", "exists", "check", "valid", "validator",
-     "generator", "factory", "reset", "forgot", "changed", "strength", "rule", "rules"}
+    {
+        "id",
+        "ids",
+        "uuid",
+        "guid",
+        "name",
+        "names",
+        "url",
+        "uri",
+        "urls",
+        "endpoint",
+        "host",
+        "file",
+        "filename",
+        "files",
+        "path",
+        "dir",
+        "location",
+        "length",
+        "len",
+        "size",
+        "count",
+        "counts",
+        "max",
+        "min",
+        "limit",
+        "type",
+        "types",
+        "kind",
+        "mode",
+        "format",
+        "version",
+        "expiry",
+        "expires",
+        "expiration",
+        "ttl",
+        "timeout",
+        "at",
+        "date",
+        "policy",
+        "header",
+        "headers",
+        "field",
+        "fields",
+        "keyword",
+        "keywords",
+        "env",
+        "var",
+        "variable",
+        "variables",
+        "prefix",
+        "suffix",
+        "ref",
+        "hint",
+        "label",
+        "prompt",
+        "method",
+        "store",
+        "manager",
+        "provider",
+        "source",
+        "usage",
+        "enabled",
+        "required",
+        "regex",
+        "pattern",
+        "param",
+        "description",
+        "arn",
+        "index",
+        "idx",
+        "number",
+        "num",
+        "chars",
+        "charset",
+        "alphabet",
+        "bytes",
+        "bits",
+        "algorithm",
+        "algo",
+        "class",
+        "service",
+        "handler",
+        "request",
+        "response",
+        "callback",
+        "status",
+        "state",
+        "error",
+        "errors",
+        "exists",
+        "check",
+        "valid",
+        "validator",
+        "generator",
+        "factory",
+        "reset",
+        "forgot",
+        "changed",
+        "strength",
+        "rule",
+        "rules",
+    }
 )
 _WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
 

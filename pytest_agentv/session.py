@@ -159,8 +159,13 @@ class AgentvSession:
                 )
             )
             transcript.extend(
-                RawEvent(test=state.nodeid, role=e["role"], content=e["content"],
-                         timestamp=e["timestamp"], fields=e.get("fields", {}))
+                RawEvent(
+                    test=state.nodeid,
+                    role=e["role"],
+                    content=e["content"],
+                    timestamp=e["timestamp"],
+                    fields=e.get("fields", {}),
+                )
                 for e in wire.get("events", [])
             )
         return RunInputs(

@@ -161,9 +161,15 @@ class LocalRunSource:
         if self._rows is None:
             self._rows = [
                 RunRow(
-                    run_id=s.run_id, timestamp=s.timestamp, model=s.model, eval_file=s.eval_file,
-                    total=s.counts.total, passed=s.counts.passed, failed=s.counts.failed,
-                    skipped=s.counts.skipped, errors=s.counts.errors,
+                    run_id=s.run_id,
+                    timestamp=s.timestamp,
+                    model=s.model,
+                    eval_file=s.eval_file,
+                    total=s.counts.total,
+                    passed=s.counts.passed,
+                    failed=s.counts.failed,
+                    skipped=s.counts.skipped,
+                    errors=s.counts.errors,
                     scores={name: agg.mean for name, agg in s.scores.items()},
                     source_commit=s.source_commit,
                 )
@@ -176,8 +182,11 @@ class LocalRunSource:
         return rows[: query.limit] if query.limit is not None else rows
 
     def _run_dirs(self, prefix: str = "") -> Iterator[str]:
-        pattern = (f"{prefix[:2]}/{prefix[2:]}*" if len(prefix) >= 2
-                   else f"{prefix}{'?' * (2 - len(prefix))}/*")
+        pattern = (
+            f"{prefix[:2]}/{prefix[2:]}*"
+            if len(prefix) >= 2
+            else f"{prefix}{'?' * (2 - len(prefix))}/*"
+        )
         for path in self.store.directory.glob(pattern):
             run_id = path.parent.name + path.name
             if path.is_dir() and _RUN_ID.fullmatch(run_id):
@@ -198,7 +207,7 @@ class LocalRunSource:
         short = {}
         for run_id in run_ids:
             i = where.get(run_id)
-            neighbours = every[max(0, i - 1): i + 2] if i is not None else []
+            neighbours = every[max(0, i - 1) : i + 2] if i is not None else []
             short[run_id] = run_id[: unique_prefix_length(run_id, neighbours)]
         return short
 
@@ -234,15 +243,19 @@ class LocalRunSource:
                     continue
                 for sub in sorted(entry.iterdir()):
                     if not (sub.is_dir() and _RUN_ID.fullmatch(entry.name + sub.name)):
-                        problems.append(f"unexpected entry {entry.name}/{sub.name!r} "
-                                        "(not a run directory; an interrupted write leaves "
-                                        ".tmp-* directories)")
+                        problems.append(
+                            f"unexpected entry {entry.name}/{sub.name!r} "
+                            "(not a run directory; an interrupted write leaves "
+                            ".tmp-* directories)"
+                        )
             return problems
         run_dir = self.store.run_dir(run_id)
         present = {p.name for p in run_dir.iterdir()} if run_dir.is_dir() else set()
         problems = [f"{name}: missing" for name in RUN_FILES if name not in present]
-        problems += [f"{name}: unexpected file in the run directory"
-                     for name in sorted(present - set(RUN_FILES))]
+        problems += [
+            f"{name}: unexpected file in the run directory"
+            for name in sorted(present - set(RUN_FILES))
+        ]
         return problems
 
     def sync(self) -> SyncOutcome:

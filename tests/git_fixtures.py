@@ -194,9 +194,12 @@ class SshServer:
     def __init__(self, base: Path) -> None:
         self.base = base
         self.port = free_port()
-        self.user = os.environ.get("USER") or subprocess.run(
-            ["id", "-un"], capture_output=True, text=True, check=True
-        ).stdout.strip()
+        self.user = (
+            os.environ.get("USER")
+            or subprocess.run(
+                ["id", "-un"], capture_output=True, text=True, check=True
+            ).stdout.strip()
+        )
         self.client_key = base / "client_key"
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -204,8 +207,9 @@ class SshServer:
         """Make the keys and config, start ``sshd -D`` and wait until it listens."""
         host_key = self.base / "host_key"
         for key in (host_key, self.client_key):
-            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)],
-                           check=True)
+            subprocess.run(
+                ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True
+            )
         authorized = self.base / "authorized_keys"
         authorized.write_text(self.client_key.with_suffix(".pub").read_text())
         authorized.chmod(0o600)
@@ -219,7 +223,9 @@ class SshServer:
         Path("/run/sshd").mkdir(exist_ok=True)  # sshd's privilege-separation directory
         self.process = subprocess.Popen(
             [str(SSHD), "-D", "-e", "-f", str(config)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
         )
         _wait_for_port(self.port)
 

@@ -48,8 +48,12 @@ def index_files(root: Path) -> list[Path]:
 @pytest.fixture
 def project(source_repo: Path) -> Path:
     """The user's project with three runs on its local results branch (no remote)."""
-    write(source_repo, make_run(OLD), make_run(MID, minutes=10, tests=MID_TESTS),
-          make_run(NEW, minutes=20, model="claude-3"))
+    write(
+        source_repo,
+        make_run(OLD),
+        make_run(MID, minutes=10, tests=MID_TESTS),
+        make_run(NEW, minutes=20, model="claude-3"),
+    )
     (source_repo / ".agentv" / "config.yaml").write_text("artifacts:\n  backend: git\n")
     return source_repo
 
@@ -75,7 +79,8 @@ def test_list_reads_the_branch_through_the_index(project: Path) -> None:
 
     assert listed_ids(agentv(project, "list", "--model", "claude-*")) == ["a0b1c2d3"]
     assert listed_ids(agentv(project, "list", "--since", "2024-05-01T12:05Z", "--limit", "1")) == [
-        "a0b1c2d3"]
+        "a0b1c2d3"
+    ]
 
 
 def test_index_catches_up_and_rebuilds_after_a_rewrite(project: Path) -> None:
@@ -90,8 +95,12 @@ def test_index_catches_up_and_rebuilds_after_a_rewrite(project: Path) -> None:
     assert tip == git("rev-parse", BRANCH, cwd=project)
 
     # rewrite history: drop the two newest runs and put a different one on top
-    git("update-ref", f"refs/heads/{BRANCH}", git("rev-parse", f"{before_rewrite}~1", cwd=project),
-        cwd=project)
+    git(
+        "update-ref",
+        f"refs/heads/{BRANCH}",
+        git("rev-parse", f"{before_rewrite}~1", cwd=project),
+        cwd=project,
+    )
     write(project, make_run("d000000000000001", minutes=40))
     assert listed_ids(agentv(project, "list")) == ["d0000000", "3f9a2c1b0", "3f9a2c1b7"]
     gone = agentv(project, "show", "c000")
@@ -124,13 +133,16 @@ def _git_bytes(cwd: Path, *args: str) -> bytes:
     return subprocess.run(["git", *args], cwd=cwd, capture_output=True, check=True).stdout
 
 
-@pytest.mark.parametrize(("ref", "code", "message"), [
-    ("3f9a2c1b", 1, f"run prefix '3f9a2c1b' is ambiguous: {MID}, {OLD}; type more digits"),
-    ("eeee", 1, "no run starting with 'eeee' in git branch agentv/checkpoints/v1"),
-    ("eeeeeeeeeeeeeeee", 1, "no run eeeeeeeeeeeeeeee in git branch"),
-    ("latest~3", 1, "there are fewer than 4 runs"),
-    ("HEAD", 2, "'HEAD' is not a run reference"),
-])
+@pytest.mark.parametrize(
+    ("ref", "code", "message"),
+    [
+        ("3f9a2c1b", 1, f"run prefix '3f9a2c1b' is ambiguous: {MID}, {OLD}; type more digits"),
+        ("eeee", 1, "no run starting with 'eeee' in git branch agentv/checkpoints/v1"),
+        ("eeeeeeeeeeeeeeee", 1, "no run eeeeeeeeeeeeeeee in git branch"),
+        ("latest~3", 1, "there are fewer than 4 runs"),
+        ("HEAD", 2, "'HEAD' is not a run reference"),
+    ],
+)
 def test_show_errors(project: Path, ref: str, code: int, message: str) -> None:
     result = agentv(project, "show", ref)
     assert result.returncode == code
@@ -140,8 +152,10 @@ def test_show_errors(project: Path, ref: str, code: int, message: str) -> None:
 def test_diff_verify_export_sync_on_a_local_branch(project: Path) -> None:
     diff = agentv(project, "diff", OLD, MID, "--fail-on-regression", "--json")
     assert diff.returncode == 1
-    assert json.loads(diff.stdout)["regressions"] == ["tests/evals/test_qa.py::test_refund",
-                                                     "tests/evals/test_qa.py::test_greeting"]
+    assert json.loads(diff.stdout)["regressions"] == [
+        "tests/evals/test_qa.py::test_refund",
+        "tests/evals/test_qa.py::test_greeting",
+    ]
     verify = agentv(project, "verify")
     assert verify.returncode == 0, verify.stdout
     assert "verified 3 run(s) in git branch agentv/checkpoints/v1" in verify.stdout
@@ -183,7 +197,8 @@ def test_path_prefix_and_missing_branch(source_repo: Path) -> None:
     assert listed_ids(agentv(source_repo, "list", *flags)) == ["3f9a2c1b"]
     assert agentv(source_repo, "show", "3f9a", *flags).returncode == 0
     assert git("ls-tree", "--name-only", "evals/nightly", "runs/qa/3f/", cwd=source_repo) == (
-        f"runs/qa/3f/{OLD[2:]}")
+        f"runs/qa/3f/{OLD[2:]}"
+    )
     # another branch is another index, and does not see these runs
     assert agentv(source_repo, "list", "--backend", "git", "--branch", "other").stdout == ""
     # a branch that is checked out can be read (only committing to it is refused); main holds
@@ -236,7 +251,8 @@ def test_reading_a_remote_fetches_first(source_repo: Path, tmp_path: Path, remot
     reader = tmp_path / "reader"
     (reader / ".agentv").mkdir(parents=True)
     (reader / ".agentv" / "config.yaml").write_text(
-        f"artifacts:\n  backend: git\n  git:\n    remote: {remote}\n")
+        f"artifacts:\n  backend: git\n  git:\n    remote: {remote}\n"
+    )
 
     assert agentv(reader, "list", "--no-fetch").stdout == ""  # nothing local yet
     assert listed_ids(agentv(reader, "list")) == ["3f9a2c1b0", "3f9a2c1b7"]

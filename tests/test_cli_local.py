@@ -28,16 +28,24 @@ OLD, MID, NEW = "3f9a2c1b7d4e5f60", "3f9a2c1b00000000", "a0b1c2d3e4f50617"
 def project(tmp_path: Path) -> Path:
     """A project with three local runs: OLD (gpt-4o), MID (claude, regressed), NEW (gpt-4o)."""
     (tmp_path / ".git").mkdir()  # marks the project root, as a checkout would
-    write_local(tmp_path, [
-        make_run(OLD),
-        make_run(MID, minutes=10, model="claude-3", tests=[
-            record("test_refund", accuracy=(0.6, 0.7), tone=0.9),
-            record("test_greeting", "failed", accuracy=(0.8, 0.7)),
-            record("test_escalation", "failed", accuracy=(0.4, 0.7)),
-            record("test_new"),
-        ]),
-        make_run(NEW, minutes=24 * 60, eval_file="tests/evals/test_tools.py"),
-    ])
+    write_local(
+        tmp_path,
+        [
+            make_run(OLD),
+            make_run(
+                MID,
+                minutes=10,
+                model="claude-3",
+                tests=[
+                    record("test_refund", accuracy=(0.6, 0.7), tone=0.9),
+                    record("test_greeting", "failed", accuracy=(0.8, 0.7)),
+                    record("test_escalation", "failed", accuracy=(0.4, 0.7)),
+                    record("test_new"),
+                ],
+            ),
+            make_run(NEW, minutes=24 * 60, eval_file="tests/evals/test_tools.py"),
+        ],
+    )
     return tmp_path
 
 
@@ -51,7 +59,8 @@ def one_error_line(result: object) -> str:
     lines = text.splitlines()
     assert len(lines) == 1, text
     assert lines[0].startswith("agentv-results: error: ") or lines[0].startswith(
-        "agentv-results "), text
+        "agentv-results "
+    ), text
     return str(lines[0])
 
 
@@ -62,8 +71,16 @@ def test_list_shows_runs_newest_first_with_unique_prefixes(project: Path) -> Non
     result = agentv(project, "list")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0].split() == ["RUN", "TIME", "(UTC)", "MODEL", "EVAL", "PASSED", "SCORES",
-                                "SOURCE"]
+    assert lines[0].split() == [
+        "RUN",
+        "TIME",
+        "(UTC)",
+        "MODEL",
+        "EVAL",
+        "PASSED",
+        "SCORES",
+        "SOURCE",
+    ]
     # OLD and MID share 8 digits, so both need a ninth; NEW is unique at the minimum of 8
     assert [line.split()[0] for line in lines[1:]] == ["a0b1c2d3", "3f9a2c1b0", "3f9a2c1b7"]
     newest = lines[1].split()
@@ -108,16 +125,19 @@ def test_list_empty_store(tmp_path: Path) -> None:
     assert json.loads(agentv(tmp_path, "list", "--json").stdout) == []
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["list", "--limit", "x"], "argument --limit: 'x' is not a whole number"),
-    (["list", "--limit", "-1"], "must not be negative"),
-    (["list", "--since", "last tuesday"], "is not a time"),
-    (["list", "--backend", "s3"], "'s3' is not a backend"),
-    (["--branch", "bad..name", "list"], "not a valid git branch name"),
-    (["list", "--frobnicate"], "unrecognized arguments: --frobnicate"),
-    ([], "choose a command"),
-    (["launch"], "invalid choice: 'launch'"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["list", "--limit", "x"], "argument --limit: 'x' is not a whole number"),
+        (["list", "--limit", "-1"], "must not be negative"),
+        (["list", "--since", "last tuesday"], "is not a time"),
+        (["list", "--backend", "s3"], "'s3' is not a backend"),
+        (["--branch", "bad..name", "list"], "not a valid git branch name"),
+        (["list", "--frobnicate"], "unrecognized arguments: --frobnicate"),
+        ([], "choose a command"),
+        (["launch"], "invalid choice: 'launch'"),
+    ],
+)
 def test_usage_errors_are_one_line_and_exit_2(project: Path, args: list[str], message: str) -> None:
     result = agentv(project, *args)
     assert result.returncode == 2
@@ -137,19 +157,35 @@ def test_show_prints_metadata_and_per_test_table(project: Path) -> None:
     assert "source  acme/agent@1a2b3c4d5e6f (main)" in out
     assert "tests   2 passed, 1 failed, 1 skipped (of 4)" in out
     assert "accuracy: mean 0.700 (min 0.4, max 0.9, n=3, 2/3 met threshold)" in out
-    table = out[out.index("OUTCOME"):].splitlines()
-    assert table[1].split() == ["passed", f"{EVAL}::test_refund", "0.50s", "accuracy=0.90",
-                                "tone=0.80"]
-    assert table[3].split() == ["failed", f"{EVAL}::test_escalation", "0.50s",
-                                "accuracy=0.40(<0.7)"]
+    table = out[out.index("OUTCOME") :].splitlines()
+    assert table[1].split() == [
+        "passed",
+        f"{EVAL}::test_refund",
+        "0.50s",
+        "accuracy=0.90",
+        "tone=0.80",
+    ]
+    assert table[3].split() == [
+        "failed",
+        f"{EVAL}::test_escalation",
+        "0.50s",
+        "accuracy=0.40(<0.7)",
+    ]
     assert "failures" in out and "assert 'no' == 'yes'" in out
     assert "pushed" not in out  # the local backend has nothing to push
 
 
-@pytest.mark.parametrize(("ref", "expected"), [
-    (OLD, OLD), ("3f9a2c1b7", OLD), ("A0B1", NEW), ("latest", NEW), ("latest~1", MID),
-    ("latest~2", OLD),
-])
+@pytest.mark.parametrize(
+    ("ref", "expected"),
+    [
+        (OLD, OLD),
+        ("3f9a2c1b7", OLD),
+        ("A0B1", NEW),
+        ("latest", NEW),
+        ("latest~1", MID),
+        ("latest~2", OLD),
+    ],
+)
 def test_show_accepts_ids_prefixes_and_latest(project: Path, ref: str, expected: str) -> None:
     result = agentv(project, "show", ref, "--json")
     assert result.returncode == 0, result.stderr
@@ -161,8 +197,11 @@ def test_show_accepts_ids_prefixes_and_latest(project: Path, ref: str, expected:
 
 @pytest.mark.parametrize("name", ["metadata", "summary", "transcript"])
 def test_show_file_is_byte_for_byte(project: Path, name: str) -> None:
-    filename = {"metadata": "metadata.json", "summary": "summary.json",
-                "transcript": "transcript.jsonl"}[name]
+    filename = {
+        "metadata": "metadata.json",
+        "summary": "summary.json",
+        "transcript": "transcript.jsonl",
+    }[name]
     result = agentv_bytes(project, "show", "latest~1", "--file", name)
     assert result.returncode == 0, result.stderr
     assert result.stdout == (run_dir(project, MID) / filename).read_bytes()
@@ -171,14 +210,22 @@ def test_show_file_is_byte_for_byte(project: Path, name: str) -> None:
 def test_show_transcript(project: Path) -> None:
     result = agentv(project, "show", OLD, "--transcript")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith(f"== {EVAL}::test_refund\n[0] user: question for test_refund\n"
-                                    "[1] assistant: first line\n    second line\n")
+    assert result.stdout.startswith(
+        f"== {EVAL}::test_refund\n[0] user: question for test_refund\n"
+        "[1] assistant: first line\n    second line\n"
+    )
     only = agentv(project, "show", OLD, "--transcript", "--test", f"{EVAL}::test_greeting")
-    assert only.stdout.splitlines() == [f"== {EVAL}::test_greeting",
-                                        "[2] user: question for test_greeting",
-                                        "[3] assistant: first line", "    second line"]
-    as_json = json.loads(agentv(project, "show", OLD, "--transcript", "--json",
-                                "--test", f"{EVAL}::test_greeting").stdout)
+    assert only.stdout.splitlines() == [
+        f"== {EVAL}::test_greeting",
+        "[2] user: question for test_greeting",
+        "[3] assistant: first line",
+        "    second line",
+    ]
+    as_json = json.loads(
+        agentv(
+            project, "show", OLD, "--transcript", "--json", "--test", f"{EVAL}::test_greeting"
+        ).stdout
+    )
     assert [event["seq"] for event in as_json] == [2, 3]
 
 
@@ -186,16 +233,20 @@ def test_show_transcript_unknown_test(project: Path) -> None:
     result = agentv(project, "show", OLD, "--transcript", "--test", "test_greeting")
     assert result.returncode == 1
     assert f"has no test 'test_greeting'; did you mean: {EVAL}::test_greeting" in one_error_line(
-        result)
+        result
+    )
 
 
-@pytest.mark.parametrize(("ref", "code", "message"), [
-    ("3f9a2c1b", 1, f"run prefix '3f9a2c1b' is ambiguous: {MID}, {OLD}; type more digits"),
-    ("ffff", 1, "no run starting with 'ffff' in local directory"),
-    ("ffffffffffffffff", 1, "no run ffffffffffffffff in local directory"),
-    ("latest~3", 1, "'latest~3': there are fewer than 4 runs"),
-    ("not-a-run", 2, "'not-a-run' is not a run reference"),
-])
+@pytest.mark.parametrize(
+    ("ref", "code", "message"),
+    [
+        ("3f9a2c1b", 1, f"run prefix '3f9a2c1b' is ambiguous: {MID}, {OLD}; type more digits"),
+        ("ffff", 1, "no run starting with 'ffff' in local directory"),
+        ("ffffffffffffffff", 1, "no run ffffffffffffffff in local directory"),
+        ("latest~3", 1, "'latest~3': there are fewer than 4 runs"),
+        ("not-a-run", 2, "'not-a-run' is not a run reference"),
+    ],
+)
 def test_show_bad_references(project: Path, ref: str, code: int, message: str) -> None:
     result = agentv(project, "show", ref)
     assert result.returncode == code
@@ -263,8 +314,9 @@ def test_diff_tolerance_forgives_small_drops(project: Path) -> None:
         }
         return record(test.nodeid.split("::")[-1], test.outcome, **scores)
 
-    write_local(project, [make_run("b000000000000001", minutes=30,
-                                   tests=[lowered(t) for t in BASE_TESTS])])
+    write_local(
+        project, [make_run("b000000000000001", minutes=30, tests=[lowered(t) for t in BASE_TESTS])]
+    )
     strict = agentv(project, "diff", OLD, "b000", "--fail-on-regression")
     assert strict.returncode == 1
     assert "accuracy dropped by 0.05 (tolerance 0)" in strict.stdout
@@ -272,13 +324,16 @@ def test_diff_tolerance_forgives_small_drops(project: Path) -> None:
     assert lenient.returncode == 0, lenient.stdout
 
 
-@pytest.mark.parametrize(("args", "code", "message"), [
-    (["latest", "latest~9"], 1, "there are fewer than 10 runs"),
-    (["latest", "zz"], 2, "'zz' is not a run reference"),
-    (["latest", "latest", "--json", "--markdown"], 2, "choose one of --json and --markdown"),
-    (["latest", "latest", "--tolerance", "-1"], 2, "must be a number >= 0"),
-    (["latest"], 2, "the following arguments are required: NEW"),
-])
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["latest", "latest~9"], 1, "there are fewer than 10 runs"),
+        (["latest", "zz"], 2, "'zz' is not a run reference"),
+        (["latest", "latest", "--json", "--markdown"], 2, "choose one of --json and --markdown"),
+        (["latest", "latest", "--tolerance", "-1"], 2, "must be a number >= 0"),
+        (["latest"], 2, "the following arguments are required: NEW"),
+    ],
+)
 def test_diff_errors(project: Path, args: list[str], code: int, message: str) -> None:
     result = agentv(project, "diff", *args)
     assert result.returncode == code
@@ -306,8 +361,10 @@ def test_verify_reports_each_mismatch_precisely(project: Path) -> None:
     result = agentv(project, "verify")
     assert result.returncode == 1
     out = result.stdout
-    assert (f"FAIL {MID}: transcript.jsonl: SHA-256 is {sha256(transcript.read_bytes())}, "
-            f"but summary.json records {recorded}") in out
+    assert (
+        f"FAIL {MID}: transcript.jsonl: SHA-256 is {sha256(transcript.read_bytes())}, "
+        f"but summary.json records {recorded}"
+    ) in out
     assert f"FAIL {MID}: transcript.jsonl line 9:" in out
     assert f"FAIL {OLD}: metadata.json: missing" in out
     assert f"FAIL {NEW}: notes.txt: unexpected file in the run directory" in out
@@ -350,12 +407,21 @@ def test_export_junit(project: Path) -> None:
     suite = ET.parse(project / "junit.xml").getroot().find("testsuite")
     assert suite is not None
     assert suite.attrib | {"time": "", "timestamp": ""} == {
-        "name": EVAL, "tests": "4", "failures": "1", "errors": "0", "skipped": "1",
-        "time": "", "timestamp": ""}
+        "name": EVAL,
+        "tests": "4",
+        "failures": "1",
+        "errors": "0",
+        "skipped": "1",
+        "time": "",
+        "timestamp": "",
+    }
     cases = suite.findall("testcase")
     assert [(c.get("classname"), c.get("name")) for c in cases] == [
-        ("tests.evals.test_qa", "test_refund"), ("tests.evals.test_qa", "test_greeting"),
-        ("tests.evals.test_qa", "test_escalation"), ("tests.evals.test_qa", "test_later")]
+        ("tests.evals.test_qa", "test_refund"),
+        ("tests.evals.test_qa", "test_greeting"),
+        ("tests.evals.test_qa", "test_escalation"),
+        ("tests.evals.test_qa", "test_later"),
+    ]
     props = {p.get("name"): p.get("value") for p in cases[0].iter("property")}
     assert props["score.accuracy"] == "0.9"
     assert props["score.accuracy.threshold"] == "0.7"
@@ -408,21 +474,26 @@ def test_settings_are_shared_with_the_plugin(project: Path) -> None:
     assert "c0000000" in agentv(sub, "--local-dir", elsewhere, "list").stdout
     assert "c0000000" in agentv(sub, "list", env={"AGENTV_LOCAL_DIR": elsewhere}).stdout
     (project / ".agentv" / "config.yaml").write_text(
-        f"artifacts:\n  local:\n    directory: {elsewhere}\n")
+        f"artifacts:\n  local:\n    directory: {elsewhere}\n"
+    )
     assert "c0000000" in agentv(sub, "list").stdout
     assert "c0000000" in agentv(project, "--rootdir", str(project), "list").stdout
     only_other = agentv(project, "list", "--rootdir", str(other)).stdout
     assert "c0000000" in only_other and "a0b1c2d3" not in only_other
 
 
-@pytest.mark.parametrize(("config", "env", "message"), [
-    ("artifacts: [", {}, "config.yaml:1:13: invalid YAML"),
-    ("artifacts:\n  backend: s3\n", {}, "artifacts.backend"),
-    ("artifacts:\n  colour: red\n", {}, "unknown field 'artifacts.colour'"),
-    ("", {"AGENTV_BACKEND": "s3"}, "environment variable AGENTV_BACKEND: invalid value 's3'"),
-])
-def test_configuration_errors_exit_2(project: Path, config: str, env: dict[str, str],
-                                     message: str) -> None:
+@pytest.mark.parametrize(
+    ("config", "env", "message"),
+    [
+        ("artifacts: [", {}, "config.yaml:1:13: invalid YAML"),
+        ("artifacts:\n  backend: s3\n", {}, "artifacts.backend"),
+        ("artifacts:\n  colour: red\n", {}, "unknown field 'artifacts.colour'"),
+        ("", {"AGENTV_BACKEND": "s3"}, "environment variable AGENTV_BACKEND: invalid value 's3'"),
+    ],
+)
+def test_configuration_errors_exit_2(
+    project: Path, config: str, env: dict[str, str], message: str
+) -> None:
     (project / ".agentv" / "config.yaml").write_text(config)
     result = agentv(project, "list", env=env)
     assert result.returncode == 2
@@ -453,7 +524,14 @@ def test_output_closed_early_is_not_an_error(project: Path) -> None:
 
     from tests.test_cli_support import clean_env
 
-    done = subprocess.run("agentv-results show latest --transcript | head -n 1", shell=True,
-                          cwd=project, capture_output=True, text=True, env=clean_env(), check=False)
+    done = subprocess.run(
+        "agentv-results show latest --transcript | head -n 1",
+        shell=True,
+        cwd=project,
+        capture_output=True,
+        text=True,
+        env=clean_env(),
+        check=False,
+    )
     assert done.stdout == f"== {EVAL}::test_refund\n"
     assert "Traceback" not in done.stderr

@@ -22,8 +22,9 @@ VERSIONS = Versions(agentv="0.1.0", pytest="8.0.0", python="3.11.7", platform="l
 EVAL = "tests/evals/test_qa.py"
 
 
-def record(name: str, outcome: str = "passed", duration: float = 0.5,
-           **scores: float | tuple[float, float]) -> TestRecord:
+def record(
+    name: str, outcome: str = "passed", duration: float = 0.5, **scores: float | tuple[float, float]
+) -> TestRecord:
     """A test record; a score given as ``(value, threshold)`` gets a threshold verdict."""
     made = {}
     for metric, given in scores.items():
@@ -33,10 +34,13 @@ def record(name: str, outcome: str = "passed", duration: float = 0.5,
         else:
             made[metric] = Score(value=given)
     return TestRecord(
-        nodeid=f"{EVAL}::{name}", outcome=outcome,  # type: ignore[arg-type]
-        duration=duration, scores=made,
-        failure="AssertionError: answer was wrong\nassert 'no' == 'yes'" if outcome in (
-            "failed", "error") else None,
+        nodeid=f"{EVAL}::{name}",
+        outcome=outcome,  # type: ignore[arg-type]
+        duration=duration,
+        scores=made,
+        failure="AssertionError: answer was wrong\nassert 'no' == 'yes'"
+        if outcome in ("failed", "error")
+        else None,
         reason="not today" if outcome == "skipped" else None,
         usage=Usage(input_tokens=100, output_tokens=20, cost_usd=0.001),
     )
@@ -50,24 +54,39 @@ BASE_TESTS = (
 )
 
 
-def make_run(run_id: str, *, minutes: int = 0, model: str = "gpt-4o", eval_file: str = EVAL,
-             tests: Sequence[TestRecord] = BASE_TESTS,
-             source_commit: str = "1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d") -> RunArtifacts:
+def make_run(
+    run_id: str,
+    *,
+    minutes: int = 0,
+    model: str = "gpt-4o",
+    eval_file: str = EVAL,
+    tests: Sequence[TestRecord] = BASE_TESTS,
+    source_commit: str = "1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d",
+) -> RunArtifacts:
     """A run built by the real payload builder, started ``minutes`` after 2024-05-01 12:00 UTC."""
     started = T0 + timedelta(minutes=minutes)
     transcript = [
         RawEvent(test=t.nodeid, role=role, content=text, timestamp=iso(started))
         for t in tests
-        for role, text in (("user", f"question for {t.nodeid.split('::')[-1]}"),
-                           ("assistant", "first line\nsecond line"))
+        for role, text in (
+            ("user", f"question for {t.nodeid.split('::')[-1]}"),
+            ("assistant", "first line\nsecond line"),
+        )
     ]
     return build_run(
         RunInputs(
-            run_id=run_id, started_at=started, finished_at=started + timedelta(seconds=12.5),
-            tests=list(tests), transcript=transcript, versions=VERSIONS,
-            provenance=Provenance(repo="acme/agent", commit=source_commit, branch="main",
-                                  dirty=False),
-            model=model, eval_file=eval_file, tags=["nightly"],
+            run_id=run_id,
+            started_at=started,
+            finished_at=started + timedelta(seconds=12.5),
+            tests=list(tests),
+            transcript=transcript,
+            versions=VERSIONS,
+            provenance=Provenance(
+                repo="acme/agent", commit=source_commit, branch="main", dirty=False
+            ),
+            model=model,
+            eval_file=eval_file,
+            tags=["nightly"],
         ),
         Redactor(),
     )
@@ -84,25 +103,39 @@ def write_local(root: Path, runs: Iterable[RunArtifacts]) -> Path:
 def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """The environment without AGENTV_* settings or user git configuration."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTV_")}
-    env.update({"GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull,
-                "GIT_TERMINAL_PROMPT": "0"})
+    env.update(
+        {"GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull, "GIT_TERMINAL_PROMPT": "0"}
+    )
     env.update(extra or {})
     return env
 
 
-def agentv(cwd: Path, *args: str, env: Mapping[str, str] | None = None,
-           binary: bool = False) -> subprocess.CompletedProcess[str]:
+def agentv(
+    cwd: Path, *args: str, env: Mapping[str, str] | None = None, binary: bool = False
+) -> subprocess.CompletedProcess[str]:
     """Run the installed console script like a user would."""
     return subprocess.run(
-        ["agentv-results", *args], cwd=cwd, capture_output=True, text=True,
-        env=clean_env(env), timeout=120, check=False,
+        ["agentv-results", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=clean_env(env),
+        timeout=120,
+        check=False,
     )
 
 
-def agentv_bytes(cwd: Path, *args: str, env: Mapping[str, str] | None = None,
-                 ) -> subprocess.CompletedProcess[bytes]:
+def agentv_bytes(
+    cwd: Path,
+    *args: str,
+    env: Mapping[str, str] | None = None,
+) -> subprocess.CompletedProcess[bytes]:
     """Like :func:`agentv` but stdout as bytes (for byte-for-byte checks)."""
     return subprocess.run(
-        ["agentv-results", *args], cwd=cwd, capture_output=True, env=clean_env(env),
-        timeout=120, check=False,
+        ["agentv-results", *args],
+        cwd=cwd,
+        capture_output=True,
+        env=clean_env(env),
+        timeout=120,
+        check=False,
     )

@@ -13,15 +13,18 @@ def metadata(run_id: str, *tests: TestRecord) -> RunMetadata:
     return RunMetadata.model_validate_json(make_run(run_id, tests=tests).files["metadata.json"])
 
 
-@pytest.mark.parametrize(("before", "after", "regressed"), [
-    ("passed", "failed", True),
-    ("passed", "error", True),
-    ("xfailed", "failed", True),
-    ("xpassed", "error", True),
-    ("skipped", "failed", False),  # nothing passed before: no baseline to regress from
-    ("passed", "skipped", False),
-    ("failed", "failed", False),
-])
+@pytest.mark.parametrize(
+    ("before", "after", "regressed"),
+    [
+        ("passed", "failed", True),
+        ("passed", "error", True),
+        ("xfailed", "failed", True),
+        ("xpassed", "error", True),
+        ("skipped", "failed", False),  # nothing passed before: no baseline to regress from
+        ("passed", "skipped", False),
+        ("failed", "failed", False),
+    ],
+)
 def test_outcome_regressions(before: str, after: str, regressed: bool) -> None:
     base, new = metadata("a" * 16, record("t", before)), metadata("b" * 16, record("t", after))
     result = diff_runs(base, new)
@@ -37,17 +40,24 @@ def test_outcome_improvement() -> None:
     assert result.tests[0].improvements == ("error -> passed",)
 
 
-@pytest.mark.parametrize(("before", "after", "tolerance", "status"), [
-    (Score(value=0.8, threshold=0.7, passed=True), Score(value=0.6, threshold=0.7, passed=False),
-     0.5, "regressed"),  # crossing the threshold regresses whatever the tolerance
-    (Score(value=0.8), Score(value=0.75), 0.0, "regressed"),
-    (Score(value=0.8), Score(value=0.75), 0.05, "unchanged"),  # exactly the tolerance
-    (Score(value=0.8), Score(value=0.74), 0.05, "regressed"),
-    (Score(value=0.8), Score(value=0.8 + 1e-12), 0.0, "unchanged"),  # float noise
-    (Score(value=0.5, threshold=0.7), Score(value=0.4, threshold=0.7), 0.2, "unchanged"),
-    (Score(value=0.5, threshold=0.7), Score(value=0.9, threshold=0.7), 0.5, "improved"),
-    (Score(value=0.5), Score(value=0.6), 0.0, "improved"),
-])
+@pytest.mark.parametrize(
+    ("before", "after", "tolerance", "status"),
+    [
+        (
+            Score(value=0.8, threshold=0.7, passed=True),
+            Score(value=0.6, threshold=0.7, passed=False),
+            0.5,
+            "regressed",
+        ),  # crossing the threshold regresses whatever the tolerance
+        (Score(value=0.8), Score(value=0.75), 0.0, "regressed"),
+        (Score(value=0.8), Score(value=0.75), 0.05, "unchanged"),  # exactly the tolerance
+        (Score(value=0.8), Score(value=0.74), 0.05, "regressed"),
+        (Score(value=0.8), Score(value=0.8 + 1e-12), 0.0, "unchanged"),  # float noise
+        (Score(value=0.5, threshold=0.7), Score(value=0.4, threshold=0.7), 0.2, "unchanged"),
+        (Score(value=0.5, threshold=0.7), Score(value=0.9, threshold=0.7), 0.5, "improved"),
+        (Score(value=0.5), Score(value=0.6), 0.0, "improved"),
+    ],
+)
 def test_score_rules(before: Score, after: Score, tolerance: float, status: str) -> None:
     assert compare_score("m", before, after, tolerance).status == status
 

@@ -15,9 +15,7 @@ GITHUB_TOKEN = "ghp_" + "R2d2C3po" * 4 + "Zz9Y"
 # (not AWS's documented EXAMPLEKEY, which the redactor rightly leaves alone as a placeholder)
 AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/" + "bPxRfiCYzq8vT3kLm2"
 PRIVATE_KEY_BODY = "MIIEowIBAAKCAQEA" + "q1w2e3r4t5y6" * 8
-PEM = (
-    "-----BEGIN RSA PRIVATE KEY-----\n" + PRIVATE_KEY_BODY + "\n-----END RSA PRIVATE KEY-----"
-)
+PEM = "-----BEGIN RSA PRIVATE KEY-----\n" + PRIVATE_KEY_BODY + "\n-----END RSA PRIVATE KEY-----"
 REMOTE_PASSWORD = "s3cret-pass"  # the http_auth_remote fixture's password
 
 SUITE = f'''
@@ -49,8 +47,12 @@ SECRETS = {
 
 def all_objects(repo: Path) -> bytes:
     """Every object of a repository, loose and packed, as `git cat-file --batch` prints them."""
-    done = subprocess.run(["git", "cat-file", "--batch-all-objects", "--batch"], cwd=repo,
-                          capture_output=True, check=True)
+    done = subprocess.run(
+        ["git", "cat-file", "--batch-all-objects", "--batch"],
+        cwd=repo,
+        capture_output=True,
+        check=True,
+    )
     return done.stdout
 
 
@@ -58,8 +60,9 @@ def branch_objects(repo: Path, branch: str) -> bytes:
     """Every object reachable from ``branch``, as `git cat-file --batch` prints them."""
     ids = git("rev-list", "--objects", branch, cwd=repo).splitlines()
     request = "".join(f"{line.split()[0]}\n" for line in ids).encode()
-    done = subprocess.run(["git", "cat-file", "--batch"], cwd=repo, capture_output=True,
-                          check=True, input=request)
+    done = subprocess.run(
+        ["git", "cat-file", "--batch"], cwd=repo, capture_output=True, check=True, input=request
+    )
     return done.stdout
 
 
@@ -70,15 +73,30 @@ def test_no_planted_secret_reaches_any_git_object(
     root = pytester.path
     git("init", "--quiet", "--initial-branch=main", cwd=root)
     git("add", "test_leaky.py", cwd=root)
-    git("-c", "user.name=A", "-c", "user.email=a@example.com", "commit", "--quiet", "-m", "suite",
-        cwd=root)
+    git(
+        "-c",
+        "user.name=A",
+        "-c",
+        "user.email=a@example.com",
+        "commit",
+        "--quiet",
+        "-m",
+        "suite",
+        cwd=root,
+    )
     http_auth_remote.new_remote()
     url = http_auth_remote.url()  # http://agent:s3cret-pass@127.0.0.1:<port>/runs.git
     assert REMOTE_PASSWORD in url
     git("remote", "add", "origin", url, cwd=root)
 
-    result = pytester.runpytest("-p", "no:xdist", "--agentv-git", "--agentv-remote", "origin",
-                                f"--agentv-eval=leaky {ANTHROPIC_KEY}")
+    result = pytester.runpytest(
+        "-p",
+        "no:xdist",
+        "--agentv-git",
+        "--agentv-remote",
+        "origin",
+        f"--agentv-eval=leaky {ANTHROPIC_KEY}",
+    )
 
     result.assert_outcomes(failed=1)
     # pytest's own traceback shows the test's source; what the plugin prints is ours to keep clean

@@ -19,9 +19,13 @@ from pytest_agentv.index import (
 def commit(n: int, run_id: str | None = None, model: str = "gpt-4o") -> IndexedCommit:
     run = run_id or f"{n:016x}"
     return IndexedCommit(
-        commit=f"{n:040x}", run_id=None, commit_time=n,
+        commit=f"{n:040x}",
+        run_id=None,
+        commit_time=n,
         trailers={
-            "AgentV-Run": run, "AgentV-Model": model, "AgentV-Eval": "evals/test_qa.py",
+            "AgentV-Run": run,
+            "AgentV-Model": model,
+            "AgentV-Eval": "evals/test_qa.py",
             "AgentV-Timestamp": f"2024-05-{1 + n % 28:02d}T12:00:00.000000Z",
             "AgentV-Tests": "total=4 passed=3 failed=1 skipped=0 errors=0",
             "AgentV-Scores": "accuracy=0.75 tone=0.5",
@@ -80,7 +84,8 @@ def test_incremental_update_walks_only_new_commits(tmp_path: Path) -> None:
     branch.update(index)
     assert branch.walked == 3
     assert [r.run_id for r in index.query(RunQuery(limit=4))] == [
-        f"{n:016x}" for n in (103, 102, 101, 100)]
+        f"{n:016x}" for n in (103, 102, 101, 100)
+    ]
     newest = index.nth_latest(0)
     assert newest is not None and newest.run_id == f"{103:016x}"
     index.close()
@@ -103,10 +108,14 @@ def test_history_rewrite_rebuilds(tmp_path: Path) -> None:
 
 
 def test_queries_prefixes_and_abbreviations(tmp_path: Path) -> None:
-    branch = FakeBranch([
-        commit(1, "3f9a2c1b7d4e5f60"), commit(2, "3f9a2c1b00000000", model="claude-3"),
-        commit(3, "a0b1c2d3e4f50617"), IndexedCommit("e" * 40, None, {}),  # not a run commit
-    ])
+    branch = FakeBranch(
+        [
+            commit(1, "3f9a2c1b7d4e5f60"),
+            commit(2, "3f9a2c1b00000000", model="claude-3"),
+            commit(3, "a0b1c2d3e4f50617"),
+            IndexedCommit("e" * 40, None, {}),  # not a run commit
+        ]
+    )
     index = RunIndex(tmp_path / "i.sqlite3", "id")
     branch.update(index)
     assert index.count() == 3

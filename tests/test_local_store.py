@@ -39,7 +39,9 @@ def test_layout(tmp_path: Path) -> None:
     run_dir = tmp_path / "runs" / "a3" / "b2c4d5e6f78901"
     assert result.location == str(run_dir)  # outside the working directory: absolute
     assert sorted(p.name for p in run_dir.iterdir()) == [
-        "metadata.json", "summary.json", "transcript.jsonl",
+        "metadata.json",
+        "summary.json",
+        "transcript.jsonl",
     ]
     for name, data in run.files.items():
         assert (run_dir / name).read_bytes() == data

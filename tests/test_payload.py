@@ -27,21 +27,40 @@ def inputs(**overrides: object) -> RunInputs:
         "started_at": START,
         "finished_at": START + timedelta(seconds=2.5),
         "tests": [
-            TestRecord(nodeid="e.py::test_a", outcome="passed", duration=0.5,
-                       scores={"acc": Score(value=0.9, threshold=0.5, passed=True)},
-                       usage=Usage(input_tokens=3, output_tokens=4, cost_usd=0.25)),
-            TestRecord(nodeid="e.py::test_b", outcome="failed", duration=0.25, failure="boom",
-                       scores={"acc": Score(value=0.2, threshold=0.5, passed=False),
-                               "tone": Score(value=1.0)}),
+            TestRecord(
+                nodeid="e.py::test_a",
+                outcome="passed",
+                duration=0.5,
+                scores={"acc": Score(value=0.9, threshold=0.5, passed=True)},
+                usage=Usage(input_tokens=3, output_tokens=4, cost_usd=0.25),
+            ),
+            TestRecord(
+                nodeid="e.py::test_b",
+                outcome="failed",
+                duration=0.25,
+                failure="boom",
+                scores={
+                    "acc": Score(value=0.2, threshold=0.5, passed=False),
+                    "tone": Score(value=1.0),
+                },
+            ),
         ],
         "transcript": [
             RawEvent(test="e.py::test_a", role="user", content="ünïcode ✓", timestamp="t1"),
-            RawEvent(test="e.py::test_a", role="assistant", content={"b": 1, "a": [1, 2]},
-                     timestamp="t2", fields={"tool_call_id": "c1"}),
+            RawEvent(
+                test="e.py::test_a",
+                role="assistant",
+                content={"b": 1, "a": [1, 2]},
+                timestamp="t2",
+                fields={"tool_call_id": "c1"},
+            ),
         ],
         "versions": VERSIONS,
         "provenance": Provenance(repo="org/repo", commit="a" * 40, branch="main", dirty=False),
-        "model": "m", "eval_file": "e.py", "tags": ["x"], "metadata": {"k": "v"},
+        "model": "m",
+        "eval_file": "e.py",
+        "tags": ["x"],
+        "metadata": {"k": "v"},
     }
     values.update(overrides)
     return RunInputs(**values)  # type: ignore[arg-type]
@@ -93,11 +112,22 @@ def test_files_validate_against_the_models() -> None:
 def test_aggregates_and_counts() -> None:
     tests = inputs().tests
     assert aggregate_scores(tests)["acc"].model_dump() == {
-        "count": 2, "mean": 0.55, "min": 0.2, "max": 0.9, "passed": 1, "failed": 1,
+        "count": 2,
+        "mean": 0.55,
+        "min": 0.2,
+        "max": 0.9,
+        "passed": 1,
+        "failed": 1,
     }
     assert aggregate_scores(tests)["tone"].passed == 0
     assert count_outcomes(tests).model_dump() == {
-        "total": 2, "passed": 1, "failed": 1, "skipped": 0, "errors": 0, "xfailed": 0, "xpassed": 0,
+        "total": 2,
+        "passed": 1,
+        "failed": 1,
+        "skipped": 0,
+        "errors": 0,
+        "xfailed": 0,
+        "xpassed": 0,
     }
 
 
@@ -111,14 +141,31 @@ def test_every_string_passes_through_the_redactor() -> None:
         return text.replace(marker, "[REDACTED:spy]")
 
     planted = inputs(
-        tests=[TestRecord(nodeid=f"e.py::test_{marker}", outcome="failed", duration=0.1,
-                          failure=f"AssertionError: {marker}",
-                          scores={"acc": Score(value=1, reason=f"because {marker}")},
-                          metadata={"nested": [{"deep": marker}]})],
-        transcript=[RawEvent(test="e.py::test_a", role="tool", content={"out": [marker]},
-                             timestamp="t", fields={"extra": marker})],
+        tests=[
+            TestRecord(
+                nodeid=f"e.py::test_{marker}",
+                outcome="failed",
+                duration=0.1,
+                failure=f"AssertionError: {marker}",
+                scores={"acc": Score(value=1, reason=f"because {marker}")},
+                metadata={"nested": [{"deep": marker}]},
+            )
+        ],
+        transcript=[
+            RawEvent(
+                test="e.py::test_a",
+                role="tool",
+                content={"out": [marker]},
+                timestamp="t",
+                fields={"extra": marker},
+            )
+        ],
         provenance=Provenance(repo=marker, branch=marker),
-        model=marker, eval_file=marker, tags=[marker], metadata={"k": marker}, args=[marker],
+        model=marker,
+        eval_file=marker,
+        tags=[marker],
+        metadata={"k": marker},
+        args=[marker],
     )
     run = build_run(planted, Redactor(extra=spy))
     for name, data in run.files.items():

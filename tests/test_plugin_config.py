@@ -17,8 +17,9 @@ def run_model(pytester: pytest.Pytester, *args: str) -> str | None:
     return model
 
 
-def test_each_source_of_model_beats_the_next(pytester: pytest.Pytester,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_each_source_of_model_beats_the_next(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     pytester.makeini("[pytest]\nagentv_model = from-ini\n")
     assert run_model(pytester) == "from-ini"
     monkeypatch.setenv("AGENTV_MODEL", "from-env")
@@ -29,8 +30,9 @@ def test_each_source_of_model_beats_the_next(pytester: pytest.Pytester,
     assert run_model(pytester) == "from-env"
 
 
-def test_command_line_beats_environment(pytester: pytest.Pytester,
-                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_command_line_beats_environment(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("AGENTV_MODEL", "from-env")
     model = run_model(pytester, "--agentv-model", "from-cli", "--agentv-eval", "suite-a")
     assert model == "from-cli"
@@ -67,8 +69,9 @@ def test_bad_option_value_is_an_argparse_error(pytester: pytest.Pytester) -> Non
     result.stderr.fnmatch_lines(["*--agentv-branch: 'bad branch' is not a valid git branch name*"])
 
 
-def test_bad_environment_value_is_a_usage_error(pytester: pytest.Pytester,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bad_environment_value_is_a_usage_error(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("AGENTV_BACKEND", "s3")
     pytester.makepyfile(SUITE)
     result = pytester.runpytest("-p", "no:xdist")
@@ -108,8 +111,14 @@ def test_report_header_says_where_the_run_goes(pytester: pytest.Pytester) -> Non
 
 def test_help_lists_the_options(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--help")
-    result.stdout.fnmatch_lines(["*record eval runs (pytest-agentv)*", "*--agentv-git*",
-                                 "*--agentv-no-record*", "*agentv_backend*"])
+    result.stdout.fnmatch_lines(
+        [
+            "*record eval runs (pytest-agentv)*",
+            "*--agentv-git*",
+            "*--agentv-no-record*",
+            "*agentv_backend*",
+        ]
+    )
 
 
 def test_a_path_option_given_as_two_words_is_warned_about(
@@ -118,10 +127,21 @@ def test_a_path_option_given_as_two_words_is_warned_about(
     elsewhere = tmp_path_factory.mktemp("elsewhere")
     pytester.makeini("[pytest]\n")
     pytester.makepyfile(SUITE)
-    result = pytester.runpytest("-p", "no:xdist", "--agentv-local-dir", str(elsewhere),
-                                "-W", "default::pytest_agentv.AgentvWarning")
+    result = pytester.runpytest(
+        "-p",
+        "no:xdist",
+        "--agentv-local-dir",
+        str(elsewhere),
+        "-W",
+        "default::pytest_agentv.AgentvWarning",
+    )
     result.stdout.fnmatch_lines(["*AgentvWarning: pytest-agentv: write --agentv-local-dir=PATH*"])
     # the '=' form is one word: no warning
-    result = pytester.runpytest("-p", "no:xdist", f"--agentv-local-dir={elsewhere}",
-                                "-W", "default::pytest_agentv.AgentvWarning")
+    result = pytester.runpytest(
+        "-p",
+        "no:xdist",
+        f"--agentv-local-dir={elsewhere}",
+        "-W",
+        "default::pytest_agentv.AgentvWarning",
+    )
     assert "AgentvWarning" not in result.stdout.str()

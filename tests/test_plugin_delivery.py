@@ -28,16 +28,19 @@ def blocked(
 
 def test_store_failure_warns_and_keeps_exit_status(blocked: pytest.Pytester) -> None:
     # in a subprocess, like a user: the warning must reach pytest's own warnings summary
-    result = blocked.runpytest_subprocess("-p", "no:xdist", "--agentv-local-dir", "blocked/runs",
-                                          *SHOW_WARNING)
+    result = blocked.runpytest_subprocess(
+        "-p", "no:xdist", "--agentv-local-dir", "blocked/runs", *SHOW_WARNING
+    )
     result.assert_outcomes(passed=1, warnings=1)
     assert result.ret == pytest.ExitCode.OK
-    result.stdout.fnmatch_lines([
-        "*AgentvDeliveryWarning: cannot create *blocked/runs/*: Not a directory; the run is "
-        "kept locally in .agentv/spool/*; deliver it with `agentv-results sync`",
-        "agentv: run * (1 test) NOT delivered, kept in .agentv/spool/*",
-        "agentv: WARNING: cannot create *",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*AgentvDeliveryWarning: cannot create *blocked/runs/*: Not a directory; the run is "
+            "kept locally in .agentv/spool/*; deliver it with `agentv-results sync`",
+            "agentv: run * (1 test) NOT delivered, kept in .agentv/spool/*",
+            "agentv: WARNING: cannot create *",
+        ]
+    )
     spooled = list((blocked.path / ".agentv" / "spool").glob("*/summary.json"))
     assert len(spooled) == 1
 
@@ -51,18 +54,21 @@ def test_the_next_run_delivers_spooled_runs_first(blocked: pytest.Pytester) -> N
     result = blocked.runpytest("-p", "no:xdist", "--agentv-local-dir", "blocked/runs")
 
     result.assert_outcomes(passed=1)
-    result.stdout.fnmatch_lines([
-        "agentv: run * (1 test) written to blocked/runs/*",
-        "agentv: also delivered 2 earlier run(s) from the spool",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "agentv: run * (1 test) written to blocked/runs/*",
+            "agentv: also delivered 2 earlier run(s) from the spool",
+        ]
+    )
     assert len(list((blocked.path / "blocked" / "runs").glob("*/*/summary.json"))) == 3
     assert not list((blocked.path / ".agentv" / "spool").glob("*/summary.json"))
 
 
 def test_nothing_is_lost_when_even_the_spool_is_unusable(blocked: pytest.Pytester) -> None:
     (blocked.path / ".agentv").write_text("a file where the spool would go")
-    result = blocked.runpytest("-p", "no:xdist", "--agentv-local-dir", "blocked/runs",
-                               *SHOW_WARNING)
+    result = blocked.runpytest(
+        "-p", "no:xdist", "--agentv-local-dir", "blocked/runs", *SHOW_WARNING
+    )
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(
         ["agentv: WARNING: cannot create *; the run is kept locally in *user-cache*"]
@@ -73,15 +79,22 @@ def test_nothing_is_lost_when_even_the_spool_is_unusable(blocked: pytest.Pyteste
 
 
 def test_strict_turns_a_failed_delivery_into_a_failed_session(blocked: pytest.Pytester) -> None:
-    result = blocked.runpytest("-p", "no:xdist", "--agentv-local-dir", "blocked/runs",
-                               "--agentv-strict", *SHOW_WARNING)
+    result = blocked.runpytest(
+        "-p", "no:xdist", "--agentv-local-dir", "blocked/runs", "--agentv-strict", *SHOW_WARNING
+    )
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.stdout.fnmatch_lines(["agentv: run * NOT delivered, kept in *"])
 
 
 def test_warnings_as_errors_fail_the_session_without_crashing(blocked: pytest.Pytester) -> None:
-    result = blocked.runpytest("-p", "no:xdist", "--agentv-local-dir", "blocked/runs",
-                               "-W", "error::pytest_agentv.AgentvDeliveryWarning")
+    result = blocked.runpytest(
+        "-p",
+        "no:xdist",
+        "--agentv-local-dir",
+        "blocked/runs",
+        "-W",
+        "error::pytest_agentv.AgentvDeliveryWarning",
+    )
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
     result.stdout.fnmatch_lines(["agentv: WARNING: cannot create *"])
@@ -89,8 +102,9 @@ def test_warnings_as_errors_fail_the_session_without_crashing(blocked: pytest.Py
 
 def test_strict_does_not_mask_a_worse_exit_status(blocked: pytest.Pytester) -> None:
     blocked.makepyfile(test_two="def test_two():\n    assert 0\n")
-    result = blocked.runpytest("-p", "no:xdist", "--agentv-local-dir", "blocked/runs",
-                               "--agentv-strict")
+    result = blocked.runpytest(
+        "-p", "no:xdist", "--agentv-local-dir", "blocked/runs", "--agentv-strict"
+    )
     assert result.ret == pytest.ExitCode.TESTS_FAILED
 
 

@@ -87,7 +87,13 @@ def test_every_collected_test_is_recorded_with_its_outcome(
         "test_teardown_error": "error",
     }
     assert summary["counts"] == {
-        "total": 8, "passed": 2, "failed": 1, "skipped": 1, "errors": 2, "xfailed": 1, "xpassed": 1,
+        "total": 8,
+        "passed": 2,
+        "failed": 1,
+        "skipped": 1,
+        "errors": 2,
+        "xfailed": 1,
+        "xpassed": 1,
     }
 
 
@@ -98,7 +104,10 @@ def test_scores_usage_metadata_and_failure_text(
     tests = records_by_name(metadata)
     passes = tests["test_passes"]
     assert passes["scores"]["accuracy"] == {
-        "value": 1.0, "threshold": 0.8, "passed": True, "reason": "exact",
+        "value": 1.0,
+        "threshold": 0.8,
+        "passed": True,
+        "reason": "exact",
     }
     assert passes["scores"]["grounded"]["value"] == 1.0
     assert passes["scores"]["grounded"]["passed"] is None
@@ -113,7 +122,12 @@ def test_scores_usage_metadata_and_failure_text(
     assert tests["test_xfailed"]["reason"] == "known bug"
     assert tests["test_plain"]["duration"] >= 0
     assert summary["scores"]["accuracy"] == {
-        "count": 2, "mean": 0.625, "min": 0.25, "max": 1.0, "passed": 1, "failed": 1,
+        "count": 2,
+        "mean": 0.625,
+        "min": 0.25,
+        "max": 1.0,
+        "passed": 1,
+        "failed": 1,
     }
     assert metadata["usage"]["inputTokens"] == 20
 

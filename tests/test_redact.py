@@ -57,116 +57,238 @@ def case(rule: str, secret: str, near_miss: str, template: str = "{}") -> None:
     CASES.append((rule, template.format(secret), secret, near_miss))
 
 
-case("anthropic-api-key", "sk-ant-api03-" + rand(ALNUM + "_-", 93) + "AA",
-     "export ANTHROPIC_API_KEY=sk-ant-api03-XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX",
-     "export ANTHROPIC_API_KEY={}")
-case("anthropic-admin-key", "sk-ant-admin01-" + rand(ALNUM + "_-", 93) + "AA",
-     "the sk-ant- prefix marks Anthropic keys")
-case("openai-api-key", "sk-proj-" + rand(ALNUM + "_-", 156),
-     "OPENAI_API_KEY=sk-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", "key: {}")
-case("openai-api-key", "sk-" + rand(ALNUM, 20) + "T3BlbkFJ" + rand(ALNUM, 20),
-     "run sk-learn-compatible-estimators-for-everything-here")
-case("github-pat", "ghp_" + rand(ALNUM, 36), "ghp_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
-     "git clone https://{}@github.com/o/r")
+case(
+    "anthropic-api-key",
+    "sk-ant-api03-" + rand(ALNUM + "_-", 93) + "AA",
+    "export ANTHROPIC_API_KEY=sk-ant-api03-XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX",
+    "export ANTHROPIC_API_KEY={}",
+)
+case(
+    "anthropic-admin-key",
+    "sk-ant-admin01-" + rand(ALNUM + "_-", 93) + "AA",
+    "the sk-ant- prefix marks Anthropic keys",
+)
+case(
+    "openai-api-key",
+    "sk-proj-" + rand(ALNUM + "_-", 156),
+    "OPENAI_API_KEY=sk-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+    "key: {}",
+)
+case(
+    "openai-api-key",
+    "sk-" + rand(ALNUM, 20) + "T3BlbkFJ" + rand(ALNUM, 20),
+    "run sk-learn-compatible-estimators-for-everything-here",
+)
+case(
+    "github-pat",
+    "ghp_" + rand(ALNUM, 36),
+    "ghp_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+    "git clone https://{}@github.com/o/r",
+)
 case("github-oauth", "gho_" + rand(ALNUM, 36), "gho_ is the OAuth token prefix")
 case("github-app-token", "ghs_" + rand(ALNUM, 36), "ghs_short")
 case("github-refresh-token", "ghr_" + rand(ALNUM, 76), "ghr_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx")
-case("github-fine-grained-pat", "github_pat_" + rand(ALNUM, 22) + "_" + rand(ALNUM, 59),
-     "see github_pat_ in the docs")
+case(
+    "github-fine-grained-pat",
+    "github_pat_" + rand(ALNUM, 22) + "_" + rand(ALNUM, 59),
+    "see github_pat_ in the docs",
+)
 case("gitlab-pat", "glpat-" + rand(ALNUM + "_-", 20), "glpat-XXXXXXXXXXX-XXXXXXXX")
 case("gitlab-token", "glrt-" + rand(ALNUM + "_-", 20), "glrt-tx_xxxxxxxxxxxxxxxxxxxxxxxxxxx")
-case("slack-token", "xoxb-" + rand("0123456789", 12) + "-" + rand("0123456789", 13) + "-"
-     + rand(ALNUM, 24), "xoxb-xxxxxxxxx-xxxxxxxxxx-xxxxxxxxxxxx")
-case("slack-token", "xoxp-" + "-".join(rand("0123456789", 12) for _ in range(3)) + "-"
-     + rand(HEX, 32), "xoxb-abcdef-abcdef")
-case("slack-app-token", "xapp-1-A" + rand("ABCDEFGHIJ0123456789", 10) + "-"
-     + rand("0123456789", 13) + "-" + rand(HEX, 64), "xapp-1-xxx")
-case("slack-webhook", "https://hooks.slack.com/services/T" + rand(B32, 8) + "/B" + rand(B32, 10)
-     + "/" + rand(ALNUM, 24), "https://api.slack.com/messaging/webhooks")
+case(
+    "slack-token",
+    "xoxb-" + rand("0123456789", 12) + "-" + rand("0123456789", 13) + "-" + rand(ALNUM, 24),
+    "xoxb-xxxxxxxxx-xxxxxxxxxx-xxxxxxxxxxxx",
+)
+case(
+    "slack-token",
+    "xoxp-" + "-".join(rand("0123456789", 12) for _ in range(3)) + "-" + rand(HEX, 32),
+    "xoxb-abcdef-abcdef",
+)
+case(
+    "slack-app-token",
+    "xapp-1-A"
+    + rand("ABCDEFGHIJ0123456789", 10)
+    + "-"
+    + rand("0123456789", 13)
+    + "-"
+    + rand(HEX, 64),
+    "xapp-1-xxx",
+)
+case(
+    "slack-webhook",
+    "https://hooks.slack.com/services/T"
+    + rand(B32, 8)
+    + "/B"
+    + rand(B32, 10)
+    + "/"
+    + rand(ALNUM, 24),
+    "https://api.slack.com/messaging/webhooks",
+)
 case("aws-access-key-id", "AKIA" + rand(B32, 16), "AKIAIOSFODNN7EXAMPLE")
 case("aws-access-key-id", "ASIA" + rand(B32, 16), "TODAYINASIAASACKOFRICEFELLOVER")
-case("aws-secret-access-key", rand(ALNUM + "/+", 40),
-     "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-     "aws_secret_access_key = {}")
+case(
+    "aws-secret-access-key",
+    rand(ALNUM + "/+", 40),
+    "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    "aws_secret_access_key = {}",
+)
 case("gcp-api-key", "AIza" + rand(ALNUM + "_-", 35), "AIzaSyabcdefghijklmnopqrstuvwxyz1234567")
 case("stripe-secret-key", "sk_live_" + rand(ALNUM, 99), "pk_live_" + rand(ALNUM, 24))
 case("stripe-secret-key", "rk_test_" + rand(ALNUM, 99), "sk_live_")
 case("stripe-webhook-secret", "whsec_" + rand(ALNUM, 32), "whsec_ prefix")
-case("sendgrid-api-key", "SG." + rand(ALNUM + "_-", 22) + "." + rand(ALNUM + "_-", 43),
-     "SG.configure(retries=3)")
+case(
+    "sendgrid-api-key",
+    "SG." + rand(ALNUM + "_-", 22) + "." + rand(ALNUM + "_-", 43),
+    "SG.configure(retries=3)",
+)
 case("twilio-api-key", "SK" + rand(HEX, 32), "SKU-" + rand(HEX, 12))
 case("npm-token", "npm_" + rand(ALNUM, 36), "//registry.npmjs.org/:_authToken=${NPM_TOKEN}")
 case("pypi-token", "pypi-AgEIcHlwaS5vcmc" + rand(ALNUM + "_-", 150), "pip install pypi-simple")
-case("huggingface-token", "hf_" + rand(string.ascii_letters, 34),
-     "- (id)hf_requiredCharacteristicTypesForDisplayMetadata;")
-case("azure-ad-client-secret", rand(ALNUM, 3) + "8Q~" + rand(ALNUM + "_.~-", 34),
-     "client_secret=bP88Q~xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx")
+case(
+    "huggingface-token",
+    "hf_" + rand(string.ascii_letters, 34),
+    "- (id)hf_requiredCharacteristicTypesForDisplayMetadata;",
+)
+case(
+    "azure-ad-client-secret",
+    rand(ALNUM, 3) + "8Q~" + rand(ALNUM + "_.~-", 34),
+    "client_secret=bP88Q~xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+)
 case("databricks-token", "dapi" + rand(HEX, 32), "dapi is Databricks' prefix")
 case("digitalocean-token", "dop_v1_" + rand(HEX, 64), "dop_v1_ tokens")
 case("shopify-token", "shpat_" + rand(HEX, 32), "shpat_ is Shopify's")
 case("mailchimp-api-key", rand(HEX, 32) + "-us14", "en-us locale")
 case("linear-api-key", "lin_api_" + rand(ALNUM, 40), "lin_api_ prefix")
-case("notion-token", "ntn_" + rand("0123456789", 11) + rand(ALNUM, 35),
-     "ntn_123456789012345678901234567890123456789012345678901234567890")
+case(
+    "notion-token",
+    "ntn_" + rand("0123456789", 11) + rand(ALNUM, 35),
+    "ntn_123456789012345678901234567890123456789012345678901234567890",
+)
 case("vault-token", "hvs." + rand(ALNUM + "_-", 91), "hvs." + "x" * 91)
 case("vault-token", "s." + rand(ALNUM, 24), "s.AcceptanceTimeoutSeconds ")
-case("telegram-bot-token", rand("123456789", 10) + ":AA" + rand(ALNUM + "_-", 33),
-     "arn:aws:sns:aaa:111122223333:aaaaaaaaaaaaaaaaaaassssssddddddddddddd")
-case("discord-bot-token", "MT" + rand(ALNUM, 24) + "." + rand(ALNUM, 6) + "." + rand(ALNUM, 38),
-     "Mozilla.Firefox.Release")
+case(
+    "telegram-bot-token",
+    rand("123456789", 10) + ":AA" + rand(ALNUM + "_-", 33),
+    "arn:aws:sns:aaa:111122223333:aaaaaaaaaaaaaaaaaaassssssddddddddddddd",
+)
+case(
+    "discord-bot-token",
+    "MT" + rand(ALNUM, 24) + "." + rand(ALNUM, 6) + "." + rand(ALNUM, 38),
+    "Mozilla.Firefox.Release",
+)
 case("facebook-access-token", "EAA" + rand(ALNUM, 180), "EAAaaaa")
 case("sentry-token", "sntryu_" + rand(HEX, 64), "sntryu_ user tokens")
-case("grafana-token", "glsa_" + rand(ALNUM, 32) + "_" + rand(HEX, 8),
-     "glsa_XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX_AAAAAAAA")
+case(
+    "grafana-token",
+    "glsa_" + rand(ALNUM, 32) + "_" + rand(HEX, 8),
+    "glsa_XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX_AAAAAAAA",
+)
 case("doppler-token", "dp.pt." + rand(ALNUM, 43), "dp.pt.example")
 case("new-relic-key", "NRAK-" + rand(B32, 27), "NRAK- keys")
 case("postman-api-key", "PMAK-" + rand(HEX, 24) + "-" + rand(HEX, 34), "PMAK-123")
 case("pulumi-token", "pul-" + rand(HEX, 40), "pul-request")
 case("rubygems-api-key", "rubygems_" + rand(HEX, 48), "rubygems_org")
-case("sourcegraph-token", "sgp_" + rand(HEX, 16) + "_" + rand(HEX, 40),
-     "sgp_5555555dAAAAA7777777CcccCFaaaaaaaaaaaaaa")
+case(
+    "sourcegraph-token",
+    "sgp_" + rand(HEX, 16) + "_" + rand(HEX, 40),
+    "sgp_5555555dAAAAA7777777CcccCFaaaaaaaaaaaaaa",
+)
 case("square-token", "sq0atp-" + rand(ALNUM + "_-", 22), "sq0atp-")
-case("perplexity-api-key", "pplx-" + rand(ALNUM, 48),
-     "PERPLEXITY_API_KEY=pplx-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx")
-case("openshift-token", "sha256~" + rand(ALNUM + "_-", 43),
-     "aws-cli@sha256:eaaa7b11777babe28e6133a8b19ff71cea687e0d7f05158dee95a71f76ce3d00")
-case("1password-token", "A3-" + rand(B32, 6) + "-" + rand(B32, 11) + "-" + "-".join(
-    rand(B32, 5) for _ in range(3)), "A3-XXXXXX-XXXXXXXXXXX-XXXXX-XXXXX-XXXXX")
-case("age-secret-key", "AGE-SECRET-KEY-1" + rand("QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L", 58),
-     "age public keys start age1")
+case(
+    "perplexity-api-key",
+    "pplx-" + rand(ALNUM, 48),
+    "PERPLEXITY_API_KEY=pplx-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+)
+case(
+    "openshift-token",
+    "sha256~" + rand(ALNUM + "_-", 43),
+    "aws-cli@sha256:eaaa7b11777babe28e6133a8b19ff71cea687e0d7f05158dee95a71f76ce3d00",
+)
+case(
+    "1password-token",
+    "A3-" + rand(B32, 6) + "-" + rand(B32, 11) + "-" + "-".join(rand(B32, 5) for _ in range(3)),
+    "A3-XXXXXX-XXXXXXXXXXX-XXXXX-XXXXX-XXXXX",
+)
+case(
+    "age-secret-key",
+    "AGE-SECRET-KEY-1" + rand("QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L", 58),
+    "age public keys start age1",
+)
 case("jwt", JWT, "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9")
 case("jwt", JWT, "eyJBB.eyJCC.eyJDDDD", "Authorization: Bearer {}")
-case("authorization-header", rand(ALNUM, 40), "Authorization: Bearer $TOKEN",
-     "Authorization: Bearer {}")
-case("authorization-header", rand(ALNUM + "+/", 28) + "==",
-     'curl -H "Authorization: Bearer <Openverse API token>"', 'curl -H "Authorization: Basic {}"')
-case("url-credentials", rand(ALNUM, 16), "https://user:<password>@example.com/repo.git",
-     "postgres://app:{}@db.internal:5432/app")
-case("url-credentials", "hunter2", "https://url:8000/ @something else",
-     "redis://default:{}@cache:6379")
-case("curl-credentials", "elastic:" + rand(ALNUM, 14), 'curl -u "${USER}:${PASSWORD}" https://x',
-     "curl -u {} https://localhost:9200")
-case("curl-credentials", "api:" + rand(ALNUM, 20), "curl --user user:pass --digest http://x",
-     "curl -s --user '{}' https://api.example.net")
-case("private-key", "-----BEGIN RSA PRIVATE KEY-----\n" + "\n".join(
-    rand(ALNUM + "+/", 64) for _ in range(5)) + "\n-----END RSA PRIVATE KEY-----",
-     "-----BEGIN PRIVATE KEY-----\nanything\n-----END PRIVATE KEY-----")
-case("private-key", "-----BEGIN OPENSSH PRIVATE KEY-----\n" + rand(ALNUM + "+/", 70) + "\n",
-     "-----BEGIN PUBLIC KEY-----\n" + rand(ALNUM, 64) + "\n-----END PUBLIC KEY-----")
-case("bundler-credentials", "gemuser:" + rand(HEX, 16), "BUNDLE_PATH=vendor/bundle",
-     "export BUNDLE_GEMS__EXAMPLE__COM={}")
+case(
+    "authorization-header",
+    rand(ALNUM, 40),
+    "Authorization: Bearer $TOKEN",
+    "Authorization: Bearer {}",
+)
+case(
+    "authorization-header",
+    rand(ALNUM + "+/", 28) + "==",
+    'curl -H "Authorization: Bearer <Openverse API token>"',
+    'curl -H "Authorization: Basic {}"',
+)
+case(
+    "url-credentials",
+    rand(ALNUM, 16),
+    "https://user:<password>@example.com/repo.git",
+    "postgres://app:{}@db.internal:5432/app",
+)
+case(
+    "url-credentials",
+    "hunter2",
+    "https://url:8000/ @something else",
+    "redis://default:{}@cache:6379",
+)
+case(
+    "curl-credentials",
+    "elastic:" + rand(ALNUM, 14),
+    'curl -u "${USER}:${PASSWORD}" https://x',
+    "curl -u {} https://localhost:9200",
+)
+case(
+    "curl-credentials",
+    "api:" + rand(ALNUM, 20),
+    "curl --user user:pass --digest http://x",
+    "curl -s --user '{}' https://api.example.net",
+)
+case(
+    "private-key",
+    "-----BEGIN RSA PRIVATE KEY-----\n"
+    + "\n".join(rand(ALNUM + "+/", 64) for _ in range(5))
+    + "\n-----END RSA PRIVATE KEY-----",
+    "-----BEGIN PRIVATE KEY-----\nanything\n-----END PRIVATE KEY-----",
+)
+case(
+    "private-key",
+    "-----BEGIN OPENSSH PRIVATE KEY-----\n" + rand(ALNUM + "+/", 70) + "\n",
+    "-----BEGIN PUBLIC KEY-----\n" + rand(ALNUM, 64) + "\n-----END PUBLIC KEY-----",
+)
+case(
+    "bundler-credentials",
+    "gemuser:" + rand(HEX, 16),
+    "BUNDLE_PATH=vendor/bundle",
+    "export BUNDLE_GEMS__EXAMPLE__COM={}",
+)
 case("secret-assignment", rand(ALNUM, 24), "max_tokens = 4096", 'password = "{}"')
 case("secret-assignment", rand(ALNUM, 32), "token_count: 1234567890123", "API_KEY={}")
 case("secret-assignment", rand(ALNUM, 20), 'api_key = "<YOUR_API_KEY>"', '"client_secret": "{}"')
 case("secret-assignment", rand(ALNUM, 20), "password: ${DB_PASSWORD}", "db_pass: {}")
-case("secret-assignment", rand(ALNUM, 20), 'clientId = "73082700-1f09-405b-80d0-3131bfd6272d"',
-     "<apiToken>\n  {}\n</apiToken>")
-case("secret-assignment", rand(ALNUM, 20), "public_key = " + rand(ALNUM, 40),
-     'if (secret == "{}")')
-case("secret-assignment", rand(ALNUM, 20), "secret_length = X25519.secret_length",
-     'System.setProperty("SERVICE_TOKEN", "{}")')
-case("secret-assignment", rand(ALNUM, 20), "password = var.db_password",
-     "--password {} --host db")
+case(
+    "secret-assignment",
+    rand(ALNUM, 20),
+    'clientId = "73082700-1f09-405b-80d0-3131bfd6272d"',
+    "<apiToken>\n  {}\n</apiToken>",
+)
+case("secret-assignment", rand(ALNUM, 20), "public_key = " + rand(ALNUM, 40), 'if (secret == "{}")')
+case(
+    "secret-assignment",
+    rand(ALNUM, 20),
+    "secret_length = X25519.secret_length",
+    'System.setProperty("SERVICE_TOKEN", "{}")',
+)
+case("secret-assignment", rand(ALNUM, 20), "password = var.db_password", "--password {} --host db")
 
 
 @pytest.mark.parametrize(
@@ -203,9 +325,23 @@ def test_token_inside_serialised_json_escape_is_found() -> None:
 
 @pytest.mark.parametrize(
     "name",
-    ["max_tokens", "token_count", "input_tokens", "tokenizer", "keyword", "key_name",
-     "credentialsId", "access_token_url", "secret_length", "passwordVariable", "public_key",
-     "publicToken", "jsonwebtoken", "someotherpassword", "sequenceKey"],
+    [
+        "max_tokens",
+        "token_count",
+        "input_tokens",
+        "tokenizer",
+        "keyword",
+        "key_name",
+        "credentialsId",
+        "access_token_url",
+        "secret_length",
+        "passwordVariable",
+        "public_key",
+        "publicToken",
+        "jsonwebtoken",
+        "someotherpassword",
+        "sequenceKey",
+    ],
 )
 def test_names_that_do_not_hold_secrets(name: str) -> None:
     text = f'{name} = "{rand(ALNUM, 24)}"'
@@ -302,9 +438,7 @@ def test_custom_pattern_gets_its_rule_id() -> None:
 
 
 def test_custom_pattern_secret_group_only() -> None:
-    config = RedactionConfig(
-        patterns=(NamedPattern(name="pin", regex=r"pin=(?P<secret>\d{4})"),)
-    )
+    config = RedactionConfig(patterns=(NamedPattern(name="pin", regex=r"pin=(?P<secret>\d{4})"),))
     assert Redactor(config).text("pin=1234 ok") == "pin=[REDACTED:custom:pin] ok"
 
 

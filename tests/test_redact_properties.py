@@ -41,8 +41,21 @@ texts = st.lists(st.one_of(noise, secrets), max_size=8).map("".join)
 
 json_leaf = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), texts)
 keys = st.one_of(
-    st.sampled_from(["id", "call_id", "password", "api_key", "content", "text", "max_tokens",
-                     "Authorization", "data", "type", "token"]),
+    st.sampled_from(
+        [
+            "id",
+            "call_id",
+            "password",
+            "api_key",
+            "content",
+            "text",
+            "max_tokens",
+            "Authorization",
+            "data",
+            "type",
+            "token",
+        ]
+    ),
     st.text(max_size=10),
 )
 json_values = st.recursive(

@@ -53,7 +53,10 @@ def test_config_file_beats_defaults(tmp_path: Path) -> None:
     write_config(tmp_path, CONFIG)
     settings = resolve_settings(tmp_path)
     assert (settings.backend, settings.remote, settings.branch, settings.path) == (
-        "git", "from-file", "file/branch", "file/path",
+        "git",
+        "from-file",
+        "file/branch",
+        "file/path",
     )
     assert settings.local_dir == tmp_path / "file-runs"
     assert settings.sources["branch"] == str(tmp_path / ".agentv" / "config.yaml")
@@ -77,8 +80,9 @@ def test_config_file_beats_defaults(tmp_path: Path) -> None:
         ),
     ],
 )
-def test_each_source_beats_the_next(tmp_path: Path, higher: dict[str, dict[str, str]],
-                                    winner: str) -> None:
+def test_each_source_beats_the_next(
+    tmp_path: Path, higher: dict[str, dict[str, str]], winner: str
+) -> None:
     write_config(tmp_path, CONFIG)
     settings = resolve_settings(tmp_path, **higher)  # type: ignore[arg-type]
     assert settings.branch == winner
@@ -109,21 +113,30 @@ def test_every_option_has_all_its_names() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"env": {"AGENTV_BACKEND": "s3"}},
-         "environment variable AGENTV_BACKEND: invalid value 's3' for backend: 's3' is not a "
-         "backend; choose one of: local, git"),
-        ({"env": {"AGENTV_STRICT": "maybe"}},
-         "environment variable AGENTV_STRICT: invalid value 'maybe' for strict: 'maybe' is not a "
-         "boolean"),
-        ({"ini": {"agentv_branch": "bad branch"}},
-         "ini option agentv_branch: invalid value 'bad branch' for branch: 'bad branch' is not a "
-         "valid git branch name"),
-        ({"env": {"AGENTV_PATH": "../outside"}},
-         "environment variable AGENTV_PATH: invalid value '../outside' for path"),
+        (
+            {"env": {"AGENTV_BACKEND": "s3"}},
+            "environment variable AGENTV_BACKEND: invalid value 's3' for backend: 's3' is not a "
+            "backend; choose one of: local, git",
+        ),
+        (
+            {"env": {"AGENTV_STRICT": "maybe"}},
+            "environment variable AGENTV_STRICT: invalid value 'maybe' for strict: "
+            "'maybe' is not a boolean",
+        ),
+        (
+            {"ini": {"agentv_branch": "bad branch"}},
+            "ini option agentv_branch: invalid value 'bad branch' for branch: "
+            "'bad branch' is not a valid git branch name",
+        ),
+        (
+            {"env": {"AGENTV_PATH": "../outside"}},
+            "environment variable AGENTV_PATH: invalid value '../outside' for path",
+        ),
     ],
 )
-def test_bad_values_name_their_source(tmp_path: Path, kwargs: dict[str, dict[str, str]],
-                                      message: str) -> None:
+def test_bad_values_name_their_source(
+    tmp_path: Path, kwargs: dict[str, dict[str, str]], message: str
+) -> None:
     with pytest.raises(SettingsError) as info:
         resolve_settings(tmp_path, **kwargs)  # type: ignore[arg-type]
     assert message in str(info.value)
@@ -133,27 +146,40 @@ def test_bad_values_name_their_source(tmp_path: Path, kwargs: dict[str, dict[str
     ("text", "message"),
     [
         ("artifacts:\n  backend: git: local\n", "config.yaml:2:"),
-        ("artifacts:\n  backend: s3\n",
-         "artifacts.backend: Input should be 'local' or 'git' (got 's3')"),
-        ("artifacts:\n  bakend: git\n",
-         "unknown field 'artifacts.bakend'; allowed here: backend, strict, git, local"),
-        ("artifact:\n  backend: git\n",
-         "unknown field 'artifact'; allowed here: artifacts, redaction, gates, releases"),
-        ("artifacts:\n  git:\n    branch: 'two words'\n",
-         "artifacts.git.branch: 'two words' is not a valid git branch name"),
+        (
+            "artifacts:\n  backend: s3\n",
+            "artifacts.backend: Input should be 'local' or 'git' (got 's3')",
+        ),
+        (
+            "artifacts:\n  bakend: git\n",
+            "unknown field 'artifacts.bakend'; allowed here: backend, strict, git, local",
+        ),
+        (
+            "artifact:\n  backend: git\n",
+            "unknown field 'artifact'; allowed here: artifacts, redaction, gates, releases",
+        ),
+        (
+            "artifacts:\n  git:\n    branch: 'two words'\n",
+            "artifacts.git.branch: 'two words' is not a valid git branch name",
+        ),
         ("artifacts:\n  git:\n    path: /abs/../x\n", "artifacts.git.path:"),
-        ("artifacts:\n  git:\n    remote: 42\n",
-         "artifacts.git.remote: Input should be a valid string (got 42)"),
+        (
+            "artifacts:\n  git:\n    remote: 42\n",
+            "artifacts.git.remote: Input should be a valid string (got 42)",
+        ),
         ("artifacts:\n  strict: sometimes\n", "artifacts.strict: Input should be a valid boolean"),
         ("- just\n- a list\n", "expected a mapping at the top level"),
         ("redaction:\n  enabled: nope\n", "redaction.enabled: Input should be a valid boolean"),
-        ("redaction:\n  patterns:\n    - name: ticket\n      regex: 'T-[0-9'\n",
-         "redaction.patterns.0.regex: redaction.patterns[ticket]: invalid regex 'T-[0-9'"),
+        (
+            "redaction:\n  patterns:\n    - name: ticket\n      regex: 'T-[0-9'\n",
+            "redaction.patterns.0.regex: redaction.patterns[ticket]: invalid regex 'T-[0-9'",
+        ),
         ("redaction:\n  patterns:\n    - regex: x\n", "redaction.patterns.0.name: Field required"),
     ],
 )
-def test_config_file_errors_name_file_field_and_value(tmp_path: Path, text: str,
-                                                      message: str) -> None:
+def test_config_file_errors_name_file_field_and_value(
+    tmp_path: Path, text: str, message: str
+) -> None:
     path = write_config(tmp_path, text)
     with pytest.raises(SettingsError) as info:
         resolve_settings(tmp_path)
@@ -172,8 +198,23 @@ def test_valid_branch_names(name: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["", "-x", "/x", "x/", "a..b", "a b", "a~b", "a^b", "a:b", "x.lock", "a//b", "a/.b",
-             "a@{b", "@"],
+    "name",
+    [
+        "",
+        "-x",
+        "/x",
+        "x/",
+        "a..b",
+        "a b",
+        "a~b",
+        "a^b",
+        "a:b",
+        "x.lock",
+        "a//b",
+        "a/.b",
+        "a@{b",
+        "@",
+    ],
 )
 def test_invalid_branch_names(name: str) -> None:
     with pytest.raises(ValueError, match="not a valid git branch name"):
