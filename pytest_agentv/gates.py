@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pytest_agentv.diff import OK_OUTCOMES
-from pytest_agentv.models import RunMetadata, Score, TestRecord
+from pytest_agentv.models import GateRecord, GateRowRecord, GateVerdict, RunMetadata, TestRecord
 from pytest_agentv.repeats import split_repeat
 from pytest_agentv.stats import (
     DEFAULT_CONFIDENCE,
@@ -36,7 +36,7 @@ from pytest_agentv.stats import (
     per_test_means,
 )
 
-Verdict = Literal["pass", "fail", "inconclusive"]
+Verdict = GateVerdict
 GateKind = Literal["min-score", "min-pass-rate", "max-regression", "fail-on-regression"]
 #: The name under which pass/fail outcomes appear among the metrics of a gate.
 PASS_RATE = "pass_rate"
@@ -80,26 +80,30 @@ class GateRow:
     greater_is_better: bool = True
     note: str = ""
 
+    def to_record(self) -> GateRowRecord:
+        """The row as run metadata stores it."""
+        diff = self.difference
+        return GateRowRecord(
+            gate=self.gate,
+            metric=self.metric,
+            verdict=self.verdict,
+            limit=self.limit,
+            this_run=self.this_run,
+            baseline=self.baseline,
+            difference=None if diff is None else diff.mean,
+            low=None if diff is None else diff.low,
+            high=None if diff is None else diff.high,
+            standard_error=None if diff is None else diff.standard_error,
+            detectable=None if diff is None else diff.detectable,
+            clusters=None if diff is None else diff.clusters,
+            tests=self.tests,
+            greater_is_better=self.greater_is_better,
+            note=self.note,
+        )
+
     def to_json(self) -> dict[str, Any]:
         """JSON-ready, camelCase like the stored files."""
-        diff = self.difference
-        return {
-            "gate": self.gate,
-            "metric": self.metric,
-            "verdict": self.verdict,
-            "limit": self.limit,
-            "thisRun": self.this_run,
-            "baseline": self.baseline,
-            "difference": None if diff is None else diff.mean,
-            "low": None if diff is None else diff.low,
-            "high": None if diff is None else diff.high,
-            "standardError": None if diff is None else diff.standard_error,
-            "detectable": None if diff is None else diff.detectable,
-            "clusters": None if diff is None else diff.clusters,
-            "tests": self.tests,
-            "greaterIsBetter": self.greater_is_better,
-            "note": self.note,
-        }
+        return self.to_record().model_dump(mode="json", by_alias=True)
 
 
 @dataclass(frozen=True)
@@ -124,14 +128,18 @@ class GateReport:
         """True when the gate should fail the session (what the exit status reads)."""
         return self.verdict == "fail"
 
+    def to_record(self) -> GateRecord:
+        """The report as run metadata stores it."""
+        return GateRecord(
+            verdict=self.verdict,
+            baseline=self.baseline_id,
+            error=self.error,
+            rows=[row.to_record() for row in self.rows],
+        )
+
     def to_json(self) -> dict[str, Any]:
         """JSON-ready, camelCase like the stored files."""
-        return {
-            "verdict": self.verdict,
-            "baseline": self.baseline_id,
-            "error": self.error,
-            "rows": [row.to_json() for row in self.rows],
-        }
+        return self.to_record().model_dump(mode="json", by_alias=True)
 
 
 # -- what a run holds, per test ----------------------------------------------------------------
@@ -167,19 +175,14 @@ def metrics_of(tests: Iterable[TestRecord]) -> set[str]:
     return {name for record in tests for name in record.scores}
 
 
-def _direction(score: Score) -> bool | None:
-    value = getattr(score, "greater_is_better", None)
-    return value if isinstance(value, bool) else None
-
-
 def greater_is_better(metric: str, *runs: Iterable[TestRecord]) -> bool:
     """The metric's direction as its scores record it (the first that says, in node id order);
     ``True`` when none does."""
     for tests in runs:
         for record in sorted(tests, key=lambda r: r.nodeid):
             score = record.scores.get(metric)
-            if score is not None and (direction := _direction(score)) is not None:
-                return direction
+            if score is not None and score.greater_is_better is not None:
+                return score.greater_is_better
     return True
 
 

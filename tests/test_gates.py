@@ -22,7 +22,7 @@ from pytest_agentv.gates import (
     render_gate_table,
     run_mean,
 )
-from pytest_agentv.models import RunMetadata
+from pytest_agentv.models import RunMetadata, Score, TestRecord
 from tests.gate_runs import base_values, nodeids, noise, run_of, scored, scored_run
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -234,7 +234,7 @@ _IN_A_CHILD = """
 import json, sys
 from tests.gate_runs import run_of, scored
 from pytest_agentv.gates import GateSpec, evaluate_gates
-from pytest_agentv.models import RunMetadata
+from pytest_agentv.models import RunMetadata, Score, TestRecord
 before, after = (RunMetadata.model_validate(r) for r in json.load(sys.stdin))
 spec = GateSpec(fail_on_regression=True, max_regression={"accuracy": 0.05})
 print(json.dumps(evaluate_gates(after, spec, before).to_json(), sort_keys=True))
@@ -263,3 +263,52 @@ def test_the_same_runs_give_the_same_verdict_in_any_process() -> None:
         )
         outputs.add(child.stdout.strip())
     assert outputs == {here}
+
+
+def lower_is_better_run(run_id: str, values: dict[str, float]) -> RunMetadata:
+    return run_of(
+        run_id,
+        [
+            TestRecord(
+                nodeid=n,
+                outcome="passed",
+                duration=0.1,
+                scores={"latency": Score(value=v, greater_is_better=False)},
+            )
+            for n, v in sorted(values.items())
+        ],
+    )
+
+
+def test_a_metric_where_lower_is_better_regresses_when_it_rises() -> None:
+    names = nodeids(20)
+    base = {n: 1.0 + noise(i) for i, n in enumerate(names)}
+    slower = lower_is_better_run("a" * 16, {n: v + 0.5 for n, v in base.items()})
+    faster = lower_is_better_run("a" * 16, {n: v - 0.5 for n, v in base.items()})
+    before = lower_is_better_run("b" * 16, base)
+    spec = GateSpec(max_regression={"latency": 0.1})
+    assert only_row(evaluate_gates(slower, spec, before), "latency")["verdict"] == "fail"
+    assert only_row(evaluate_gates(faster, spec, before), "latency")["verdict"] == "pass"
+    lines = render_gate_table(evaluate_gates(slower, spec, before))
+    assert "rise <= 0.1" in lines[1]
+
+
+def test_min_score_of_a_lower_is_better_metric_is_a_ceiling() -> None:
+    run = lower_is_better_run("a" * 16, {"a.py::t1": 1.0, "a.py::t2": 2.0})
+    assert (
+        only_row(evaluate_gates(run, GateSpec(min_scores={"latency": 1.6})), "latency")["verdict"]
+        == "pass"
+    )
+    assert (
+        only_row(evaluate_gates(run, GateSpec(min_scores={"latency": 1.4})), "latency")["verdict"]
+        == "fail"
+    )
+
+
+def test_the_report_is_what_run_metadata_stores() -> None:
+    base, new = pair(-0.2)
+    report = evaluate_gates(new, GateSpec(fail_on_regression=True), base)
+    stored = new.model_copy(update={"gate": report.to_record()})
+    again = RunMetadata.model_validate_json(stored.model_dump_json(by_alias=True))
+    assert again.gate is not None and again.gate.verdict == "fail"
+    assert again.gate.model_dump(mode="json", by_alias=True) == report.to_json()
