@@ -2,7 +2,7 @@
 
 Exit codes: 0 ok; 1 findings (regressions, verification problems, unpushed runs left by ``sync``)
 or a run reference that names no run / more than one; 2 usage, configuration or store error.
-Heavy imports (pydantic models, dulwich) happen inside the commands that need them, so the warm
+Heavy imports (pydantic models, git) happen inside the commands that need them, so the warm
 path of ``list`` stays short.
 """
 

@@ -282,7 +282,7 @@ class RunIndex:
         self._db = self._open()
 
     def _open(self) -> sqlite3.Connection:
-        from pytest_agentv.store.spool import make_ignored_dir
+        from pytest_agentv.fs import make_ignored_dir
 
         make_ignored_dir(self.path.parent)  # never shows up in the user's `git status`
         try:

@@ -92,8 +92,8 @@ class AgentvSession:
         self._initial = RunContext(model=self.context.model, eval_file=self.context.eval_file)
 
     def read_provenance(self) -> None:
-        """Read the source repository's state (dulwich is imported only here)."""
-        from pytest_agentv.gitrepo import read_provenance
+        """Read the source repository's state (the git library is imported only here)."""
+        from pytest_agentv.git.provenance import read_provenance
 
         self.provenance = read_provenance(self.settings.rootdir)
 

@@ -414,7 +414,7 @@ class GitRunSource:
 
 
 def open_source(settings: Settings) -> RunSource:
-    """The run source the settings name (the git store, and dulwich, only when used)."""
+    """The run source the settings name (the git store, and the git library, only when used)."""
     if settings.backend == "git":
         from pytest_agentv.store.git import GitArtifactStore
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pytest_agentv.gitrepo import genesis_sha
+from pytest_agentv.git.repository import genesis_sha
 from tests.git_fixtures import git, make_run
 from tests.test_git_store import BRANCH, git_store, worktree_state
 

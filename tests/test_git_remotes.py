@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_agentv.gitrepo import scrub
+from pytest_agentv.credentials import mask_credentials as scrub
 from tests.git_fixtures import GitDaemon, HttpGitServer, SshServer, git, make_run
 from tests.test_git_store import BRANCH, git_store
 

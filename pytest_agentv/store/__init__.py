@@ -30,7 +30,7 @@ __all__ = [
 
 
 def open_store(settings: Settings) -> ArtifactStore:
-    """The store the settings name; the git store (and dulwich) is imported only when used."""
+    """The store the settings name; the git store (and git) is imported only when used."""
     if settings.backend == "git":
         from pytest_agentv.store.git import GitArtifactStore
 

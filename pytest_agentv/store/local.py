@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from pytest_agentv.fs import display_path, write_dir_atomically
 from pytest_agentv.store.base import (
     RunArtifacts,
     RunExists,
@@ -16,7 +17,7 @@ from pytest_agentv.store.base import (
     load_summary,
 )
 from pytest_agentv.store.paths import RUN_FILES, SUMMARY_FILE, check_run_id, is_run_id, shard_path
-from pytest_agentv.store.spool import Spool, display_path, write_dir_atomically
+from pytest_agentv.store.spool import Spool
 
 
 @dataclass(frozen=True)

@@ -7,76 +7,21 @@ refused branch, a crash). The next write or ``agentv-results sync`` commits what
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
-import tempfile
-from collections.abc import Mapping
 from pathlib import Path
 
+from pytest_agentv.fs import display_path, make_ignored_dir, write_dir_atomically
+from pytest_agentv.layout import ProjectLayout
 from pytest_agentv.store.base import RunArtifacts, StoreError, WriteResult, load_summary
 from pytest_agentv.store.paths import RUN_FILES, SUMMARY_FILE, is_run_id
 
 SYNC_HINT = "deliver it with `agentv-results sync`"
 
 
-def display_path(path: Path) -> str:
-    """``path`` relative to the working directory when it is below it, for messages."""
-    try:
-        return str(path.relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
-
-
-def write_dir_atomically(final: Path, files: Mapping[str, bytes]) -> None:
-    """Write ``files`` into a temporary sibling of ``final`` (fsynced), then rename it into place.
-
-    ``rename()`` refuses a non-empty target, so of two writers of one directory only one wins.
-    Raises ``OSError``, leaving nothing half-written behind.
-    """
-    staging = Path(tempfile.mkdtemp(prefix=f".tmp-{final.name}-", dir=final.parent))
-    try:
-        for name, data in files.items():
-            with open(staging / name, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-        staging.chmod(0o755)
-        os.rename(staging, final)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-
-
-def make_ignored_dir(directory: Path) -> None:
-    """Create ``directory`` with a ``.gitignore`` of ``*`` (as pytest does for its cache), so
-    the spool and cache repositories never show up in the user's ``git status``."""
-    directory.mkdir(parents=True, exist_ok=True)
-    ignore = directory / ".gitignore"
-    if not ignore.exists():
-        ignore.write_text(
-            "# created by pytest-agentv: local spool and cache, not project files\n*\n"
-        )
-
-
-def writable_dir(preferred: Path, kind: str, rootdir: Path) -> Path:
-    """``preferred`` if it can be created and written, else a per-project user cache dir.
-
-    Nothing is created here: writers create the directory when they first need it.
-    """
-    probe = preferred
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
-    if os.access(probe, os.W_OK) and (probe == preferred or probe.is_dir()):
-        return preferred
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "pytest-agentv"
-    project = hashlib.sha256(str(rootdir.resolve()).encode()).hexdigest()[:12]
-    return base / project / kind
-
-
 def project_spool(rootdir: Path) -> Spool:
     """The spool of the project at ``rootdir``: ``.agentv/spool``, or the user cache dir."""
-    return Spool(writable_dir(rootdir / ".agentv" / "spool", "spool", rootdir))
+    return Spool(ProjectLayout(rootdir).spool_dir)
 
 
 class Spool:

@@ -1,0 +1,603 @@
+"""The branch writer: apply a change set as one commit, compare-and-swap the ref, push.
+
+Algorithm (docs/storage.md): under a file lock, fetch the branch, catch the local branch up with
+the remote (fast-forward, or replay unpushed commits on the new tip), commit every pending change
+set whose preconditions hold, and push without ever forcing. A lost push race waits (exponential
+backoff with full jitter), fetches, replays and pushes again, until a time budget runs out. A
+change set is in the spool until it is on the local branch and a commit stays local until
+pushed, so nothing is lost when the remote cannot be reached: the next ``apply`` or ``sync``
+delivers it.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import filelock
+
+from pytest_agentv import trailers as trailer_format
+from pytest_agentv.branch.changes import ChangeSet, MustHaveBlob
+from pytest_agentv.branch.errors import BranchConflict, BranchError
+from pytest_agentv.branch.spool import ChangeSpool, PendingChanges, SpoolError, check_key
+from pytest_agentv.branch.target import BranchTarget, resolve_target
+from pytest_agentv.credentials import mask_credentials
+from pytest_agentv.fs import make_ignored_dir
+from pytest_agentv.git.errors import GitError, TransportError
+from pytest_agentv.git.repository import CommitMeta, GitRepository, genesis_sha
+from pytest_agentv.layout import ProjectLayout
+from pytest_agentv.serial import epoch_seconds, iso_from_epoch
+
+__all__ = [
+    "BranchCommit",
+    "BranchConflict",
+    "BranchDelivery",
+    "BranchError",
+    "BranchSync",
+    "BranchWriter",
+]
+
+_ALWAYS_DEFAULT = frozenset({"main", "master"})
+CONFLICTS_REF = "refs/agentv/conflicts/"
+
+
+@dataclass(frozen=True)
+class BranchCommit:
+    """One commit of the branch's first-parent history."""
+
+    sha: str
+    parents: tuple[str, ...]
+    author: str
+    timestamp: str  # author date, ISO 8601 UTC
+    subject: str
+    trailers: dict[str, str]
+    changed: tuple[str, ...]  # file paths changed against the first parent
+
+
+@dataclass(frozen=True)
+class BranchDelivery:
+    """What :meth:`BranchWriter.apply` did with one change set."""
+
+    key: str
+    commit: str | None  # the local commit holding it; None while it waits in the spool
+    pushed: bool  # the remote has it (False without a remote: see ``target.push_url``)
+    spooled: bool  # still only in the spool (not committed)
+    problems: tuple[str, ...] = ()
+    #: other pending change sets committed in the same pass
+    also_committed: tuple[str, ...] = ()
+
+    @property
+    def delivered(self) -> bool:
+        """True when the change is where the target says it should end up, without problems."""
+        return not self.spooled and not self.problems
+
+
+@dataclass(frozen=True)
+class BranchSync:
+    """What :meth:`BranchWriter.sync` did."""
+
+    committed: tuple[str, ...] = ()  # keys committed from the spool now
+    spooled: tuple[str, ...] = ()  # keys still waiting in the spool
+    pushed: bool = False  # the remote has the local branch (False without a remote)
+    problems: tuple[str, ...] = ()
+
+
+@dataclass
+class _Pass:
+    """The outcome of one catch-up, commit and push pass, under the lock."""
+
+    focus: str | None = None
+    committed: list[str] = field(default_factory=list)
+    spooled: list[str] = field(default_factory=list)
+    commits: dict[str, str] = field(default_factory=dict)  # key -> local commit
+    pushed: bool = False
+    problems: list[str] = field(default_factory=list)
+    conflict: BranchConflict | None = None
+
+
+class BranchWriter:
+    """Writes change sets to one branch of one target; see the module docstring."""
+
+    #: how long lost push races are retried before the change is left for the next pass
+    push_budget = 120.0
+    backoff_base = 0.05
+    backoff_cap = 2.0
+    #: how long to wait for another local writer of the same repository
+    lock_timeout = 300.0
+
+    def __init__(self, target: BranchTarget, pending: PendingChanges) -> None:
+        self.target = target
+        self.branch = target.branch
+        self.pending = pending
+
+    @classmethod
+    def for_project(
+        cls,
+        rootdir: Path,
+        branch: str,
+        remote: str | None = None,
+        pending: PendingChanges | None = None,
+    ) -> BranchWriter:
+        """The writer of ``branch`` for the project at ``rootdir`` (see :func:`resolve_target`);
+        change sets wait in ``.agentv/spool/changes`` unless ``pending`` says otherwise."""
+        target = resolve_target(rootdir, branch, remote)
+        if pending is None:
+            pending = ChangeSpool(ProjectLayout(rootdir).changes_spool_dir)
+        return cls(target, pending)
+
+    # --- opening ----------------------------------------------------------------------------
+
+    @contextmanager
+    def _open(self, *, lock: bool) -> Iterator[GitRepository]:
+        target = self.target
+        if target.kind == "cache":
+            make_ignored_dir(target.lock_path.parent)
+        guard = filelock.FileLock(str(target.lock_path), timeout=self.lock_timeout)
+        if lock:
+            try:
+                guard.acquire()
+            except filelock.Timeout:
+                raise BranchError(
+                    f"another process held the lock {target.lock_path} for {self.lock_timeout:.0f}s"
+                ) from None
+        try:
+            if target.kind == "cache":
+                repo = GitRepository.open_bare(target.repo_dir)
+            else:
+                repo = GitRepository.open(target.repo_dir)
+            with repo:
+                yield repo
+        finally:
+            if lock:
+                guard.release()
+
+    # --- writing ----------------------------------------------------------------------------
+
+    def apply(self, change: ChangeSet) -> BranchDelivery:
+        """Commit ``change`` (and any earlier pending change sets), then push.
+
+        Raises :class:`BranchConflict` when a precondition does not hold (nothing is committed
+        and the change leaves the spool), :class:`BranchError` when it cannot even be kept.
+        Every other trouble is reported in the delivery, with the change kept.
+        """
+        check_key(change.key)
+        try:
+            self.pending.put(change)
+        except SpoolError as exc:
+            raise BranchError(str(exc)) from None
+        try:
+            with self._open(lock=True) as repo:
+                state = self._deliver(repo, focus=change.key)
+        except (BranchError, GitError, OSError) as exc:
+            return self._kept(change.key, mask_credentials(str(exc)))
+        except Exception as exc:  # a bug must not cost the change: it is safe in the spool
+            return self._kept(change.key, mask_credentials(f"{type(exc).__name__}: {exc}"))
+        if state.conflict is not None:
+            raise state.conflict
+        return BranchDelivery(
+            key=change.key,
+            commit=state.commits.get(change.key),
+            pushed=state.pushed,
+            spooled=change.key in state.spooled,
+            problems=tuple(state.problems),
+            also_committed=tuple(key for key in state.committed if key != change.key),
+        )
+
+    def _kept(self, key: str, problem: str) -> BranchDelivery:
+        return BranchDelivery(key=key, commit=None, pushed=False, spooled=True, problems=(problem,))
+
+    def sync(self) -> BranchSync:
+        """Commit every pending change set and push; report what is delivered and what is not."""
+        try:
+            with self._open(lock=True) as repo:
+                state = self._deliver(repo, focus=None)
+        except (BranchError, GitError, OSError) as exc:
+            return BranchSync(
+                spooled=tuple(self.pending.waiting()), problems=(mask_credentials(str(exc)),)
+            )
+        return BranchSync(
+            committed=tuple(state.committed),
+            spooled=tuple(state.spooled),
+            pushed=state.pushed,
+            problems=tuple(state.problems),
+        )
+
+    def fetch(self) -> None:
+        """Update the remote-tracking ref and the local branch from the remote (no-op without)."""
+        target = self.target
+        try:
+            with self._open(lock=True) as repo:
+                if target.fetch_url is None or target.tracking_ref is None:
+                    return
+                state = repo.fetch_branch(target.fetch_url, self.branch)
+                self._set_tracking(repo, state.tip)
+                self._catch_up(repo, state.tip, _Pass())
+        except (GitError, OSError) as exc:
+            raise BranchError(mask_credentials(str(exc))) from None
+
+    def _deliver(self, repo: GitRepository, focus: str | None) -> _Pass:
+        """Under the lock: fetch, catch up, commit the spool, push. Problems are collected."""
+        target = self.target
+        state = _Pass(focus=focus)
+        if target.write_refusal is not None:
+            state.problems.append(target.write_refusal)
+            state.spooled.extend(self.pending.waiting())
+            return state
+        remote_tip: str | None = None
+        default_branch: str | None = None
+        reachable = target.fetch_url is not None
+        if target.fetch_url is not None and target.tracking_ref is not None:
+            try:
+                fetched = repo.fetch_branch(target.fetch_url, self.branch)
+                default_branch = fetched.default_branch
+                self._set_tracking(repo, fetched.tip)
+            except TransportError as exc:
+                state.problems.append(str(exc))
+                reachable = False
+            remote_tip = self._present_ref(repo, target.tracking_ref)
+        local = self._catch_up(repo, remote_tip, state)
+        # with a remote, "exists" is the remote's answer: a local branch of the same name (the
+        # user's own main, say) must not smuggle the default branch onto the remote
+        missing_remotely = reachable and remote_tip is None
+
+        for key in self.pending.waiting():
+            if local is None or missing_remotely:
+                if self.branch in self._default_branches(default_branch):
+                    state.problems.append(self._refusal())
+                    state.spooled.extend(self.pending.waiting())
+                    return state
+                if local is None:
+                    local = repo.genesis_commit()
+                    self._move(repo, target.local_ref, local, None)
+            try:
+                local = self._commit_pending(repo, local, key, state)
+            except BranchConflict as exc:
+                if key == focus:
+                    state.conflict = exc
+                    self.pending.remove(key)
+                else:
+                    state.problems.append(f"{exc}; it stays in {self.pending.where(key)}")
+                    state.spooled.append(key)
+            except (SpoolError, GitError) as exc:
+                state.problems.append(mask_credentials(str(exc)))
+                state.spooled.append(key)
+
+        if target.push_url is not None and local is not None and local != remote_tip and reachable:
+            state.pushed = self._push(repo, local, remote_tip, state)
+        elif local is not None and local == remote_tip:
+            state.pushed = True
+        return state
+
+    def _default_branches(self, remote_default: str | None) -> set[str]:
+        if remote_default:
+            return {remote_default}
+        if self.target.source_head:
+            return {self.target.source_head}
+        return set(_ALWAYS_DEFAULT)
+
+    def _refusal(self) -> str:
+        where = self.target.remote_label or self.target.where
+        return (
+            f"refusing to create branch {self.branch!r}: it is the default branch of {where} and "
+            "does not exist yet; choose another branch with --agentv-branch (the default is "
+            "agentv/checkpoints/v1) or create the branch first"
+        )
+
+    def _commit_pending(self, repo: GitRepository, tip: str, key: str, state: _Pass) -> str:
+        change = self.pending.load(key)
+        blobs = {
+            path: None if data is None else repo.write_blob(data)
+            for path, data in change.files.items()
+        }
+        if all(repo.blob_id(tip, path) == sha for path, sha in blobs.items()):
+            # already on the branch (committed before a crash that left the spool copy behind)
+            self.pending.remove(key)
+            state.commits[key] = tip
+            state.committed.append(key)
+            return tip
+        self._check(repo, tip, change)
+        now = int(time.time())
+        author_time = epoch_seconds(change.timestamp) if change.timestamp else None
+        meta = CommitMeta(
+            message=trailer_format.format_message(change.subject, change.trailers),
+            author=self.target.identity,
+            committer=self.target.identity,
+            author_time=author_time if author_time is not None else now,
+            commit_time=now,
+        )
+        new = repo.commit(tip, blobs, meta)
+        self._move(repo, self.target.local_ref, new, tip)
+        self.pending.remove(key)
+        state.commits[key] = new
+        state.committed.append(key)
+        return new
+
+    def _check(self, repo: GitRepository, tip: str, change: ChangeSet) -> None:
+        for path, rule in change.preconditions.items():
+            found = repo.blob_id(tip, path)
+            if isinstance(rule, MustHaveBlob):
+                if found != rule.sha:
+                    raise BranchConflict(
+                        change.key, path, f"blob {rule.sha}", _describe(repo, tip, path, found)
+                    )
+            elif found is not None or repo.exists(tip, path):
+                raise BranchConflict(
+                    change.key, path, "no such path", _describe(repo, tip, path, found)
+                )
+
+    # --- refs -------------------------------------------------------------------------------
+
+    def _move(self, repo: GitRepository, ref: str, new: str | None, old: str | None) -> None:
+        if not repo.update_ref(ref, new, old):
+            raise GitError(f"{ref} changed under us (another writer); try again")
+
+    def _present_ref(self, repo: GitRepository, ref: str) -> str | None:
+        """The ref's sha when its commit is in the object store; a ref to a missing object
+        (left by an interrupted or racing fetch) is removed, so the next fetch repairs it."""
+        sha = repo.read_ref(ref)
+        if sha is None or repo.has_object(sha):
+            return sha
+        repo.update_ref(ref, None, sha)
+        return None
+
+    def _set_tracking(self, repo: GitRepository, tip: str | None) -> None:
+        ref = self.target.tracking_ref
+        assert ref is not None
+        for _attempt in range(5):
+            current = repo.read_ref(ref)
+            if current == tip or repo.update_ref(ref, tip, current):
+                return
+        raise GitError(f"cannot update {ref}; try again")
+
+    # --- pushing and catching up --------------------------------------------------------------
+
+    def _push(self, repo: GitRepository, local: str, remote_tip: str | None, state: _Pass) -> bool:
+        """Push; after a lost race wait, fetch, replay on the new tip and push again, until
+        :attr:`push_budget` seconds have passed (a count would run out on a busy machine)."""
+        target = self.target
+        assert target.push_url is not None and target.fetch_url is not None
+        deadline = time.monotonic() + self.push_budget
+        why: str | None = None
+        attempt = 0
+        while True:
+            if attempt:
+                if time.monotonic() >= deadline:
+                    state.problems.append(
+                        f"push to {target.remote_label} lost the race {attempt} times in "
+                        f"{self.push_budget:.0f}s (other writers kept moving the branch)"
+                    )
+                    return False
+                # full jitter, and before the fetch so the tip we replay on is as fresh as it
+                # can be when we push: racing writers spread out instead of colliding again
+                ceiling = min(self.backoff_cap, self.backoff_base * 2 ** min(attempt, 16))
+                time.sleep(random.uniform(0, ceiling))
+                try:
+                    fetched = repo.fetch_branch(target.fetch_url, self.branch)
+                except TransportError as exc:
+                    state.problems.append(str(exc))
+                    return False
+                if fetched.tip == remote_tip:  # it did not move, so it refused: retrying won't
+                    state.problems.append(f"push to {target.remote_label} was refused: {why}")
+                    return False
+                self._set_tracking(repo, fetched.tip)
+                remote_tip = fetched.tip
+                caught_up = self._catch_up(repo, remote_tip, state)
+                assert caught_up is not None
+                local = caught_up
+                if local == remote_tip:
+                    return True  # everything was already there (an earlier push got through)
+            try:
+                why = repo.push_branch(target.push_url, self.branch, remote_tip, local)
+            except TransportError as exc:
+                state.problems.append(str(exc))
+                return False
+            if why is None:
+                self._set_tracking(repo, local)
+                return True
+            attempt += 1
+
+    def _catch_up(self, repo: GitRepository, remote_tip: str | None, state: _Pass) -> str | None:
+        """Bring the local branch onto ``remote_tip``: fast-forward, or replay unpushed commits."""
+        ref = self.target.local_ref
+        local = self._present_ref(repo, ref)
+        if remote_tip is None or local == remote_tip:
+            return local
+        if local is None:
+            self._move(repo, ref, remote_tip, None)
+            return remote_tip
+        unpushed, base = self._unpushed(repo, local, remote_tip)
+        if base == local:  # nothing of ours is missing from the remote
+            self._move(repo, ref, remote_tip, local)
+            return remote_tip
+        if base == remote_tip:  # we are simply ahead
+            return local
+        genesis = genesis_sha()
+        tip = remote_tip
+        for commit in reversed(unpushed):
+            if commit != genesis:
+                tip = self._replay(repo, tip, commit, state)
+        self._move(repo, ref, tip, local)
+        return tip
+
+    def _replay(self, repo: GitRepository, tip: str, commit: str, state: _Pass) -> str:
+        """``commit``'s changes on top of ``tip``, when every path it touched still holds what
+        it held before (or already what the commit wrote); else the commit is set aside."""
+        todo: dict[str, str | None] = {}
+        for path, (before, after) in repo.changed_files(commit).items():
+            found = repo.blob_id(tip, path)
+            if found == after:
+                continue  # already delivered (e.g. the connection broke after the remote took it)
+            if found != before:
+                self._set_aside(repo, commit, path, before, found, state)
+                return tip
+            todo[path] = after
+        if not todo:
+            return tip
+        new = repo.commit(tip, todo, repo.commit_info(commit).meta)
+        for key, sha in state.commits.items():
+            if sha == commit:
+                state.commits[key] = new
+        return new
+
+    def _set_aside(
+        self,
+        repo: GitRepository,
+        commit: str,
+        path: str,
+        before: str | None,
+        found: str | None,
+        state: _Pass,
+    ) -> None:
+        expected = f"blob {before}" if before else "no such path"
+        found_text = f"blob {found}" if found else "no such path"
+        focus = [key for key, sha in state.commits.items() if sha == commit]
+        if state.focus is not None and state.focus in focus:
+            state.commits.pop(state.focus)
+            state.committed.remove(state.focus)
+            state.conflict = BranchConflict(state.focus, path, expected, found_text)
+            return
+        ref = f"{CONFLICTS_REF}{commit}"
+        repo.update_ref(ref, commit, None)
+        subject = (
+            repo.commit_info(commit).meta.message.split(b"\n", 1)[0].decode("utf-8", "replace")
+        )
+        state.problems.append(
+            f"unpushed commit {commit[:12]} ({subject}) conflicts with the remote branch at "
+            f"{path}: expected {expected}, found {found_text}; it is kept as {ref} and not pushed"
+        )
+
+    def _unpushed(
+        self, repo: GitRepository, local: str, remote: str | None
+    ) -> tuple[list[str], str | None]:
+        """Commits on ``local``'s first-parent chain missing from ``remote``'s, newest first,
+        and where the chains meet (None if never).
+
+        Both chains are walked in lockstep so the cost is the distance to the fork point.
+        """
+        ours = repo.walk_first_parent(local)
+        theirs = repo.walk_first_parent(remote) if remote else None
+        order: list[str] = []
+        seen_ours: set[str] = set()
+        seen_theirs: set[str] = set()
+        try:
+            while True:
+                mine = next(ours, None)
+                if mine is not None:
+                    if mine[0] in seen_theirs:
+                        return order, mine[0]
+                    seen_ours.add(mine[0])
+                    order.append(mine[0])
+                other = next(theirs, None) if theirs is not None else None
+                if other is not None:
+                    if other[0] in seen_ours:
+                        return order[: order.index(other[0])], other[0]
+                    seen_theirs.add(other[0])
+                if mine is None and other is None:
+                    return order, None
+        finally:
+            ours.close()
+            if theirs is not None:
+                theirs.close()
+
+    # --- reading ----------------------------------------------------------------------------
+
+    def tip(self) -> str | None:
+        """The local branch tip (the remote-tracking tip if there is no local branch)."""
+        with self._open(lock=False) as repo:
+            return self._tip(repo)
+
+    def _tip(self, repo: GitRepository) -> str | None:
+        local = self._present_ref(repo, self.target.local_ref)
+        if local is None and self.target.tracking_ref is not None:
+            return self._present_ref(repo, self.target.tracking_ref)
+        return local
+
+    def read(self, path: str, commit: str | None = None) -> bytes | None:
+        """The bytes of the file ``path`` at ``commit`` (default: the tip); None if absent."""
+        with self._open(lock=False) as repo:
+            at = commit or self._tip(repo)
+            return None if at is None else repo.read(at, path)
+
+    def blob_id(self, path: str, commit: str | None = None) -> str | None:
+        """The blob id of the file ``path`` at ``commit`` (default: the tip); None if absent."""
+        with self._open(lock=False) as repo:
+            at = commit or self._tip(repo)
+            return None if at is None else repo.blob_id(at, path)
+
+    def exists(self, path: str, commit: str | None = None) -> bool:
+        """True if the file or directory ``path`` exists at ``commit`` (default: the tip)."""
+        with self._open(lock=False) as repo:
+            at = commit or self._tip(repo)
+            return at is not None and repo.exists(at, path)
+
+    def list_dir(self, path: str, commit: str | None = None) -> list[str]:
+        """Entry names of the directory ``path`` (``""``: the root), sorted; [] if none."""
+        with self._open(lock=False) as repo:
+            at = commit or self._tip(repo)
+            return [] if at is None else repo.list_dir(at, path)
+
+    def walk(self, stop_at: str | None = None) -> Iterator[tuple[str, bytes, int]]:
+        """``(sha, raw message, commit time)`` along first parents from the tip, newest first,
+        before ``stop_at``; reads no trees (the fast path of the run index)."""
+        with self._open(lock=False) as repo:
+            tip = self._tip(repo)
+            if tip is not None:
+                yield from repo.walk_first_parent(tip, stop_at)
+
+    def log(self, path: str | None = None) -> Iterator[BranchCommit]:
+        """First-parent history from the tip, newest first; with ``path``, only the commits
+        that changed it (a file, or anything below a directory)."""
+        with self._open(lock=False) as repo:
+            tip = self._tip(repo)
+            if tip is None:
+                return
+            for sha, _message, _time in repo.walk_first_parent(tip):
+                commit = _branch_commit(repo, sha)
+                if path is None or any(
+                    changed == path or changed.startswith(path.rstrip("/") + "/")
+                    for changed in commit.changed
+                ):
+                    yield commit
+
+    def unpushed(self) -> list[BranchCommit]:
+        """Local commits the remote does not have yet, newest first ([] without a remote)."""
+        with self._open(lock=False) as repo:
+            local = self._present_ref(repo, self.target.local_ref)
+            if self.target.tracking_ref is None or local is None:
+                return []
+            remote = self._present_ref(repo, self.target.tracking_ref)
+            if local == remote:
+                return []
+            shas, _base = self._unpushed(repo, local, remote)
+            return [_branch_commit(repo, sha) for sha in shas]
+
+    def is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        """True if ``ancestor`` is ``descendant`` or in its history (False if either is unknown)."""
+        with self._open(lock=False) as repo:
+            if not (repo.has_object(ancestor) and repo.has_object(descendant)):
+                return False
+            return repo.is_ancestor(ancestor, descendant)
+
+
+def _describe(repo: GitRepository, tip: str, path: str, found: str | None) -> str:
+    if found is not None:
+        return f"blob {found}"
+    return "a directory" if repo.exists(tip, path) else "no such path"
+
+
+def _branch_commit(repo: GitRepository, sha: str) -> BranchCommit:
+    info = repo.commit_info(sha)
+    message = info.meta.message
+    return BranchCommit(
+        sha=sha,
+        parents=info.parents,
+        author=info.meta.author,
+        timestamp=iso_from_epoch(info.meta.author_time),
+        subject=message.split(b"\n", 1)[0].decode("utf-8", "replace"),
+        trailers=trailer_format.parse(message),
+        changed=tuple(sorted(repo.changed_files(sha))),
+    )

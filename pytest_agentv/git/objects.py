@@ -1,0 +1,283 @@
+"""Blobs, trees and commits: writing a set of file changes as one commit, reading paths back.
+
+A change touches only the trees on the changed paths, so the cost of a commit does not grow with
+the number of files on the branch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from dulwich.objects import Blob, Commit, ObjectID, Tree
+from dulwich.repo import Repo
+
+from pytest_agentv.git.errors import GitError
+
+DIR_MODE = 0o040000
+FILE_MODE = 0o100644
+_GITLINK_MODE = 0o160000
+
+
+@dataclass(frozen=True)
+class CommitMeta:
+    """Message and identities of a commit (times in seconds since the epoch, always UTC)."""
+
+    message: bytes
+    author: str
+    committer: str
+    author_time: int
+    commit_time: int
+
+
+def commit_object(repo: Repo, sha: str | ObjectID) -> Commit:
+    key = sha if isinstance(sha, bytes) else sha.encode("ascii")
+    obj = repo.object_store[ObjectID(key)]
+    if not isinstance(obj, Commit):
+        raise GitError(f"{key.decode()} is not a commit")
+    return obj
+
+
+def tree_object(repo: Repo, sha: ObjectID) -> Tree:
+    obj = repo.object_store[sha]
+    if not isinstance(obj, Tree):
+        raise GitError(f"{sha.decode()} is not a tree")
+    return obj
+
+
+def write_blob(repo: Repo, data: bytes) -> str:
+    """Store ``data`` as a blob; return its hex sha."""
+    blob = Blob.from_string(data)
+    repo.object_store.add_object(blob)
+    return blob.id.decode("ascii")
+
+
+def read_blob_id(repo: Repo, sha: str) -> bytes:
+    """The bytes of the blob ``sha``."""
+    obj = repo.object_store[ObjectID(sha.encode("ascii"))]
+    if not isinstance(obj, Blob):
+        raise GitError(f"{sha} is not a blob")
+    return obj.as_raw_string()
+
+
+def commit_changes(
+    repo: Repo, parent: str | None, changes: Mapping[str, str | None], meta: CommitMeta
+) -> str:
+    """Commit ``parent``'s tree with ``changes`` applied (path -> blob sha, None deletes).
+
+    Directories left empty by deletions disappear, as in git. Raises :class:`GitError` when a
+    path needs a directory where the branch has a file, or the other way round.
+    """
+    base: ObjectID | None = commit_object(repo, parent).tree if parent is not None else None
+    nested: dict[tuple[bytes, ...], ObjectID | None] = {}
+    for path, sha in changes.items():
+        parts = tuple(part.encode("utf-8") for part in path.split("/"))
+        nested[parts] = ObjectID(sha.encode("ascii")) if sha is not None else None
+    root = _edit_tree(repo, base, nested, "")
+    if root is None:
+        root = _store_tree(repo, Tree())
+    commit = Commit()
+    commit.tree = root
+    commit.parents = [ObjectID(parent.encode("ascii"))] if parent else []
+    commit.author = meta.author.encode("utf-8")
+    commit.committer = meta.committer.encode("utf-8")
+    commit.author_time = meta.author_time
+    commit.commit_time = meta.commit_time
+    commit.author_timezone = commit.commit_timezone = 0
+    commit.message = meta.message
+    repo.object_store.add_object(commit)
+    return commit.id.decode("ascii")
+
+
+def _store_tree(repo: Repo, tree: Tree) -> ObjectID:
+    repo.object_store.add_object(tree)
+    return tree.id
+
+
+def _edit_tree(
+    repo: Repo,
+    tree_id: ObjectID | None,
+    changes: Mapping[tuple[bytes, ...], ObjectID | None],
+    where: str,
+) -> ObjectID | None:
+    """The tree ``tree_id`` with ``changes`` applied; None when nothing is left in it."""
+    tree = Tree()
+    if tree_id is not None:
+        for entry in tree_object(repo, tree_id).iteritems():
+            tree.add(entry.path, entry.mode, entry.sha)
+    below: dict[bytes, dict[tuple[bytes, ...], ObjectID | None]] = {}
+    for parts, sha in changes.items():
+        name = parts[0]
+        if len(parts) > 1:
+            below.setdefault(name, {})[parts[1:]] = sha
+            continue
+        existing = tree[name] if name in tree else None  # noqa: SIM401 (a Tree has no .get)
+        if existing is not None and existing[0] == DIR_MODE:
+            raise GitError(f"cannot write the file {where}{name.decode()}: it is a directory")
+        if sha is None:
+            if existing is not None:
+                del tree[name]
+        else:
+            tree.add(name, FILE_MODE, sha)
+    for name, sub_changes in below.items():
+        existing = tree[name] if name in tree else None  # noqa: SIM401
+        if existing is not None and existing[0] != DIR_MODE:
+            raise GitError(f"cannot write under {where}{name.decode()}: it is a file")
+        child = _edit_tree(
+            repo, existing[1] if existing else None, sub_changes, f"{where}{name.decode()}/"
+        )
+        if child is None:
+            if existing is not None:
+                del tree[name]
+        else:
+            tree.add(name, DIR_MODE, child)
+    if not len(tree):
+        return None
+    return _store_tree(repo, tree)
+
+
+def tree_entry(repo: Repo, commit: str, path: str) -> tuple[int, str] | None:
+    """``(mode, sha)`` of ``path`` in ``commit``'s tree (``""`` is the root); None if absent."""
+    mode = DIR_MODE
+    sha: ObjectID = commit_object(repo, commit).tree
+    for part in path.split("/") if path else ():
+        if mode != DIR_MODE:
+            return None
+        tree = tree_object(repo, sha)
+        name = part.encode("utf-8")
+        if name not in tree:
+            return None
+        mode, sha = tree[name]
+    return mode, sha.decode("ascii")
+
+
+def blob_at(repo: Repo, commit: str, path: str) -> str | None:
+    """The blob sha of the file at ``path`` in ``commit``, or None if there is no such file."""
+    entry = tree_entry(repo, commit, path)
+    if entry is None or entry[0] in (DIR_MODE, _GITLINK_MODE):
+        return None
+    return entry[1]
+
+
+def list_dir(repo: Repo, commit: str, path: str) -> list[str]:
+    """The entry names of the directory ``path`` in ``commit``, sorted; [] if it is none."""
+    entry = tree_entry(repo, commit, path)
+    if entry is None or entry[0] != DIR_MODE:
+        return []
+    tree = tree_object(repo, ObjectID(entry[1].encode("ascii")))
+    return sorted(item.path.decode("utf-8") for item in tree.iteritems())
+
+
+def changed_files(repo: Repo, sha: str) -> dict[str, tuple[str | None, str | None]]:
+    """``path -> (blob before, blob after)`` for every file ``sha`` changed vs its first parent."""
+    commit = commit_object(repo, sha)
+    old = commit_object(repo, commit.parents[0]).tree if commit.parents else None
+    out: dict[str, tuple[str | None, str | None]] = {}
+    _diff_trees(repo, old, commit.tree, "", out)
+    return out
+
+
+def _files(repo: Repo, tree_id: ObjectID | None) -> dict[bytes, tuple[int, ObjectID]]:
+    if tree_id is None:
+        return {}
+    return {entry.path: (entry.mode, entry.sha) for entry in tree_object(repo, tree_id).iteritems()}
+
+
+def _diff_trees(
+    repo: Repo,
+    old: ObjectID | None,
+    new: ObjectID | None,
+    prefix: str,
+    out: dict[str, tuple[str | None, str | None]],
+) -> None:
+    if old == new:
+        return
+    before, after = _files(repo, old), _files(repo, new)
+    for name in sorted(set(before) | set(after)):
+        was, now = before.get(name), after.get(name)
+        if was == now:
+            continue
+        path = prefix + name.decode("utf-8")
+        old_dir = was[1] if was is not None and was[0] == DIR_MODE else None
+        new_dir = now[1] if now is not None and now[0] == DIR_MODE else None
+        if old_dir is not None or new_dir is not None:
+            _diff_trees(repo, old_dir, new_dir, path + "/", out)
+        old_blob = was[1].decode("ascii") if was is not None and was[0] != DIR_MODE else None
+        new_blob = now[1].decode("ascii") if now is not None and now[0] != DIR_MODE else None
+        if old_blob != new_blob:
+            out[path] = (old_blob, new_blob)
+
+
+def commit_meta(repo: Repo, sha: str) -> CommitMeta:
+    """The message, identities and times of a commit, to rebuild it elsewhere."""
+    commit = commit_object(repo, sha)
+    return CommitMeta(
+        message=commit.message,
+        author=commit.author.decode("utf-8", "replace"),
+        committer=commit.committer.decode("utf-8", "replace"),
+        author_time=commit.author_time,
+        commit_time=commit.commit_time,
+    )
+
+
+def commit_parents(repo: Repo, sha: str) -> list[str]:
+    """The parents of a commit, first parent first."""
+    return [parent.decode("ascii") for parent in commit_object(repo, sha).parents]
+
+
+# The root commit of every new branch. Its tree, message, identity and date are fixed, so two
+# machines creating the same branch at the same time make the same commit and never diverge.
+GENESIS_IDENTITY = "AgentV <agentv@localhost>"
+GENESIS_TIME = 1704067200  # 2024-01-01T00:00:00Z
+GENESIS_MESSAGE = (
+    b"AgentV runs branch\n\nCreated by pytest-agentv; each following commit adds one run.\n"
+)
+GENESIS_README = (
+    b"# pytest-agentv runs\n\n"
+    b"Each commit on this branch adds one eval run under <runId[:2]>/<runId[2:]>/\n"
+    b"(metadata.json, transcript.jsonl, summary.json). Read them with `git log` and `git show`,\n"
+    b"or with `agentv-results list`.\n"
+)
+
+
+def _genesis_objects() -> tuple[Blob, Tree, Commit]:
+    readme = Blob.from_string(GENESIS_README)
+    tree = Tree()
+    tree.add(b"README.md", FILE_MODE, readme.id)
+    commit = Commit()
+    commit.tree = tree.id
+    commit.parents = []
+    commit.author = commit.committer = GENESIS_IDENTITY.encode("utf-8")
+    commit.author_time = commit.commit_time = GENESIS_TIME
+    commit.author_timezone = commit.commit_timezone = 0
+    commit.message = GENESIS_MESSAGE
+    return readme, tree, commit
+
+
+def genesis_sha() -> str:
+    """The sha of the genesis commit (the same in every repository)."""
+    return _genesis_objects()[2].id.decode("ascii")
+
+
+def genesis_commit(repo: Repo) -> str:
+    """Write the deterministic root commit of a new branch; return its sha."""
+    objects = _genesis_objects()
+    for obj in objects:
+        repo.object_store.add_object(obj)
+    return objects[2].id.decode("ascii")
+
+
+def has_object(repo: Repo, sha: str) -> bool:
+    """True if the object store holds ``sha``."""
+    return ObjectID(sha.encode("ascii")) in repo.object_store
+
+
+def is_ancestor(repo: Repo, ancestor: str, descendant: str) -> bool:
+    """True if ``ancestor`` is reachable from ``descendant`` (or is it)."""
+    from dulwich.graph import can_fast_forward
+
+    return bool(
+        can_fast_forward(
+            repo, ObjectID(ancestor.encode("ascii")), ObjectID(descendant.encode("ascii"))
+        )
+    )

@@ -1,0 +1,183 @@
+"""The facade of the git package: a repository handle speaking plain types.
+
+Code outside :mod:`pytest_agentv.git` holds a :class:`GitRepository` and never the dulwich
+``Repo`` inside it; shas are hex strings, paths are ``/``-separated strings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from dulwich.repo import Repo
+
+from pytest_agentv.git import objects, packs, provenance, refs, transport
+from pytest_agentv.git.objects import CommitMeta
+from pytest_agentv.git.transport import RemoteBranch
+
+__all__ = [
+    "CommitMeta",
+    "GitRepository",
+    "RemoteBranch",
+    "SourceInfo",
+    "genesis_sha",
+    "source_info",
+]
+
+
+def genesis_sha() -> str:
+    """The sha of the deterministic root commit every new branch starts from."""
+    return objects.genesis_sha()
+
+
+@dataclass(frozen=True)
+class Remote:
+    """A remote configured in the source repository."""
+
+    name: str
+    fetch_url: str | None
+    push_url: str | None
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """What the branch writer needs to know about the project's own repository."""
+
+    control_dir: Path  # .git, or the bare repository itself
+    bare: bool
+    head_branch: str | None
+    identity: str | None  # ``Name <email>`` from the git config stack, if set
+    remotes: Mapping[str, Remote]
+
+
+def source_info(start: Path) -> SourceInfo | None:
+    """The git repository containing ``start``, described; None outside one."""
+    repo = provenance.find_source_repo(start)
+    if repo is None:
+        return None
+    with repo:
+        remotes = {
+            name: Remote(name, refs.remote_url(repo, name), refs.remote_url(repo, name, push=True))
+            for name in refs.remote_names(repo)
+        }
+        return SourceInfo(
+            control_dir=refs.control_dir(repo),
+            bare=bool(repo.bare),
+            head_branch=refs.head_branch(repo),
+            identity=refs.user_identity(repo),
+            remotes=remotes,
+        )
+
+
+@dataclass(frozen=True)
+class CommitInfo:
+    """A commit, read back."""
+
+    sha: str
+    parents: tuple[str, ...]
+    meta: CommitMeta
+
+
+class GitRepository:
+    """One open repository (a work tree's ``.git`` or a bare repository)."""
+
+    def __init__(self, repo: Repo) -> None:
+        self._repo = repo
+
+    @classmethod
+    def open(cls, path: Path) -> GitRepository:
+        """Open the repository at ``path``."""
+        return cls(refs.open_repo(path))
+
+    @classmethod
+    def open_bare(cls, path: Path) -> GitRepository:
+        """Open the bare repository at ``path``, creating it first (atomically) if missing."""
+        return cls(refs.init_bare(path))
+
+    def close(self) -> None:
+        self._repo.close()
+
+    def __enter__(self) -> GitRepository:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- refs -------------------------------------------------------------------------------
+
+    def read_ref(self, ref: str) -> str | None:
+        """The hex sha a ref points at, or None if it does not exist."""
+        return refs.read_ref(self._repo, ref)
+
+    def update_ref(self, ref: str, new: str | None, old: str | None) -> bool:
+        """Compare-and-swap ``ref`` from ``old`` to ``new`` (None: absent); False if it moved."""
+        return refs.update_ref(self._repo, ref, new, old)
+
+    # --- objects ----------------------------------------------------------------------------
+
+    def has_object(self, sha: str) -> bool:
+        return objects.has_object(self._repo, sha)
+
+    def write_blob(self, data: bytes) -> str:
+        return objects.write_blob(self._repo, data)
+
+    def blob_bytes(self, sha: str) -> bytes:
+        return objects.read_blob_id(self._repo, sha)
+
+    def blob_id(self, commit: str, path: str) -> str | None:
+        """The blob sha of the file ``path`` in ``commit``; None if there is no such file."""
+        return objects.blob_at(self._repo, commit, path)
+
+    def read(self, commit: str, path: str) -> bytes | None:
+        """The bytes of the file ``path`` in ``commit``; None if there is no such file."""
+        sha = self.blob_id(commit, path)
+        return None if sha is None else self.blob_bytes(sha)
+
+    def exists(self, commit: str, path: str) -> bool:
+        """True if ``path`` (file or directory) exists in ``commit``."""
+        return objects.tree_entry(self._repo, commit, path) is not None
+
+    def list_dir(self, commit: str, path: str) -> list[str]:
+        return objects.list_dir(self._repo, commit, path)
+
+    def commit(
+        self, parent: str | None, changes: Mapping[str, str | None], meta: CommitMeta
+    ) -> str:
+        """Commit ``changes`` (path -> blob sha, None deletes) on top of ``parent``."""
+        return objects.commit_changes(self._repo, parent, changes, meta)
+
+    def changed_files(self, sha: str) -> dict[str, tuple[str | None, str | None]]:
+        """``path -> (blob before, blob after)`` of a commit against its first parent."""
+        return objects.changed_files(self._repo, sha)
+
+    def commit_info(self, sha: str) -> CommitInfo:
+        return CommitInfo(
+            sha=sha,
+            parents=tuple(objects.commit_parents(self._repo, sha)),
+            meta=objects.commit_meta(self._repo, sha),
+        )
+
+    def genesis_commit(self) -> str:
+        """Write the deterministic root commit; return its sha."""
+        return objects.genesis_commit(self._repo)
+
+    def is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        return objects.is_ancestor(self._repo, ancestor, descendant)
+
+    def walk_first_parent(
+        self, tip: str, stop_at: str | None = None
+    ) -> Generator[tuple[str, bytes, int], None, None]:
+        """``(sha, message, commit time)`` along first parents from ``tip``, before ``stop_at``."""
+        with packs.ObjectReader(self._repo) as reader:
+            yield from packs.walk_first_parent(reader, tip, stop_at)
+
+    # --- remotes ----------------------------------------------------------------------------
+
+    def fetch_branch(self, url: str, branch: str) -> RemoteBranch:
+        """Fetch ``branch`` from ``url`` into the object store; refs are left alone."""
+        return transport.fetch_branch(self._repo, url, branch)
+
+    def push_branch(self, url: str, branch: str, old: str | None, new: str) -> str | None:
+        """Push ``new`` if the remote still has ``old``; None when taken, else why not."""
+        return transport.push_branch(self._repo, url, branch, old, new)
