@@ -15,7 +15,7 @@ from pytest_agentv.baseline import (
     parse_baseline_ref,
 )
 from pytest_agentv.index import RunQuery, RunRow, matches
-from pytest_agentv.source_history import SourceHistoryError, merge_base_ancestry
+from pytest_agentv.git.history import SourceHistoryError, merge_base_ancestry
 from tests.git_fixtures import git
 
 # newest first, as a run source lists them
