@@ -14,8 +14,8 @@ from pytest_agentv.baseline import (
     find_baseline,
     parse_baseline_ref,
 )
-from pytest_agentv.index import RunQuery, RunRow, matches
 from pytest_agentv.git.history import SourceHistoryError, merge_base_ancestry
+from pytest_agentv.index import RunQuery, RunRow, matches
 from tests.git_fixtures import git
 
 # newest first, as a run source lists them
