@@ -76,12 +76,28 @@ class ArtifactsSection(_Section):
     local: LocalSection = LocalSection()
 
 
+class GatesSection(_Section):
+    """``gates`` (docs/gates.md); values are checked again, with the command line's rules, when
+    the gate settings are resolved."""
+
+    min_score: dict[str, float] | None = None
+    min_pass_rate: float | None = None
+    baseline: str | None = None
+    max_regression: dict[str, float] | None = None
+    fail_on_regression: bool | None = None
+    cluster_by: str | None = None
+
+    def given(self) -> dict[str, Any]:
+        """The keys the file sets."""
+        return {key: value for key, value in self.model_dump().items() if value is not None}
+
+
 class ConfigFile(_Section):
-    """The whole ``.agentv/config.yaml``; ``gates`` and ``releases`` are reserved for later use."""
+    """The whole ``.agentv/config.yaml``; ``releases`` is reserved for later use."""
 
     artifacts: ArtifactsSection = ArtifactsSection()
     redaction: RedactionConfig = RedactionConfig()
-    gates: dict[str, Any] | None = None
+    gates: GatesSection = GatesSection()
     releases: dict[str, Any] | None = None
 
     def value_of(self, key: str) -> Any:

@@ -38,6 +38,8 @@ from pytest_agentv.stats import (
 
 Verdict = GateVerdict
 GateKind = Literal["min-score", "min-pass-rate", "max-regression", "fail-on-regression"]
+#: The session's exit status when every test passed but a gate failed (docs/gates.md).
+EXIT_GATE_FAILED = 6
 #: The name under which pass/fail outcomes appear among the metrics of a gate.
 PASS_RATE = "pass_rate"
 NOT_COUNTED = frozenset({"skipped"})
