@@ -83,6 +83,7 @@ class ThisRun:
     model: str | None = None
     eval_file: str | None = None
     branch: str | None = None
+    parts: tuple[str, ...] = ()  # a run group's runs: none of them is its baseline either
 
 
 def concrete_filters(ref: BaselineRef, this: ThisRun) -> dict[str, str]:
@@ -109,7 +110,7 @@ def _candidates(
     branch_of: Callable[[str], str | None],
 ) -> Iterator[RunRow]:
     for row in rows:
-        if row.run_id == this.run_id:
+        if row.run_id == this.run_id or row.run_id in this.parts:
             continue
         # the branch is not in a list row: read it only for rows that match everything else
         if "branch" in filters and branch_of(row.run_id) != filters["branch"]:

@@ -452,14 +452,30 @@ def cmd_diff(args: argparse.Namespace) -> int:
         raise CliError("choose one of --json and --markdown")
     source = _open(args)
     before_id, after_id = _resolve(source, args.base), _resolve(source, args.new)
-    result = diff_runs(_metadata(source, before_id), _metadata(source, after_id), args.tolerance)
+    before, after = _metadata(source, before_id), _metadata(source, after_id)
+    result = diff_runs(before, after, args.tolerance)
+    regressed = result.regressed
+    stats = None
+    if args.stats:
+        from pytest_agentv.gates import compare_runs, render_stats
+
+        stats = compare_runs(before, after, args.cluster_by)
+        regressed = stats.failed  # with --stats, "regressed" is the statistical verdict
     if args.json:
-        _write_json(result.to_json())
+        report = result.to_json()
+        if stats is not None:
+            report["stats"] = stats.to_json()["rows"]
+            report["regressed"] = regressed
+        _write_json(report)
     elif args.markdown:
         _write(render_markdown(result))
+        if stats is not None:
+            _write("\n```\n" + render_stats(stats) + "```\n")
     else:
         _write(render_text(result))
-    return EXIT_FINDINGS if args.fail_on_regression and result.regressed else EXIT_OK
+        if stats is not None:
+            _write("\n" + render_stats(stats))
+    return EXIT_FINDINGS if args.fail_on_regression and regressed else EXIT_OK
 
 
 # --- sync -----------------------------------------------------------------------------------------
@@ -610,6 +626,113 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return EXIT_OK if ok else EXIT_FINDINGS
 
 
+# --- gates, trends and flaky tests (docs/gates.md) -----------------------------------------------
+
+
+def cmd_gate(args: argparse.Namespace) -> int:
+    from pytest_agentv.baseline import BaselineError, ThisRun
+    from pytest_agentv.gate_run import gate_run, load_group
+    from pytest_agentv.gate_settings import GATE_OPTIONS, resolve_gate_settings
+    from pytest_agentv.gates import render_gate_table
+
+    if args.group and args.run:
+        raise CliError("give a run or --group, not both")
+    settings = _settings(args)
+    cli = {o.key: getattr(args, o.key, None) for o in GATE_OPTIONS if hasattr(args, o.key)}
+    gates = resolve_gate_settings(
+        cli=cli, env=os.environ, file=settings.file_gates, file_name=str(settings.config_file)
+    )
+    if not gates.spec.enabled:
+        raise CliError(
+            "no gate to evaluate: give --min-score, --min-pass-rate, --max-regression or "
+            "--fail-on-regression, or set gates: in .agentv/config.yaml"
+        )
+    source = _open(args)
+    parts: list[str] = []
+    if args.group:
+        try:
+            run, parts = load_group(source, args.group)
+        except BaselineError as exc:
+            raise CliError(str(exc), EXIT_FINDINGS) from None
+    else:
+        run = _metadata(source, _resolve(source, args.run or "latest"))
+    this = ThisRun(run.run_id, run.model, run.eval_file, run.source_branch, tuple(parts))
+    report = gate_run(run, gates.spec, gates.baseline, lambda: source, settings.rootdir, this)
+    if args.json:
+        _write_json({"run": run.run_id, "group": args.group, "parts": parts, **report.to_json()})
+    else:
+        what = f"run group {args.group} ({len(parts)} runs)" if args.group else f"run {run.run_id}"
+        _write("\n".join([f"gates of {what}", *render_gate_table(report)]) + "\n")
+    return EXIT_FINDINGS if report.failed else EXIT_OK
+
+
+def _history(args: argparse.Namespace) -> tuple[Any, int]:
+    from pytest_agentv.history import PointsCache, load_history
+    from pytest_agentv.layout import ProjectLayout
+
+    source = _open(args)
+    cache = PointsCache(ProjectLayout(_settings(args).rootdir).cache_dir / "points.sqlite3")
+    try:
+        runs = load_history(source, args.last, cache, model=args.model)
+    finally:
+        cache.close()
+    return runs, len(runs)
+
+
+def cmd_trend(args: argparse.Namespace) -> int:
+    from pytest_agentv.trends import metric_trends, render_trends
+
+    runs, count = _history(args)
+    trends = metric_trends(runs, metric=args.metric, nodeid=args.test)
+    if args.json:
+        _write_json({"runs": [r.run_id for r in runs], "trends": [t.to_json() for t in trends]})
+    else:
+        _write(render_trends(trends, count))
+    degrading = any(t.degrading for t in trends)
+    return EXIT_FINDINGS if args.fail_on_degrading and degrading else EXIT_OK
+
+
+def cmd_flaky(args: argparse.Namespace) -> int:
+    from pytest_agentv.trends import flakiness, render_flakiness
+
+    runs, count = _history(args)
+    tests = flakiness(runs)
+    if args.only_flaky:
+        tests = [t for t in tests if t.flaky]
+    if args.json:
+        _write_json({"runs": [r.run_id for r in runs], "tests": [t.to_json() for t in tests]})
+    else:
+        _write(render_flakiness(tests, count))
+    return EXIT_OK
+
+
+def _gate_arguments(sub: argparse.ArgumentParser) -> None:
+    from pytest_agentv.gate_settings import GATE_OPTIONS, argparse_checked
+
+    for option in GATE_OPTIONS:
+        if option.key in ("repeat", "run_group"):
+            continue
+        flag = option.flag.replace("--agentv-", "--")
+        if option.is_bool:
+            sub.add_argument(
+                flag,
+                dest=option.key,
+                action="store_true",
+                default=None,
+                help=f"{option.help} [env {option.env}]",
+            )
+        else:
+            assert option.check is not None
+            sub.add_argument(
+                flag,
+                dest=option.key,
+                metavar=option.metavar,
+                type=argparse_checked(option.check),
+                action="append" if option.per_metric else "store",
+                help=f"{option.help} [env {option.env}]",
+            )
+
+
 # --- export ---------------------------------------------------------------------------------------
 
 
@@ -701,6 +824,32 @@ examples:
   agentv-results diff latest~1 latest
   agentv-results diff 3f9a2c1b latest --markdown > comment.md
   agentv-results diff main-baseline-id latest --fail-on-regression --tolerance 0.05
+""",
+    ),
+    "gate": (
+        "evaluate gates on a stored run or a run group (docs/gates.md)",
+        """exit codes: 0 pass or inconclusive, 1 a gate failed, 2 usage or store error.
+
+examples:
+  agentv-results gate latest --min-score accuracy=0.8
+  agentv-results gate --group "$CI_PIPELINE_ID" --baseline latest:branch=main \\
+      --max-regression accuracy=0.03
+  agentv-results gate 3f9a2c1b --baseline merge-base --fail-on-regression --json
+""",
+    ),
+    "trend": (
+        "per metric and per test: values over the last runs, slope and interval",
+        """examples:
+  agentv-results trend --last 30
+  agentv-results trend --metric accuracy --test 'evals/test_qa.py::test_refund' --json
+  agentv-results trend --model gpt-4o --fail-on-degrading
+""",
+    ),
+    "flaky": (
+        "per test: pass rate with a Wilson interval and flip rate; flaky tests first",
+        """examples:
+  agentv-results flaky --last 50
+  agentv-results flaky --only-flaky --json
 """,
     ),
     "sync": (
@@ -820,6 +969,47 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub.add_argument("--json", action="store_true", help="print the report as JSON")
     sub.add_argument("--markdown", action="store_true", help="print the report as Markdown")
+    sub.add_argument(
+        "--stats",
+        action="store_true",
+        help="add paired, clustered statistics per metric; --fail-on-regression then fails "
+        "only on a regression the statistics show (docs/gates.md)",
+    )
+    sub.add_argument(
+        "--cluster-by",
+        choices=("module", "origin", "test"),
+        default="module",
+        help="with --stats: how tests are clustered (default module)",
+    )
+    _global_options(sub, suppress=True)
+
+    sub = command("gate", cmd_gate)
+    sub.add_argument("run", metavar="RUN", nargs="?", help="the run to gate (default latest)")
+    sub.add_argument("--group", metavar="ID", help="gate the parts of run group ID as one run")
+    _gate_arguments(sub)
+    sub.add_argument("--json", action="store_true", help="print the report as JSON")
+    _global_options(sub, suppress=True)
+
+    sub = command("trend", cmd_trend)
+    sub.add_argument("--metric", metavar="M", help="only this metric")
+    sub.add_argument("--test", metavar="NODEID", help="only this test (and no run-level series)")
+    sub.add_argument("--model", metavar="M", help="only runs of this model (exact, or a glob)")
+    sub.add_argument(
+        "--last", type=_positive_int, default=20, metavar="N", help="the last N runs (default 20)"
+    )
+    sub.add_argument(
+        "--fail-on-degrading", action="store_true", help="exit 1 when any series degrades"
+    )
+    sub.add_argument("--json", action="store_true", help="print the report as JSON")
+    _global_options(sub, suppress=True)
+
+    sub = command("flaky", cmd_flaky)
+    sub.add_argument("--model", metavar="M", help="only runs of this model (exact, or a glob)")
+    sub.add_argument(
+        "--last", type=_positive_int, default=20, metavar="N", help="the last N runs (default 20)"
+    )
+    sub.add_argument("--only-flaky", action="store_true", help="list only the flaky tests")
+    sub.add_argument("--json", action="store_true", help="print the report as JSON")
     _global_options(sub, suppress=True)
 
     sub = command("sync", cmd_sync)

@@ -17,7 +17,7 @@ from typing import Any
 
 from pytest_agentv.baseline import BaselineRef, parse_baseline_ref
 from pytest_agentv.gates import GateSpec
-from pytest_agentv.settings import SettingsError, parse_bool
+from pytest_agentv.options import SettingsError, parse_bool
 from pytest_agentv.stats import CLUSTER_BY, ClusterBy
 
 _RUN_GROUP = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,127}")

@@ -372,8 +372,13 @@ def evaluate_gates(
 # -- rendering ---------------------------------------------------------------------------------
 
 
+def _clean(value: float) -> float:
+    # float noise (a half-width of 3e-17 for identical differences) is shown as the 0 it is
+    return round(value, 12) + 0.0
+
+
 def _num(value: float | None) -> str:
-    return "-" if value is None else f"{value:.4g}"
+    return "-" if value is None else f"{_clean(value):.4g}"
 
 
 def _rule(row: GateRow) -> str:
@@ -389,8 +394,8 @@ def _difference_cell(row: GateRow) -> str:
     if diff is None:
         return "-"
     if diff.half_width is None:
-        return f"{diff.mean:+.4g}"
-    return f"{diff.mean:+.4g} ± {diff.half_width:.3g}"
+        return f"{_clean(diff.mean):+.4g}"
+    return f"{_clean(diff.mean):+.4g} ± {_clean(diff.half_width):.3g}"
 
 
 def render_gate_table(report: GateReport) -> list[str]:
@@ -420,3 +425,61 @@ def render_gate_table(report: GateReport) -> list[str]:
         lines.append(f"gate error: {report.error}")
     lines.append(f"gate verdict{against}: {report.verdict.upper()}")
     return lines
+
+
+# -- the statistics of a diff ------------------------------------------------------------------
+
+
+def compare_runs(
+    base: RunMetadata, new: RunMetadata, cluster_by: ClusterBy = "module"
+) -> GateReport:
+    """Every metric both runs have, and the pass rate, compared statistically (``diff --stats``):
+    the rows of ``--agentv-fail-on-regression`` against ``base``."""
+    return evaluate_gates(new, GateSpec(fail_on_regression=True, cluster_by=cluster_by), base)
+
+
+def change_word(row: GateRow) -> str:
+    """What a comparison row says in a diff: worse, better, no worse, or unclear."""
+    if row.verdict == "fail":
+        return "WORSE" if row.difference is not None else "NOT COMPARED"
+    if row.verdict == "inconclusive":
+        return "UNCLEAR"
+    diff = row.difference
+    if diff is not None and diff.low is not None and diff.high is not None:
+        better = diff.low > 0 if row.greater_is_better else diff.high < 0
+        if better:
+            return "BETTER"
+    return "NO WORSE"
+
+
+def render_stats(report: GateReport) -> str:
+    """The statistics section of ``diff --stats``."""
+    header = ("METRIC", "BASE", "NEW", "DIFFERENCE", "95% INTERVAL", "TESTS", "CHANGE")
+    cells = []
+    for row in report.rows:
+        diff = row.difference
+        interval = "-"
+        if diff is not None and diff.low is not None and diff.high is not None:
+            interval = f"[{diff.low:+.3g}, {diff.high:+.3g}]"
+        cells.append(
+            (
+                row.metric,
+                _num(row.baseline),
+                _num(row.this_run),
+                "-" if diff is None else f"{diff.mean:+.4g}",
+                interval,
+                str(row.tests),
+                change_word(row) + (f" ({row.note})" if row.note else ""),
+            )
+        )
+    widths = [max(len(line[i]) for line in [header, *cells]) for i in range(len(header))]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
+        for line in [header, *cells]
+    ]
+    clustered = {row.difference.clusters for row in report.rows if row.difference is not None}
+    title = "Statistics: tests paired"
+    if clustered:
+        counts = "/".join(map(str, sorted(clustered)))
+        title += f", standard errors clustered over {counts} cluster(s), 95 % intervals"
+    return "\n".join([title, *lines]) + "\n"

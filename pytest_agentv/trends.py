@@ -282,3 +282,70 @@ def flakiness(
         result,
         key=lambda f: (not f.flaky, -(f.flip_rate or 0.0), f.pass_rate, f.nodeid),
     )
+
+
+# -- rendering ---------------------------------------------------------------------------------
+
+
+def _num(value: float | None, spec: str = ".4g") -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def _columns(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    widths = [max(len(line[i]) for line in [header, *rows]) for i in range(len(header))]
+    return [
+        "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
+        for line in [header, *rows]
+    ]
+
+
+def render_trends(trends: Sequence[Trend], runs: int) -> str:
+    """The ``trend`` report: one line per series, degrading ones marked."""
+    if not trends:
+        return f"no scores in the last {runs} run(s)\n"
+    rows = []
+    for trend in trends:
+        slope = trend.slope
+        interval = "-"
+        if slope is not None and slope.low is not None and slope.high is not None:
+            interval = f"[{slope.low:+.3g}, {slope.high:+.3g}]"
+        values = [y for _, _, y in trend.points]
+        rows.append(
+            (
+                trend.metric,
+                trend.nodeid or "(run mean)",
+                str(len(values)),
+                _num(values[0]) if values else "-",
+                _num(values[-1]) if values else "-",
+                "-" if slope is None else f"{slope.slope:+.3g}",
+                interval,
+                "DEGRADING" if trend.degrading else "",
+            )
+        )
+    header = ("METRIC", "TEST", "RUNS", "FIRST", "LAST", "SLOPE/RUN", "95% INTERVAL", "")
+    degrading = sum(1 for t in trends if t.degrading)
+    lines = _columns(header, rows)
+    lines.append(f"{degrading} degrading series over the last {runs} run(s)")
+    return "\n".join(lines) + "\n"
+
+
+def render_flakiness(tests: Sequence[Flakiness], runs: int) -> str:
+    """The ``flaky`` report: flaky tests first."""
+    if not tests:
+        return f"no test passed or failed in the last {runs} run(s)\n"
+    rows = [
+        (
+            f.nodeid,
+            f"{f.passed}/{f.trials}",
+            f"{f.pass_rate:.2f} [{f.low:.2f}, {f.high:.2f}]",
+            "-" if f.flip_rate is None else f"{f.flip_rate:.2f}",
+            f.history,
+            "FLAKY" if f.flaky else "",
+        )
+        for f in tests
+    ]
+    header = ("TEST", "PASSED", "PASS RATE [95%]", "FLIP RATE", "HISTORY", "")
+    flaky = sum(1 for f in tests if f.flaky)
+    lines = _columns(header, rows)
+    lines.append(f"{flaky} flaky test(s) of {len(tests)} over the last {runs} run(s)")
+    return "\n".join(lines) + "\n"

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timedelta
 
 from pytest_agentv.models import Outcome, RunMetadata, Score, TestRecord, Versions
-from pytest_agentv.payload import aggregate_scores, count_outcomes
+from pytest_agentv.payload import RunInputs, aggregate_scores, build_run, count_outcomes
+from pytest_agentv.redact import Redactor
+from pytest_agentv.store.base import RunArtifacts
 
 VERSIONS = Versions(agentv="0", pytest="8", python="3.11", platform="linux")
 
@@ -58,3 +61,29 @@ def scored_run(run_id: str, values: Mapping[str, float], metric: str = "accuracy
 def nodeids(count: int, modules: int = 4) -> list[str]:
     """``count`` parametrized tests spread round-robin over ``modules`` files."""
     return [f"evals/test_m{i % modules}.py::test_case[c{i}]" for i in range(count)]
+
+
+def stored_run(
+    run_id: str,
+    tests: Iterable[TestRecord],
+    *,
+    minute: int = 0,
+    model: str = "m1",
+    run_group: str | None = None,
+) -> RunArtifacts:
+    """A run's three files, built by the real payload builder."""
+    started = datetime(2024, 5, 1, 12, tzinfo=UTC) + timedelta(minutes=minute)
+    return build_run(
+        RunInputs(
+            run_id=run_id,
+            started_at=started,
+            finished_at=started + timedelta(seconds=5),
+            tests=list(tests),
+            transcript=[],
+            versions=VERSIONS,
+            model=model,
+            eval_file="evals",
+            run_group=run_group,
+        ),
+        Redactor(),
+    )
