@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from pytest_agentv.index import RunQuery, RunRow
+from pytest_agentv.layout import AGENTV_DIR
+from pytest_agentv.serial import iso, parse_iso
 from pytest_agentv.settings import OPTIONS, SettingsError, argparse_type, resolve_settings
 from pytest_agentv.sources import RefError, RefSyntaxError, RunSource, open_source, resolve_ref
 
@@ -56,7 +58,7 @@ class _Parser(argparse.ArgumentParser):
 def find_rootdir(start: Path) -> Path:
     """The nearest directory from ``start`` up holding ``.agentv/`` or ``.git``; else ``start``."""
     for directory in (start, *start.parents):
-        if (directory / ".agentv").is_dir() or (directory / ".git").exists():
+        if (directory / AGENTV_DIR).is_dir() or (directory / ".git").exists():
             return directory
     return start
 
@@ -144,17 +146,15 @@ def parse_when(text: str, *, end_of_day: bool = False, now: datetime | None = No
         moment = (now or datetime.now(UTC)) - age
     else:
         try:
-            moment = datetime.fromisoformat(value.replace("Z", "+00:00").replace(" ", "T"))
+            moment = parse_iso(value)
         except ValueError:
             raise argparse.ArgumentTypeError(
                 f"{text!r} is not a time; use an ISO date/time like 2024-05-01 or "
                 "2024-05-01T12:00Z, or an age like 30m, 12h, 7d, 2w"
             ) from None
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
         if end_of_day and len(value) == 10:
             moment += timedelta(days=1, microseconds=-1)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return iso(moment)
 
 
 def _positive_int(text: str) -> int:
@@ -511,7 +511,8 @@ def verify_run(source: RunSource, run_id: str) -> list[str]:
 
     from pytest_agentv.export import parse_transcript
     from pytest_agentv.models import RunMetadata, RunSummary
-    from pytest_agentv.payload import sha256, summarise
+    from pytest_agentv.payload import summarise
+    from pytest_agentv.serial import sha256
     from pytest_agentv.store.base import RunNotFound
     from pytest_agentv.store.paths import METADATA_FILE, RUN_FILES, SUMMARY_FILE, TRANSCRIPT_FILE
 

@@ -22,13 +22,13 @@ from pytest_agentv.index import (
     matches,
     unique_prefix_length,
 )
+from pytest_agentv.layout import ProjectLayout
 from pytest_agentv.run_ids import is_run_id, is_run_id_prefix
 
 if TYPE_CHECKING:
     from pytest_agentv.settings import Settings
     from pytest_agentv.store.local import LocalArtifactStore
 
-CACHE_DIR = Path(".agentv") / "cache"
 _LATEST = re.compile(r"latest(?:~(\d+))?")
 _MAX_CANDIDATES = 10
 
@@ -305,7 +305,7 @@ def index_path(settings: Settings) -> tuple[Path, str]:
     """The index file of the branch the settings name, and the identity stored in it."""
     identity = f"git\n{settings.remote or ''}\n{settings.branch}\n{settings.path}"
     key = hashlib.sha256(identity.encode()).hexdigest()[:16]
-    return settings.rootdir / CACHE_DIR / f"runs-{key}.sqlite3", identity
+    return ProjectLayout(settings.rootdir).cache_dir / f"runs-{key}.sqlite3", identity
 
 
 class GitRunSource:
