@@ -340,3 +340,26 @@ def test_merge_base_without_a_run_in_the_history_fails(repo_suite: pytest.Pytest
     )
     assert result.ret == EXIT_GATE_FAILED
     assert any("was recorded at the merge-base of HEAD and main" in line for line in table(result))
+
+
+@pytest.mark.parametrize("mode", [("-n0", "-p", "no:benchmark"), ("-n2", "-p", "no:benchmark")])
+def test_gates_under_xdist_are_evaluated_once_by_the_controller(
+    suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, mode: tuple[str, ...]
+) -> None:
+    baseline = record_baseline(suite)
+    monkeypatch.setenv("EVAL_SHIFT", "-0.2")
+    result = suite.runpytest(
+        *mode,
+        "--agentv-baseline",
+        "latest",
+        "--agentv-max-regression",
+        "accuracy=0.05",
+        "--agentv-min-score",
+        "accuracy=0.1",
+    )
+    result.assert_outcomes(passed=24)
+    assert result.ret == EXIT_GATE_FAILED
+    assert result.outlines.count("agentv: gates") == 1
+    assert [line.split()[0] for line in table(result)[1:-1]] == ["min-score", "max-regression"]
+    gate = gate_of(suite.path)
+    assert (gate["baseline"], gate["verdict"]) == (baseline, "fail")
