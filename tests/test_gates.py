@@ -312,3 +312,34 @@ def test_the_report_is_what_run_metadata_stores() -> None:
     again = RunMetadata.model_validate_json(stored.model_dump_json(by_alias=True))
     assert again.gate is not None and again.gate.verdict == "fail"
     assert again.gate.model_dump(mode="json", by_alias=True) == report.to_json()
+
+
+def test_the_worked_example_of_docs_gates_md() -> None:
+    cases = [  # test, baseline repeats, this run's repeats
+        ("evals/test_qa.py::test_q[1]", [0.9], [0.8]),
+        ("evals/test_qa.py::test_q[2]", [0.8], [0.6]),
+        ("evals/test_rag.py::test_r[1]", [0.9], [0.9]),
+        ("evals/test_rag.py::test_r[2]", [0.7], [0.6]),
+        ("evals/test_tools.py::test_t[1]", [0.7, 0.9], [0.7, 0.7]),
+        ("evals/test_tools.py::test_t[2]", [0.6], [0.5]),
+    ]
+
+    def run(run_id: str, which: int) -> RunMetadata:
+        records = []
+        for nodeid, *values in cases:
+            repeats = values[which]
+            for k, value in enumerate(repeats):
+                name = nodeid if len(repeats) == 1 else nodeid.replace("]", f"-repeat{k + 1}of2]")
+                records.append(scored(name, accuracy=value))
+        return run_of(run_id, records)
+
+    base, new = run("3f2a" + "0" * 12, 0), run("b" * 16, 1)
+    spec = GateSpec(min_scores={"accuracy": 0.6}, max_regression={"accuracy": 0.05})
+    lines = render_gate_table(evaluate_gates(new, spec, base))
+    assert lines[2].split()[4:7] == ["-0.1", "±", "0.124"]
+    assert "INCONCLUSIVE (these tests can detect a difference of 0.155 or more)" in lines[2]
+    row = only_row(evaluate_gates(new, GateSpec(fail_on_regression=True, cluster_by="test"), base))
+    assert (row["low"], row["high"]) == pytest.approx((-0.166, -0.034), abs=5e-4)
+    assert row["verdict"] == "fail"
+    docs = (ROOT / "docs" / "gates.md").read_text(encoding="utf-8")
+    assert "\n".join(lines) in docs
