@@ -245,9 +245,11 @@ def cmd_list(args: argparse.Namespace) -> int:
         eval_file=args.eval_file,
         since=args.since,
         until=args.until,
-        limit=args.limit or None,
+        limit=None if args.group else args.limit or None,
     )
     rows = source.query(query)
+    if args.group:
+        rows = _in_group(source, rows, args.group)[: args.limit or None]
     if args.json:
         _write_json(
             [
@@ -292,6 +294,8 @@ def _list_cells(row: RunRow, short: str) -> tuple[str, ...]:
 
 def cmd_show(args: argparse.Namespace) -> int:
     source = _open(args)
+    if args.run.startswith(GROUP_PREFIX):
+        return _show_group(args, source)
     run_id = _resolve(source, args.run)
     if args.file:
         sys.stdout.flush()
@@ -451,8 +455,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
     if args.json and args.markdown:
         raise CliError("choose one of --json and --markdown")
     source = _open(args)
-    before_id, after_id = _resolve(source, args.base), _resolve(source, args.new)
-    before, after = _metadata(source, before_id), _metadata(source, after_id)
+    before, after = _run_or_group(source, args.base), _run_or_group(source, args.new)
     result = diff_runs(before, after, args.tolerance)
     regressed = result.regressed
     stats = None
@@ -665,6 +668,62 @@ def cmd_gate(args: argparse.Namespace) -> int:
         what = f"run group {args.group} ({len(parts)} runs)" if args.group else f"run {run.run_id}"
         _write("\n".join([f"gates of {what}", *render_gate_table(report)]) + "\n")
     return EXIT_FINDINGS if report.failed else EXIT_OK
+
+
+GROUP_PREFIX = "group:"
+
+
+def _load_group(source: RunSource, group: str) -> tuple[RunMetadata, list[str]]:
+    from pytest_agentv.baseline import BaselineError
+    from pytest_agentv.gate_run import load_group
+
+    try:
+        return load_group(source, group)
+    except BaselineError as exc:
+        raise CliError(str(exc), EXIT_FINDINGS) from None
+
+
+def _run_or_group(source: RunSource, ref: str) -> RunMetadata:
+    """A run's metadata, or (``group:ID``) a run group's parts merged into one run."""
+    if ref.startswith(GROUP_PREFIX):
+        return _load_group(source, ref.removeprefix(GROUP_PREFIX))[0]
+    return _metadata(source, _resolve(source, ref))
+
+
+def _show_group(args: argparse.Namespace, source: RunSource) -> int:
+    group = args.run.removeprefix(GROUP_PREFIX)
+    if args.file or args.transcript:
+        raise CliError(
+            f"a run group has no single file or transcript; show one of its parts "
+            f"(agentv-results list --group {group})"
+        )
+    metadata, parts = _load_group(source, group)
+    if args.json:
+        _write_json(
+            {
+                "group": group,
+                "parts": parts,
+                "metadata": metadata.model_dump(mode="json", by_alias=True),
+            }
+        )
+        return EXIT_OK
+    _write(f"run group {group}: {len(parts)} run(s): {', '.join(parts)}\n")
+    _write(render_show(metadata, git=source.backend == "git"))
+    return EXIT_OK
+
+
+def _in_group(source: RunSource, rows: list[RunRow], group: str) -> list[RunRow]:
+    from pytest_agentv.gate_run import read_summary
+    from pytest_agentv.store.base import StoreError
+
+    kept = []
+    for row in rows:
+        try:
+            if read_summary(source, row.run_id).run_group == group:
+                kept.append(row)
+        except (StoreError, ValueError):
+            continue
+    return kept
 
 
 def _history(args: argparse.Namespace) -> tuple[Any, int]:
@@ -940,13 +999,16 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="show at most N runs (default 20; 0 for all)",
     )
+    sub.add_argument("--group", metavar="ID", help="only the parts of run group ID")
     sub.add_argument(
         "--json", action="store_true", help="print the full stored summaries as a JSON array"
     )
     _global_options(sub, suppress=True)
 
     sub = command("show", cmd_show)
-    sub.add_argument("run", metavar="RUN", help="run id, unique prefix, latest or latest~N")
+    sub.add_argument(
+        "run", metavar="RUN", help="run id, unique prefix, latest, latest~N or group:ID"
+    )
     sub.add_argument("--transcript", action="store_true", help="print the transcript messages")
     sub.add_argument("--test", metavar="NODEID", help="with --transcript: only this test")
     sub.add_argument(
@@ -956,8 +1018,10 @@ def build_parser() -> argparse.ArgumentParser:
     _global_options(sub, suppress=True)
 
     sub = command("diff", cmd_diff)
-    sub.add_argument("base", metavar="BASE", help="the run to compare against (old)")
-    sub.add_argument("new", metavar="NEW", help="the run being judged (new)")
+    sub.add_argument(
+        "base", metavar="BASE", help="the run to compare against (old); group:ID for a run group"
+    )
+    sub.add_argument("new", metavar="NEW", help="the run being judged (new); or group:ID")
     sub.add_argument(
         "--tolerance",
         type=_tolerance,

@@ -114,7 +114,7 @@ def group_parts(source: RunSource, group: str) -> list[RunSummary]:
 
 def merge_group(group: str, parts: Sequence[RunMetadata]) -> RunMetadata:
     """One logical run from a group's parts: their tests together (a test in several parts
-    counts as repeats of one test), the first part's identity, the group as its id."""
+    counts as repeats of one test), the first part's identity, ``group:ID`` as its id."""
     if not parts:
         raise BaselineError(f"run group {group!r} has no recorded runs")
     from pytest_agentv.payload import aggregate_scores, count_outcomes
@@ -123,7 +123,7 @@ def merge_group(group: str, parts: Sequence[RunMetadata]) -> RunMetadata:
     tests = [record for part in parts for record in part.tests]
     return first.model_copy(
         update={
-            "run_id": first.run_id,
+            "run_id": f"group:{group}",
             "finished_at": last.finished_at,
             "tests": tests,
             "counts": count_outcomes(tests),

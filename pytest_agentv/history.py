@@ -16,9 +16,9 @@ from pathlib import Path
 
 from pytest_agentv.index import RunQuery
 from pytest_agentv.sources import RunSource
-from pytest_agentv.trends import RunPoints, run_points
+from pytest_agentv.trends import RunPoints, merge_groups, run_points
 
-CACHE_SCHEMA = 1
+CACHE_SCHEMA = 2  # 2: points carry the run group
 
 
 class PointsCache:
@@ -89,7 +89,8 @@ def load_history(
     model: str | None = None,
     read: Callable[[str], RunPoints] | None = None,
 ) -> list[RunPoints]:
-    """The points of the ``last`` newest runs (of ``model``, if given), oldest first."""
+    """The points of the ``last`` newest runs (of ``model``, if given), oldest first; the parts
+    of a run group among them count as one run."""
     from pytest_agentv.gate_run import read_metadata
 
     rows = source.query(RunQuery(model=model, limit=last or None))
@@ -100,4 +101,4 @@ def load_history(
     fresh = [load(run_id) for run_id in missing]
     cache.put(fresh)
     known.update({p.run_id: p for p in fresh})
-    return [known[run_id] for run_id in reversed(run_ids)]
+    return merge_groups([known[run_id] for run_id in reversed(run_ids)])

@@ -61,6 +61,7 @@ class RunPoints:
     tests: Mapping[str, TestPoint]
     directions: Mapping[str, bool] = field(default_factory=dict)  # metric -> greater_is_better
     model: str | None = None
+    run_group: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The cache form (sorted, so equal points give equal bytes)."""
@@ -68,6 +69,7 @@ class RunPoints:
             "runId": self.run_id,
             "timestamp": self.timestamp,
             "model": self.model,
+            "runGroup": self.run_group,
             "directions": dict(sorted(self.directions.items())),
             "tests": {
                 key: {
@@ -86,6 +88,7 @@ class RunPoints:
             run_id=str(data["runId"]),
             timestamp=str(data["timestamp"]),
             model=data.get("model"),
+            run_group=data.get("runGroup"),
             directions={str(k): bool(v) for k, v in data.get("directions", {}).items()},
             tests={
                 str(key): TestPoint(
@@ -113,7 +116,49 @@ def run_points(run: RunMetadata) -> RunPoints:
         for key in keys
     }
     directions = {metric: greater_is_better(metric, run.tests) for metric in metrics}
-    return RunPoints(run.run_id, run.timestamp, tests, directions, run.model)
+    return RunPoints(run.run_id, run.timestamp, tests, directions, run.model, run.run_group)
+
+
+def merge_groups(history: Sequence[RunPoints]) -> list[RunPoints]:
+    """The history with the parts of each run group taken as one run (at its first part's
+    place): a test in several parts has its repeats' tallies summed and its means averaged."""
+    merged: list[RunPoints] = []
+    where: dict[str, int] = {}
+    for run in history:
+        if run.run_group is None:
+            merged.append(run)
+            continue
+        if run.run_group not in where:
+            where[run.run_group] = len(merged)
+            merged.append(run)
+            continue
+        index = where[run.run_group]
+        first = merged[index]
+        tests = dict(first.tests)
+        for key in sorted(run.tests):
+            point = run.tests[key]
+            old = tests.get(key)
+            if old is None:
+                tests[key] = point
+                continue
+            # weighted by repeats, so three parts average like one run of all their repeats
+            w_old, w_new = max(old.counted, 1), max(point.counted, 1)
+            scores = {
+                m: (old.scores[m] * w_old + v * w_new) / (w_old + w_new) if m in old.scores else v
+                for m, v in point.scores.items()
+            }
+            tests[key] = TestPoint(
+                {**old.scores, **scores}, old.passed + point.passed, old.counted + point.counted
+            )
+        merged[index] = RunPoints(
+            f"group:{run.run_group}",
+            first.timestamp,
+            tests,
+            {**first.directions, **run.directions},
+            first.model,
+            run.run_group,
+        )
+    return merged
 
 
 # -- trends ------------------------------------------------------------------------------------

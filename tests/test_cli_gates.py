@@ -174,3 +174,52 @@ def test_flaky_lists_flippers_first_and_warm_calls_use_the_cache(project: Path) 
     assert again.returncode == 0, again.stderr
     assert again.stdout.splitlines()[1].startswith("evals/test_m1.py::test_case[c4]")
     assert again.stdout.splitlines()[-1] == "1 flaky test(s) of 1 over the last 3 run(s)"
+
+
+@pytest.fixture
+def grouped(tmp_path: Path) -> Path:
+    """A baseline run, then run group ci-7 in two parts, one of them repeating a test."""
+    (tmp_path / ".git").mkdir()
+    write_local(
+        tmp_path,
+        [
+            stored_run(
+                "a" * 16, [scored("e.py::t1", accuracy=0.9), scored("e.py::t2", accuracy=0.8)]
+            ),
+            stored_run("b" * 16, [scored("e.py::t1", accuracy=0.5)], minute=1, run_group="ci-7"),
+            stored_run(
+                "c" * 16,
+                [scored("e.py::t1", accuracy=0.7), scored("e.py::t2", "failed", accuracy=0.4)],
+                minute=2,
+                run_group="ci-7",
+            ),
+        ],
+    )
+    return tmp_path
+
+
+def test_list_show_and_diff_take_a_run_group_as_one_run(grouped: Path) -> None:
+    listed = agentv(grouped, "list", "--group", "ci-7", "--json")
+    assert [r["summary"]["runId"] for r in json.loads(listed.stdout)] == ["c" * 16, "b" * 16]
+    shown = agentv(grouped, "show", "group:ci-7", "--json")
+    assert shown.returncode == 0, shown.stderr
+    report = json.loads(shown.stdout)
+    assert report["parts"] == ["b" * 16, "c" * 16]
+    assert report["metadata"]["counts"]["total"] == 3
+    assert report["metadata"]["scores"]["accuracy"]["mean"] == pytest.approx((0.5 + 0.7 + 0.4) / 3)
+    text = agentv(grouped, "show", "group:ci-7")
+    assert text.stdout.splitlines()[0] == f"run group ci-7: 2 run(s): {'b' * 16}, {'c' * 16}"
+    diff = agentv(grouped, "diff", "a" * 16, "group:ci-7", "--stats", "--json")
+    assert diff.returncode == 0, diff.stderr
+    rows = {row["metric"]: row for row in json.loads(diff.stdout)["stats"]}
+    # t1: 0.9 -> mean(0.5, 0.7) = 0.6; t2: 0.8 -> 0.4
+    assert rows["accuracy"]["difference"] == pytest.approx(((0.6 - 0.9) + (0.4 - 0.8)) / 2)
+    no_file = agentv(grouped, "show", "group:ci-7", "--transcript")
+    assert no_file.returncode == 2
+    assert "list --group ci-7" in no_file.stderr
+
+
+def test_trend_counts_a_run_group_once(grouped: Path) -> None:
+    report = json.loads(agentv(grouped, "trend", "--json", "--test", "e.py::t1").stdout)
+    assert report["runs"] == ["a" * 16, "group:ci-7"]
+    assert [v["value"] for v in report["trends"][0]["values"]] == pytest.approx([0.9, 0.6])

@@ -7,7 +7,14 @@ import scipy.stats
 
 from pytest_agentv.models import Outcome
 from pytest_agentv.stats import wilson_interval
-from pytest_agentv.trends import RunPoints, TestPoint, flakiness, metric_trends, run_points
+from pytest_agentv.trends import (
+    RunPoints,
+    TestPoint,
+    flakiness,
+    merge_groups,
+    metric_trends,
+    run_points,
+)
 from tests.gate_runs import run_of, scored
 
 
@@ -97,3 +104,22 @@ def test_mixed_repeats_within_one_run_are_flaky() -> None:
     runs = [RunPoints("a" * 16, "t0", {"a.py::t": TestPoint({}, 1, 2)})]
     (only,) = flakiness(runs)
     assert (only.flaky, only.flip_rate, only.pass_rate) == (True, None, 0.5)
+
+
+def test_the_parts_of_a_run_group_are_one_point_of_history() -> None:
+    def part(run_id: str, group: str | None, tests: dict[str, TestPoint]) -> RunPoints:
+        return RunPoints(run_id, run_id, tests, run_group=group)
+
+    history = [
+        part("a" * 16, None, {"t": TestPoint({"m": 0.9}, 1, 1)}),
+        part("b" * 16, "ci-7", {"t": TestPoint({"m": 0.6}, 1, 1), "u": TestPoint({}, 0, 1)}),
+        part("c" * 16, "ci-7", {"t": TestPoint({"m": 0.3}, 0, 2)}),
+        part("d" * 16, None, {"t": TestPoint({"m": 0.5}, 1, 1)}),
+    ]
+    merged = merge_groups(history)
+    assert [run.run_id for run in merged] == ["a" * 16, "group:ci-7", "d" * 16]
+    group = merged[1].tests
+    assert group["t"] == TestPoint({"m": pytest.approx((0.6 + 0.3 * 2) / 3)}, 1, 3)
+    assert group["u"] == TestPoint({}, 0, 1)
+    (t,) = [f for f in flakiness(merged) if f.nodeid == "t"]
+    assert t.history == "PMP"
