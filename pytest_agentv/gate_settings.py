@@ -13,12 +13,14 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pytest_agentv.baseline import BaselineRef, parse_baseline_ref
-from pytest_agentv.gates import GateSpec
 from pytest_agentv.options import SettingsError, parse_bool
 from pytest_agentv.stats import CLUSTER_BY, ClusterBy
+
+if TYPE_CHECKING:
+    from pytest_agentv.gates import GateSpec
 
 _RUN_GROUP = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,127}")
 
@@ -204,11 +206,29 @@ GATE_OPTIONS: tuple[GateOption, ...] = (
 class GateSettings:
     """The resolved gates, baseline, repeat count and run group."""
 
-    spec: GateSpec = field(default_factory=GateSpec)
+    min_scores: Mapping[str, float] = field(default_factory=dict)
+    min_pass_rate: float | None = None
+    max_regression: Mapping[str, float] = field(default_factory=dict)
+    fail_on_regression: bool = False
+    cluster_by: ClusterBy = "module"
     baseline: BaselineRef | None = None
     repeat: int = 1
     run_group: str | None = None
     sources: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def spec(self) -> GateSpec:
+        """The gates to evaluate (built on use: :mod:`pytest_agentv.gates` loads pydantic, which
+        the CLI's fast path must not)."""
+        from pytest_agentv.gates import GateSpec
+
+        return GateSpec(
+            min_scores=self.min_scores,
+            min_pass_rate=self.min_pass_rate,
+            max_regression=self.max_regression,
+            fail_on_regression=self.fail_on_regression,
+            cluster_by=self.cluster_by,
+        )
 
 
 def _convert(option: GateOption, raw: Any, source: str) -> Any:
@@ -275,25 +295,22 @@ def resolve_gate_settings(
             sources[option.key] = ", ".join(source for source, _ in given)
         else:
             sources[option.key], values[option.key] = given[0]
-    spec = GateSpec(
+    gates = GateSettings(
         min_scores=values.get("min_score", {}),
         min_pass_rate=values.get("min_pass_rate"),
         max_regression=values.get("max_regression", {}),
         fail_on_regression=values.get("fail_on_regression", False),
         cluster_by=values.get("cluster_by", "module"),
+        baseline=values.get("baseline"),
+        repeat=values.get("repeat", 1),
+        run_group=values.get("run_group"),
+        sources=sources,
     )
-    baseline = values.get("baseline")
-    if spec.needs_baseline and baseline is None:
-        key = "max_regression" if spec.max_regression else "fail_on_regression"
+    if (gates.max_regression or gates.fail_on_regression) and gates.baseline is None:
+        key = "max_regression" if gates.max_regression else "fail_on_regression"
         raise SettingsError(
             f"{key} (from {sources[key]}) compares with a baseline, but none is set: add "
             "--agentv-baseline REF (for example latest, or merge-base) or gates.baseline in the "
             "config file"
         )
-    return GateSettings(
-        spec=spec,
-        baseline=baseline,
-        repeat=values.get("repeat", 1),
-        run_group=values.get("run_group"),
-        sources=sources,
-    )
+    return gates

@@ -80,6 +80,7 @@ def test_no_import_cycle() -> None:
 
 
 def test_every_module_imports_alone_in_a_fresh_interpreter() -> None:
+    importable = [name for name in MODULES if not name.endswith(".__main__")]  # scripts
     script = (
         "import importlib, sys\n"
         "failed = []\n"
@@ -93,7 +94,7 @@ def test_every_module_imports_alone_in_a_fresh_interpreter() -> None:
         "print('\\n'.join(failed))\n"
     )
     done = subprocess.run(
-        [sys.executable, "-c", script, *MODULES], capture_output=True, text=True, check=True
+        [sys.executable, "-c", script, *importable], capture_output=True, text=True, check=True
     )
     assert done.stdout.strip() == ""
 
