@@ -18,10 +18,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pytest_agentv.gates import greater_is_better, logical_test, metric_values, outcome_values
-from pytest_agentv.models import RunMetadata
 from pytest_agentv.stats import (
     DEFAULT_CONFIDENCE,
     Slope,
@@ -30,6 +28,9 @@ from pytest_agentv.stats import (
     per_test_means,
     wilson_interval,
 )
+
+if TYPE_CHECKING:
+    from pytest_agentv.models import RunMetadata
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,14 @@ class RunPoints:
 
 def run_points(run: RunMetadata) -> RunPoints:
     """Reduce a run to its points (repeats averaged, outcomes tallied)."""
+    # gates loads pydantic; a warm history never needs it, so only this function imports it
+    from pytest_agentv.gates import (
+        greater_is_better,
+        logical_test,
+        metric_values,
+        outcome_values,
+    )
+
     metrics = sorted({name for record in run.tests for name in record.scores})
     means = {metric: per_test_means(metric_values(run.tests, metric)) for metric in metrics}
     outcomes = outcome_values(run.tests)
