@@ -37,6 +37,8 @@ from pytest_agentv.settings import (
     SettingsError,
     argparse_type,
     resolve_settings,
+    settings_from_wire,
+    settings_to_wire,
 )
 
 __all__ = ["RUN_CONTEXT_KEY", "SETTINGS_KEY", "AgentvReporter", "is_xdist_worker"]
@@ -46,6 +48,7 @@ GATE_SETTINGS_KEY = pytest.StashKey[GateSettings]()
 RUN_CONTEXT_KEY = pytest.StashKey[RunContext]()
 RECORDER_KEY = pytest.StashKey[EvalRecorder]()
 WORKEROUTPUT_KEY = "agentv_run"
+WORKERINPUT_KEY = "agentv_settings"
 REPORTER_NAME = "agentv-reporter"
 
 
@@ -132,14 +135,22 @@ def _ini_values(config: pytest.Config) -> dict[str, Any]:
     return {spec.ini: config.getini(spec.ini) for spec in OPTIONS}
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_configure(config: pytest.Config) -> None:
+def _settings(config: pytest.Config) -> Settings:
+    """The controller resolves the settings once; xdist workers inherit them (workerinput)."""
+    inherited = getattr(config, "workerinput", {}).get(WORKERINPUT_KEY)
+    if inherited is not None:
+        return settings_from_wire(inherited)
     try:
-        settings = resolve_settings(
+        return resolve_settings(
             Path(config.rootpath), cli=_cli_values(config), env=os.environ, ini=_ini_values(config)
         )
     except SettingsError as exc:
         raise pytest.UsageError(f"pytest-agentv: {exc}") from None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    settings = _settings(config)
     for flag in path_values_given_apart(config.invocation_params.args):
         config.issue_config_time_warning(
             AgentvWarning(
@@ -185,6 +196,14 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.fixturenames.append("agentv_repeat")
         ids = [repeat_id(index, count) for index in range(count)]
         metafunc.parametrize("agentv_repeat", range(count), indirect=True, ids=ids)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """xdist, on the controller: hand each worker the settings resolved here."""
+    settings = node.config.stash.get(SETTINGS_KEY, None)
+    if settings is not None:
+        node.workerinput[WORKERINPUT_KEY] = settings_to_wire(settings)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

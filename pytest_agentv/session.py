@@ -19,7 +19,7 @@ import pytest
 
 from pytest_agentv.gate_settings import GateSettings
 from pytest_agentv.gates import GateReport, evaluate_gates, render_gate_table
-from pytest_agentv.models import Outcome, RunMetadata, Score, TestRecord, Usage, Versions
+from pytest_agentv.models import Outcome, RunMetadata, TestRecord, Versions
 from pytest_agentv.payload import Provenance, RawEvent, RunInputs, build_run
 from pytest_agentv.recorder import RunContext, check_json
 from pytest_agentv.redact import Redactor
@@ -27,6 +27,7 @@ from pytest_agentv.settings import Settings
 from pytest_agentv.store import ArtifactStore, StoreError, WriteResult, open_store
 from pytest_agentv.store.base import RunArtifacts
 from pytest_agentv.store.paths import METADATA_FILE, new_run_id
+from pytest_agentv.wire import TestWire
 
 #: Attribute on a test's teardown report carrying its recorder snapshot (xdist serialises it).
 REPORT_ATTR = "agentv_record"
@@ -153,7 +154,7 @@ class AgentvSession:
         tests: list[TestRecord] = []
         transcript: list[RawEvent] = []
         for state in self._tests.values():
-            wire = state.wire or {}
+            wire = TestWire.model_validate(state.wire or {})
             tests.append(
                 TestRecord(
                     nodeid=state.nodeid,
@@ -161,20 +162,20 @@ class AgentvSession:
                     duration=round(state.duration, 6),
                     failure=state.failure,
                     reason=state.reason,
-                    scores={k: Score.model_validate(v) for k, v in wire.get("scores", {}).items()},
-                    usage=Usage.model_validate(wire.get("usage", {})),
-                    metadata=wire.get("metadata", {}),
+                    scores=wire.scores,
+                    usage=wire.usage,
+                    metadata=wire.metadata,
                 )
             )
             transcript.extend(
                 RawEvent(
                     test=state.nodeid,
-                    role=e["role"],
-                    content=e["content"],
-                    timestamp=e["timestamp"],
-                    fields=e.get("fields", {}),
+                    role=e.role,
+                    content=e.content,
+                    timestamp=e.timestamp,
+                    fields=dict(e.fields),
                 )
-                for e in wire.get("events", [])
+                for e in wire.events
             )
         return RunInputs(
             run_id=self.run_id,

@@ -52,6 +52,8 @@ __all__ = [
     "check_text",
     "parse_bool",
     "resolve_settings",
+    "settings_from_wire",
+    "settings_to_wire",
 ]
 
 
@@ -89,6 +91,40 @@ class Settings:
         else:
             where += " of the source repository (no remote configured)"
         return where
+
+
+_PATH_FIELDS = ("rootdir", "local_dir", "config_file")
+
+
+def settings_to_wire(settings: Settings) -> dict[str, Any]:
+    """``settings`` as plain data (for an xdist worker's ``workerinput``)."""
+    data: dict[str, Any] = {
+        name: getattr(settings, name)
+        for name in ("backend", "remote", "branch", "path", "model", "eval_file", "strict")
+    }
+    data["record"] = settings.record
+    for name in _PATH_FIELDS:
+        value = getattr(settings, name)
+        data[name] = None if value is None else str(value)
+    data["redaction"] = (
+        None if settings.redaction is None else settings.redaction.model_dump(mode="json")
+    )
+    data["sources"] = dict(settings.sources)
+    data["file_gates"] = dict(settings.file_gates)
+    return data
+
+
+def settings_from_wire(data: Mapping[str, Any]) -> Settings:
+    """The :class:`Settings` :func:`settings_to_wire` described (the controller's, resolved)."""
+    values = dict(data)
+    for name in _PATH_FIELDS:
+        if values.get(name) is not None:
+            values[name] = Path(values[name])
+    if values.get("redaction") is not None:
+        from pytest_agentv.config_file import RedactionConfig
+
+        values["redaction"] = RedactionConfig.model_validate(values["redaction"])
+    return Settings(**values)
 
 
 def resolve_settings(
