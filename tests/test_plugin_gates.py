@@ -363,3 +363,30 @@ def test_gates_under_xdist_are_evaluated_once_by_the_controller(
     assert [line.split()[0] for line in table(result)[1:-1]] == ["min-score", "max-regression"]
     gate = gate_of(suite.path)
     assert (gate["baseline"], gate["verdict"]) == (baseline, "fail")
+
+
+def test_a_lower_is_better_score_survives_xdist_and_gates_as_a_ceiling(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        test_latency="""
+import pytest
+
+@pytest.mark.parametrize("case", range(4))
+def test_latency(agentv, case):
+    agentv.score("latency", 1.0 + case, threshold=3.5, greater_is_better=False)
+"""
+    )
+    result = pytester.runpytest("-n2", "-p", "no:benchmark", "--agentv-min-score", "latency=2.0")
+    assert result.ret == EXIT_GATE_FAILED  # mean 2.5 is above the ceiling 2.0
+    row = table(result)[1]
+    assert "<= 2" in row and "FAIL" in row.split()
+    stored = runs(pytester.path)[-1]
+    scores = {t["nodeid"]: t["scores"]["latency"] for t in stored["tests"]}  # type: ignore[union-attr, index]
+    assert scores["test_latency.py::test_latency[3]"] == {
+        "value": 4.0,
+        "threshold": 3.5,
+        "passed": False,
+        "reason": None,
+        "greaterIsBetter": False,
+    }
