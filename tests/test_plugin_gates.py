@@ -11,6 +11,7 @@ import pytest
 from pytest_agentv.gates import EXIT_GATE_FAILED
 from tests.git_fixtures import git
 from tests.helpers import load_run
+from tests.test_cli_support import agentv
 
 MODULE = """
 import os
@@ -390,3 +391,9 @@ def test_latency(agentv, case):
         "reason": None,
         "greaterIsBetter": False,
     }
+
+
+def test_show_prints_the_recorded_verdict(suite: pytest.Pytester) -> None:
+    suite.runpytest(*NO_XDIST, "--agentv-min-score", "accuracy=0.9")
+    shown = agentv(suite.path, "show", "latest")
+    assert "gate    FAIL (min-score accuracy)" in shown.stdout.splitlines()
