@@ -85,6 +85,7 @@ class GatesSection(_Section):
     max_regression: dict[str, float] | None = None
     fail_on_regression: bool | None = None
     cluster_by: str | None = None
+    method: str | None = None
 
     def given(self) -> dict[str, Any]:
         """The keys the file sets."""

@@ -79,6 +79,13 @@ def check_cluster_by(text: str) -> ClusterBy:
     raise ValueError(f"{text!r} is not a clustering; choose one of: {', '.join(CLUSTER_BY)}")
 
 
+def check_method(text: str) -> str:
+    """``stats`` or ``per-test`` (:data:`~pytest_agentv.gates.GATE_METHODS`)."""
+    if text not in ("stats", "per-test"):
+        raise ValueError(f"{text!r} is not a gate method; choose stats (default) or per-test")
+    return text
+
+
 def check_run_group(text: str) -> str:
     """A run group id: letters, digits and ``._:/@+-``, up to 128 characters."""
     if not _RUN_GROUP.fullmatch(text):
@@ -182,6 +189,16 @@ GATE_OPTIONS: tuple[GateOption, ...] = (
         "KIND",
     ),
     GateOption(
+        "method",
+        "--agentv-gate-method",
+        "AGENTV_GATE_METHOD",
+        "agentv_gate_method",
+        "how baseline gates judge a regression: stats (default: the paired, clustered interval) "
+        "or per-test (agentv-results diff's rules, DELTA as the tolerance)",
+        check_method,
+        "METHOD",
+    ),
+    GateOption(
         "repeat",
         "--agentv-repeat",
         "AGENTV_REPEAT",
@@ -211,6 +228,7 @@ class GateSettings:
     max_regression: Mapping[str, float] = field(default_factory=dict)
     fail_on_regression: bool = False
     cluster_by: ClusterBy = "module"
+    method: str = "stats"
     baseline: BaselineRef | None = None
     repeat: int = 1
     run_group: str | None = None
@@ -228,6 +246,7 @@ class GateSettings:
             max_regression=self.max_regression,
             fail_on_regression=self.fail_on_regression,
             cluster_by=self.cluster_by,
+            method="per-test" if self.method == "per-test" else "stats",
         )
 
 
@@ -301,6 +320,7 @@ def resolve_gate_settings(
         max_regression=values.get("max_regression", {}),
         fail_on_regression=values.get("fail_on_regression", False),
         cluster_by=values.get("cluster_by", "module"),
+        method=values.get("method", "stats"),
         baseline=values.get("baseline"),
         repeat=values.get("repeat", 1),
         run_group=values.get("run_group"),

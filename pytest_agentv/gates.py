@@ -37,6 +37,9 @@ from pytest_agentv.stats import (
 )
 
 Verdict = GateVerdict
+#: ``stats``: the paired, clustered interval; ``per-test``: ``agentv-results diff``'s rules
+GateMethod = Literal["stats", "per-test"]
+GATE_METHODS: tuple[GateMethod, ...] = ("stats", "per-test")
 GateKind = Literal["min-score", "min-pass-rate", "max-regression", "fail-on-regression"]
 #: The session's exit status when every test passed but a gate failed (docs/gates.md).
 EXIT_GATE_FAILED = 6
@@ -55,6 +58,7 @@ class GateSpec:
     fail_on_regression: bool = False
     cluster_by: ClusterBy = "module"
     confidence: float = DEFAULT_CONFIDENCE
+    method: GateMethod = "stats"
 
     @property
     def needs_baseline(self) -> bool:
@@ -320,7 +324,10 @@ def _baseline_row(
             greater_is_better=better,
             note="no test has it in both runs",
         )
-    verdict, note = judge_difference(comparison.difference, delta, better)
+    if spec.method == "per-test":
+        verdict, note = _per_test_verdict(metric, delta, run, baseline)
+    else:
+        verdict, note = judge_difference(comparison.difference, delta, better)
     if proportions is not None:
         changed = (
             f"{proportions.newly_failing} newly failing, {proportions.newly_passing} newly passing"
@@ -338,6 +345,30 @@ def _baseline_row(
         better,
         note,
     )
+
+
+def _per_test_verdict(
+    metric: str, delta: float, run: RunMetadata, baseline: RunMetadata
+) -> tuple[Verdict, str]:
+    """``agentv-results diff``'s rules with DELTA as its tolerance: the gate fails when any test
+    regressed in this metric (for the pass rate: went from a passing to a failing outcome)."""
+    from pytest_agentv.diff import FAILING_OUTCOMES, diff_runs
+
+    changes = diff_runs(baseline, run, tolerance=delta).tests
+    if metric == PASS_RATE:
+        worse = [
+            t.nodeid for t in changes if t.before in OK_OUTCOMES and t.after in FAILING_OUTCOMES
+        ]
+    else:
+        worse = [
+            t.nodeid
+            for t in changes
+            if any(s.metric == metric and s.status == "regressed" for s in t.scores)
+        ]
+    if not worse:
+        return "pass", ""
+    shown = ", ".join(worse[:3]) + (f" and {len(worse) - 3} more" if len(worse) > 3 else "")
+    return "fail", f"{len(worse)} test{'s' if len(worse) != 1 else ''} regressed: {shown}"
 
 
 def evaluate_gates(

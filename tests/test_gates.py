@@ -343,3 +343,36 @@ def test_the_worked_example_of_docs_gates_md() -> None:
     assert row["verdict"] == "fail"
     docs = (ROOT / "docs" / "gates.md").read_text(encoding="utf-8")
     assert "\n".join(lines) in docs
+
+
+def test_the_per_test_method_fails_on_any_test_that_regressed() -> None:
+    names = nodeids(N)
+    base = dict(zip(names, base_values(N), strict=True))
+    new = dict(base)
+    new[names[7]] -= 0.3  # one test of forty got much worse; the mean barely moved
+    before, after = scored_run("b" * 16, base), scored_run("a" * 16, new)
+    stats = only_row(evaluate_gates(after, GateSpec(max_regression={"accuracy": 0.05}), before))
+    per_test = only_row(
+        evaluate_gates(
+            after, GateSpec(max_regression={"accuracy": 0.05}, method="per-test"), before
+        )
+    )
+    assert stats["verdict"] != "fail"
+    assert per_test["verdict"] == "fail"
+    assert per_test["note"] == f"1 test regressed: {names[7]}"
+    tolerant = only_row(
+        evaluate_gates(after, GateSpec(max_regression={"accuracy": 0.3}, method="per-test"), before)
+    )
+    assert tolerant["verdict"] == "pass"
+
+
+def test_the_per_test_method_on_outcomes() -> None:
+    names = nodeids(10)
+    before = run_of("b" * 16, [scored(n) for n in names])
+    after = run_of(
+        "a" * 16, [scored(n, "error" if i == 2 else "passed") for i, n in enumerate(names)]
+    )
+    spec = GateSpec(fail_on_regression=True, method="per-test")
+    row = only_row(evaluate_gates(after, spec, before), PASS_RATE)
+    assert row["verdict"] == "fail"
+    assert f"1 test regressed: {names[2]}" in str(row["note"])
