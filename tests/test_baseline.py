@@ -175,3 +175,32 @@ def test_merge_base_prefers_origin_head(source_repo: Path, tmp_path: Path) -> No
 def test_merge_base_outside_a_repository(tmp_path: Path) -> None:
     with pytest.raises(SourceHistoryError, match="is not in a git repository"):
         merge_base_ancestry(tmp_path)
+
+
+def shallow_pair(source_repo: Path, tmp_path: Path, depth: int) -> Path:
+    """A repository with main and feature, and a ``--depth`` clone of it on feature."""
+    root = source_repo
+    for name in ("c2", "c3", "c4"):
+        commit(root, name)
+    git("checkout", "--quiet", "-b", "feature", cwd=root)
+    commit(root, "feature-1")
+    git("checkout", "--quiet", "main", cwd=root)
+    commit(root, "main-5")
+    clone = tmp_path / f"shallow-{depth}"
+    git("clone", "--quiet", f"--depth={depth}", "--no-single-branch", f"file://{root}", str(clone))
+    git("checkout", "--quiet", "feature", cwd=clone)
+    return clone
+
+
+def test_a_shallow_clone_walks_the_history_it_has(source_repo: Path, tmp_path: Path) -> None:
+    clone = shallow_pair(source_repo, tmp_path, depth=3)
+    branch, commits = merge_base_ancestry(clone)
+    assert branch == "origin/main"
+    assert commits[0] == git("merge-base", "HEAD", "origin/main", cwd=clone)
+    assert commits == git("rev-list", commits[0], cwd=clone).split()  # up to the boundary
+
+
+def test_a_too_shallow_clone_says_to_fetch_history(source_repo: Path, tmp_path: Path) -> None:
+    clone = shallow_pair(source_repo, tmp_path, depth=1)
+    with pytest.raises(SourceHistoryError, match=r"shallow clone.*fetch-depth: 0"):
+        merge_base_ancestry(clone)

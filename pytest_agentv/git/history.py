@@ -64,8 +64,23 @@ def merge_base_ancestry(start: Path, limit: int = ANCESTRY_LIMIT) -> tuple[str, 
         if head is None:
             raise SourceHistoryError("the source repository has no commit at HEAD")
         branch, tip = default_branch(repo)
-        bases = find_merge_base(repo, [head, tip])
+        shallow = bool(repo.get_shallow())
+        try:
+            bases = find_merge_base(repo, [head, tip])
+        except KeyError:  # a parent beyond a shallow clone's boundary
+            bases = []
         if not bases:
+            if shallow:
+                raise SourceHistoryError(
+                    f"the source repository is a shallow clone, and HEAD and {branch} share no "
+                    "commit it has; fetch the history (git fetch --unshallow, or fetch-depth: 0 "
+                    "for actions/checkout)"
+                )
             raise SourceHistoryError(f"HEAD and {branch} have no common ancestor")
-        walker = repo.get_walker(include=sorted(bases), max_entries=limit)
-        return branch, [entry.commit.id.decode("ascii") for entry in walker]
+        commits: list[str] = []
+        try:
+            for entry in repo.get_walker(include=sorted(bases), max_entries=limit):
+                commits.append(entry.commit.id.decode("ascii"))
+        except KeyError:
+            pass  # the shallow boundary: the ancestry ends where the clone's history does
+        return branch, commits
