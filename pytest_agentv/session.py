@@ -53,6 +53,7 @@ class SessionOutcome:
     result: WriteResult | None = None
     error: str | None = None
     gate: GateReport | None = None
+    repeats: tuple[str, ...] = ()  # what the repeats of --agentv-repeat say, when there are any
 
     @property
     def delivered(self) -> bool:
@@ -76,6 +77,7 @@ class SessionOutcome:
             lines = [f"agentv: run {self.run_id} ({tests}) {verb} {self.result.location}"]
             lines += [f"agentv: {note}" for note in self.result.notes]
         lines += [f"agentv: WARNING: {problem}" for problem in self.problems]
+        lines += self.repeats
         if self.gate is not None:
             lines.append("agentv: gates")
             lines += [f"  {line}" for line in render_gate_table(self.gate)]
@@ -203,11 +205,17 @@ class AgentvSession:
             report = self._evaluate_gates(run)
             # built again so that the stored metadata carries the verdict
             run = build_run(replace(inputs, gate=report.to_record()), self.redactor)
+        repeats: tuple[str, ...] = ()
+        if self.gates.repeat > 1:
+            from pytest_agentv.trends import repeat_lines
+
+            repeats = tuple(repeat_lines(RunMetadata.model_validate_json(run.files[METADATA_FILE])))
+        tests = len(self._tests)
         try:
             result = (store or open_store(self.settings)).write(run)
         except StoreError as exc:
-            return SessionOutcome(self.run_id, len(self._tests), error=str(exc), gate=report)
-        return SessionOutcome(self.run_id, len(self._tests), result=result, gate=report)
+            return SessionOutcome(self.run_id, tests, error=str(exc), gate=report, repeats=repeats)
+        return SessionOutcome(self.run_id, tests, result=result, gate=report, repeats=repeats)
 
     def _evaluate_gates(self, run: RunArtifacts) -> GateReport:
         from pytest_agentv.baseline import ThisRun

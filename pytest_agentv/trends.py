@@ -403,3 +403,42 @@ def render_flakiness(tests: Sequence[Flakiness], runs: int) -> str:
     lines = _columns(header, rows)
     lines.append(f"{flaky} flaky test(s) of {len(tests)} over the last {runs} run(s)")
     return "\n".join(lines) + "\n"
+
+
+def repeat_lines(run: RunMetadata, most: int = 10) -> list[str]:
+    """For a run with repeats: per test, its pass rate over its repeats and each metric's spread,
+    for the tests whose repeats disagree (mixed outcomes first, then the widest spread)."""
+    from pytest_agentv.gates import logical_test, metric_values, outcome_values
+
+    counts: dict[str, int] = {}
+    for record in run.tests:
+        key = logical_test(record)
+        counts[key] = counts.get(key, 0) + 1
+    repeated = sorted(key for key, count in counts.items() if count > 1)
+    if not repeated:
+        return []
+    outcomes = outcome_values(run.tests)
+    metrics = sorted({name for record in run.tests for name in record.scores})
+    values = {metric: metric_values(run.tests, metric) for metric in metrics}
+    rows = []
+    for key in repeated:
+        oks = outcomes.get(key, [])
+        mixed = 0 < sum(oks) < len(oks)
+        spreads = {
+            m: (min(values[m][key]), max(values[m][key])) for m in metrics if key in values[m]
+        }
+        widest = max((high - low for low, high in spreads.values()), default=0.0)
+        if not mixed and widest == 0:
+            continue
+        cells = [f"passed {sum(oks)}/{len(oks)}"] + [
+            f"{m} {low:.3g}..{high:.3g}" for m, (low, high) in spreads.items() if high > low
+        ]
+        rows.append((not mixed, -widest, key, f"  {key}: {', '.join(cells)}"))
+    rows.sort()
+    lines = [
+        f"agentv: repeats: {len(repeated)} repeated tests, {len(rows)} with repeats that disagree"
+    ]
+    lines += [row[-1] for row in rows[:most]]
+    if len(rows) > most:
+        lines.append(f"  ... and {len(rows) - most} more (agentv-results flaky)")
+    return lines

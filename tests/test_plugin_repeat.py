@@ -94,3 +94,13 @@ def test_a_bad_run_group_is_a_usage_error(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("-p", "no:xdist", "--agentv-run-group", "has space")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*is not a run group id*"])
+
+
+def test_the_summary_names_the_tests_whose_repeats_disagree(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_suite=SUITE)
+    result = pytester.runpytest("-p", "no:xdist", "--agentv-repeat", "3")
+    lines = result.outlines
+    start = lines.index("agentv: repeats: 2 repeated tests, 2 with repeats that disagree")
+    # mixed outcomes first, then the widest spread
+    assert lines[start + 1] == "  test_suite.py::test_eval[b]: passed 2/3, accuracy 0.5..0.7"
+    assert lines[start + 2] == "  test_suite.py::test_eval[a]: passed 3/3, accuracy 0.5..0.7"
