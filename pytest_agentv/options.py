@@ -118,6 +118,10 @@ class OptionSpec:
     is_bool: bool = False
     #: dotted path in ``.agentv/config.yaml`` (None: not settable there)
     file_key: str | None = None
+    #: a boolean flag that turns the setting off (``--agentv-no-record``) rather than on
+    negated_flag: bool = False
+    #: the allowed values, when they are a fixed list (argparse shows them in ``--help``)
+    choices: tuple[str, ...] = ()
 
 
 OPTIONS: tuple[OptionSpec, ...] = (
@@ -130,6 +134,7 @@ OPTIONS: tuple[OptionSpec, ...] = (
         "where runs go: local (default) or git",
         check_backend,
         file_key="artifacts.backend",
+        choices=BACKENDS,
     ),
     OptionSpec(
         "remote",
@@ -207,5 +212,6 @@ OPTIONS: tuple[OptionSpec, ...] = (
         "agentv_record",
         "run the evals but record nothing",
         is_bool=True,
+        negated_flag=True,
     ),
 )

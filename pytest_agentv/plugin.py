@@ -31,7 +31,6 @@ from pytest_agentv.redact import ExtraRedaction, Redactor
 from pytest_agentv.repeats import repeat_id
 from pytest_agentv.session import REPORT_ATTR, AgentvSession, SessionOutcome
 from pytest_agentv.settings import (
-    BACKENDS,
     OPTIONS,
     Settings,
     SettingsError,
@@ -75,14 +74,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     for spec in OPTIONS:
         dest = f"agentv_{spec.key}"
-        if spec.key == "record":
-            group.addoption(
-                spec.flag, action="store_false", dest=dest, default=None, help=spec.help
-            )
-        elif spec.is_bool:
-            group.addoption(spec.flag, action="store_true", dest=dest, default=None, help=spec.help)
-        elif spec.key == "backend":
-            group.addoption(spec.flag, dest=dest, choices=BACKENDS, help=spec.help)
+        if spec.is_bool:
+            action = "store_false" if spec.negated_flag else "store_true"
+            group.addoption(spec.flag, action=action, dest=dest, default=None, help=spec.help)
+        elif spec.choices:
+            group.addoption(spec.flag, dest=dest, choices=spec.choices, help=spec.help)
         else:
             check = argparse_type(spec.check) if spec.check else str
             group.addoption(

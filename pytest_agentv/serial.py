@@ -86,6 +86,9 @@ _RESERVED = re.compile(
 )
 
 
+_NOT_PRINTABLE = re.compile("[\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]")
+
+
 def dump_yaml(data: Any) -> bytes:
     """YAML bytes of ``data`` (dicts, lists, str, int, float, bool, None): block style, keys in
     the order given, ``\\n`` line ends, strings quoted whenever a plain scalar could be misread.
@@ -109,11 +112,18 @@ def _yaml_scalar(value: Any) -> str:
     if isinstance(value, float):
         if math.isnan(value) or math.isinf(value):
             raise ValueError(f"{value!r} cannot be written as YAML: use a finite number")
-        return repr(value)
+        text = repr(value)
+        # YAML 1.1 readers (PyYAML) need a dot to see a float: 1e-05 -> 1.0e-05
+        if "e" in text and "." not in text:
+            text = text.replace("e", ".0e", 1)
+        return text
     if isinstance(value, str):
         if _PLAIN.fullmatch(value) and not _RESERVED.fullmatch(value):
             return value
-        return json.dumps(value, ensure_ascii=False)  # a JSON string is a YAML double-quoted one
+        # a JSON string is a YAML double-quoted one; YAML also forbids a few characters JSON
+        # leaves raw (DEL, C1 controls, line separators, surrogates, U+FFFE/F): escaped too
+        quoted = json.dumps(value, ensure_ascii=False)
+        return _NOT_PRINTABLE.sub(lambda match: f"\\u{ord(match.group()):04x}", quoted)
     raise TypeError(f"{type(value).__name__} cannot be written as YAML")
 
 

@@ -6,7 +6,8 @@ import pytest
 
 from pytest_agentv.diff import compare_score, diff_runs, render_markdown, render_text
 from pytest_agentv.models import RunMetadata, Score, TestRecord
-from tests.test_cli_support import make_run, record
+from tests.runs import cli_run as make_run
+from tests.runs import record
 
 
 def metadata(run_id: str, *tests: TestRecord) -> RunMetadata:

@@ -11,6 +11,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -137,7 +138,9 @@ def _run(command: Command, args: argparse.Namespace) -> int:
     from pytest_agentv.store.base import StoreError
 
     try:
-        return command.run(args)
+        with ExitStack() as resources:
+            args.resources = resources
+            return command.run(args)
     except CliError as exc:
         return _fail(str(exc), exc.code)
     except SettingsError as exc:
