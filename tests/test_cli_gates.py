@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli_support import agentv, write_local
 from tests.gate_runs import base_values, noise, scored, stored_run
-from tests.test_cli_support import agentv, write_local
 
 NAMES = [f"evals/test_m{i % 3}.py::test_case[c{i}]" for i in range(30)]
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from pytest_agentv.gates import EXIT_GATE_FAILED
+from tests.cli_support import agentv
 from tests.git_fixtures import git
 from tests.helpers import load_run
-from tests.test_cli_support import agentv
 
 MODULE = """
 import os
