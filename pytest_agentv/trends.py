@@ -405,7 +405,7 @@ def render_flakiness(tests: Sequence[Flakiness], runs: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def repeat_lines(run: RunMetadata, most: int = 10) -> list[str]:
+def repeat_lines(run: RunMetadata, most: int = 5) -> list[str]:
     """For a run with repeats: per test, its pass rate over its repeats and each metric's spread,
     for the tests whose repeats disagree (mixed outcomes first, then the widest spread)."""
     from pytest_agentv.gates import logical_test, metric_values, outcome_values
