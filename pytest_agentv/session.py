@@ -17,8 +17,9 @@ from typing import Any
 
 import pytest
 
+from pytest_agentv.gate_render import render_gate_table
 from pytest_agentv.gate_settings import GateSettings
-from pytest_agentv.gates import GateReport, evaluate_gates, render_gate_table
+from pytest_agentv.gates import GateReport, evaluate_gates
 from pytest_agentv.models import Outcome, RunMetadata, TestRecord, Versions
 from pytest_agentv.payload import Provenance, RawEvent, RunInputs, build_run
 from pytest_agentv.recorder import RunContext, check_json

@@ -13,13 +13,13 @@ import numpy as np
 import pytest
 import scipy.stats
 
+from pytest_agentv.gate_render import render_gate_table
 from pytest_agentv.gates import (
     PASS_RATE,
     GateReport,
     GateSpec,
     evaluate_gates,
     pass_rate,
-    render_gate_table,
     run_mean,
 )
 from pytest_agentv.models import RunMetadata, Score, TestRecord

@@ -60,7 +60,8 @@ def run(args: argparse.Namespace) -> int:
     regressed = result.regressed
     stats = None
     if args.stats:
-        from pytest_agentv.gates import compare_runs, render_stats
+        from pytest_agentv.gate_render import render_stats
+        from pytest_agentv.gates import compare_runs
 
         stats = compare_runs(before, after, args.cluster_by)
         regressed = stats.failed  # with --stats, "regressed" is the statistical verdict

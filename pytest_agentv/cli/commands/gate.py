@@ -56,9 +56,9 @@ def check(args: argparse.Namespace) -> str | None:
 
 def run(args: argparse.Namespace) -> int:
     from pytest_agentv.baseline import ThisRun
+    from pytest_agentv.gate_render import render_gate_table
     from pytest_agentv.gate_run import gate_run
     from pytest_agentv.gate_settings import resolve_gate_settings
-    from pytest_agentv.gates import render_gate_table
 
     settings = settings_from_args(args)
     gates = resolve_gate_settings(
