@@ -38,12 +38,13 @@ class _Model(BaseModel):
 class Score(_Model):
     """One named score of one test: a number, a label (categorical feedback), or both."""
 
-    _omit_when_none = ("label",)
+    _omit_when_none = ("greater_is_better", "label")
 
     value: float | None = None  # None: a categorical score, given as a label only
     threshold: float | None = None
     passed: bool | None = None
     reason: str | None = None  # free text: why, or a reviewer's comment
+    greater_is_better: bool | None = None  # None: higher is better
     label: str | None = None
 
 
@@ -136,10 +137,42 @@ class Versions(_Model):
     platform: str
 
 
+GateVerdict = Literal["pass", "fail", "inconclusive"]
+
+
+class GateRowRecord(_Model):
+    """One gate of a run, as evaluated at the end of its session (docs/gates.md)."""
+
+    gate: str
+    metric: str
+    verdict: GateVerdict
+    limit: float
+    this_run: float | None = None
+    baseline: float | None = None
+    difference: float | None = None
+    low: float | None = None
+    high: float | None = None
+    standard_error: float | None = None
+    detectable: float | None = None
+    clusters: int | None = None
+    tests: int = 0
+    greater_is_better: bool = True
+    note: str = ""
+
+
+class GateRecord(_Model):
+    """The gates of a run and their one verdict."""
+
+    verdict: GateVerdict
+    baseline: str | None = None
+    error: str | None = None
+    rows: list[GateRowRecord] = Field(default_factory=list)
+
+
 class RunMetadata(_Model):
     """``metadata.json``: the full record of one run."""
 
-    _omit_when_none = ("params", "metrics", "labels")
+    _omit_when_none = ("run_group", "gate", "params", "metrics", "labels")
 
     schema_version: int = SCHEMA_VERSION
     run_id: str
@@ -161,6 +194,8 @@ class RunMetadata(_Model):
     scores: dict[str, ScoreAggregate] = Field(default_factory=dict)
     usage: Usage = Field(default_factory=Usage)
     tests: list[TestRecord] = Field(default_factory=list)
+    run_group: str | None = None
+    gate: GateRecord | None = None
     #: ``agentv_run.params``: the run's parameters (temperature, prompt version ...)
     params: dict[str, Any] | None = None
     #: run-level metrics from ``pytest_agentv_run_metrics`` (accuracy, F1 ...)
@@ -184,7 +219,7 @@ class TranscriptEvent(BaseModel):
 class RunSummary(_Model):
     """``summary.json``: what a list view needs, plus the checksums of the other two files."""
 
-    _omit_when_none = ("params", "metrics", "labels")
+    _omit_when_none = ("run_group", "gate", "params", "metrics", "labels")
 
     schema_version: int = SCHEMA_VERSION
     run_id: str
@@ -199,6 +234,8 @@ class RunSummary(_Model):
     source_branch: str | None = None
     tags: list[str] = Field(default_factory=list)
     files: dict[str, str] = Field(description="file name -> SHA-256 hex digest")
+    run_group: str | None = None
+    gate: GateVerdict | None = None
     params: dict[str, Any] | None = None
     metrics: dict[str, float] | None = None
     labels: dict[str, dict[str, int]] | None = None

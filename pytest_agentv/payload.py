@@ -15,6 +15,7 @@ from typing import Any
 
 from pytest_agentv.models import (
     Counts,
+    GateRecord,
     RunMetadata,
     RunSummary,
     Score,
@@ -67,6 +68,8 @@ class RunInputs:
     tags: Sequence[str] = ()
     metadata: dict[str, Any] = field(default_factory=dict)
     args: Sequence[str] = ()
+    run_group: str | None = None
+    gate: GateRecord | None = None  # the verdict of the session's gates, when it has any
     params: dict[str, Any] | None = None
     metrics: dict[str, float] | None = None
 
@@ -150,6 +153,8 @@ def build_run(inputs: RunInputs, redactor: Redactor) -> RunArtifacts:
         tags=list(inputs.tags),
         metadata=inputs.metadata,
         args=list(inputs.args),
+        run_group=inputs.run_group,
+        gate=inputs.gate,
         versions=inputs.versions,
         counts=count_outcomes(inputs.tests),
         scores=aggregate_scores(inputs.tests),
@@ -203,6 +208,8 @@ def summarise(metadata: RunMetadata, metadata_bytes: bytes, transcript_bytes: by
         source_repo=metadata.source_repo,
         source_branch=metadata.source_branch,
         tags=metadata.tags,
+        run_group=metadata.run_group,
+        gate=None if metadata.gate is None else metadata.gate.verdict,
         params=metadata.params,
         metrics=metadata.metrics,
         labels=metadata.labels,

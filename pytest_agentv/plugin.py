@@ -21,9 +21,17 @@ import pytest
 from pytest_agentv import hookspecs
 from pytest_agentv.cases import case_key, item_case, node_base
 from pytest_agentv.exceptions import AgentvDeliveryWarning, AgentvRecordError, AgentvWarning
+from pytest_agentv.gate_settings import (
+    GATE_OPTIONS,
+    GateSettings,
+    argparse_checked,
+    resolve_gate_settings,
+)
+from pytest_agentv.gates import EXIT_GATE_FAILED
 from pytest_agentv.models import TestRecord
 from pytest_agentv.recorder import EvalRecorder, RunContext, ThresholdMissed
 from pytest_agentv.redact import ExtraRedaction, Redactor
+from pytest_agentv.repeats import repeat_id
 from pytest_agentv.session import (
     REPORT_ATTR,
     SUBTEST_ATTR,
@@ -48,6 +56,7 @@ if TYPE_CHECKING:
 __all__ = ["RUN_CONTEXT_KEY", "SETTINGS_KEY", "AgentvReporter", "is_xdist_worker"]
 
 SETTINGS_KEY = pytest.StashKey[Settings]()
+GATE_SETTINGS_KEY = pytest.StashKey[GateSettings]()
 RUN_CONTEXT_KEY = pytest.StashKey[RunContext]()
 RECORDER_KEY = pytest.StashKey[EvalRecorder]()
 #: set while the test function runs: a report made then is a subtest's
@@ -96,6 +105,29 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 spec.flag, dest=dest, type=check, metavar=spec.key.upper(), help=spec.help
             )
         parser.addini(spec.ini, f"{spec.ini_help or spec.help} (pytest-agentv)", default=None)
+    add_gate_options(group, parser)
+
+
+def add_gate_options(group: Any, parser: pytest.Parser) -> None:
+    """The options of :data:`~pytest_agentv.gate_settings.GATE_OPTIONS` (docs/gates.md)."""
+    for option in GATE_OPTIONS:
+        dest = f"agentv_{option.key}"
+        if option.is_bool:
+            group.addoption(
+                option.flag, action="store_true", dest=dest, default=None, help=option.help
+            )
+        else:
+            assert option.check is not None
+            group.addoption(
+                option.flag,
+                dest=dest,
+                default=None,
+                metavar=option.metavar,
+                type=argparse_checked(option.check),
+                help=option.help,
+                action="append" if option.per_metric else "store",
+            )
+        parser.addini(option.ini, f"{option.help} (pytest-agentv)", default=None)
 
 
 #: options whose value may be a path, which pytest's early rootdir search mistakes for a test path
@@ -147,7 +179,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", f"{EVAL_MARKER}: an eval test; a session that runs one records a run"
     )
+    gates = _resolve_gates(config, settings)
     config.stash[SETTINGS_KEY] = settings
+    config.stash[GATE_SETTINGS_KEY] = gates
     config.stash[RUN_CONTEXT_KEY] = RunContext(model=settings.model, eval_file=settings.eval_file)
     reporter = None
     if settings.record and not is_xdist_worker(config) and not config.option.collectonly:
@@ -158,6 +192,35 @@ def pytest_configure(config: pytest.Config) -> None:
 
         outcome = (lambda: reporter.outcome) if reporter is not None else None
         configure_gate(config, settings, config.stash[RUN_CONTEXT_KEY], outcome)
+
+
+def _resolve_gates(config: pytest.Config, settings: Settings) -> GateSettings:
+    try:
+        gates = resolve_gate_settings(
+            cli={o.key: config.getoption(f"agentv_{o.key}") for o in GATE_OPTIONS},
+            env=os.environ,
+            ini={o.ini: config.getini(o.ini) for o in GATE_OPTIONS},
+            file=settings.file_gates,
+            file_name=str(settings.config_file),
+        )
+    except SettingsError as exc:
+        raise pytest.UsageError(f"pytest-agentv: {exc}") from None
+    if gates.spec.enabled and not settings.record:
+        raise pytest.UsageError(
+            "pytest-agentv: gates are evaluated on the recorded run, and recording is off "
+            f"({settings.sources.get('record')}); drop --agentv-no-record or the gates"
+        )
+    return gates
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    # last, so that the repeat is the last part of the node id (pytest_agentv.repeats)
+    count = metafunc.config.stash[GATE_SETTINGS_KEY].repeat
+    if count > 1 and "agentv" in metafunc.fixturenames:
+        metafunc.fixturenames.append("agentv_repeat")
+        ids = [repeat_id(index, count) for index in range(count)]
+        metafunc.parametrize("agentv_repeat", range(count), indirect=True, ids=ids)
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -256,6 +319,12 @@ def agentv(request: pytest.FixtureRequest) -> Generator[EvalRecorder]:
     node.stash[RECORDER_KEY] = recorder
     yield recorder
     recorder.check_metadata()
+
+
+@pytest.fixture
+def agentv_repeat(request: pytest.FixtureRequest) -> int:
+    """Which repeat of ``--agentv-repeat N`` this is, from 0 (0 when tests are not repeated)."""
+    return int(getattr(request, "param", 0))
 
 
 @pytest.fixture(scope="session")
@@ -400,6 +469,7 @@ class AgentvReporter:
             context=config.stash[RUN_CONTEXT_KEY],
             args=tuple(config.invocation_params.args),
             run_metrics=hook_run_metrics(config),
+            gates=config.stash[GATE_SETTINGS_KEY],
         )
         self.outcome: SessionOutcome | None = None
         self.quiet = False
@@ -449,6 +519,8 @@ class AgentvReporter:
         if not outcome.delivered and strict and session.exitstatus == 0:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
             self.failed_session = True
+        if outcome.gate is not None and outcome.gate.failed and session.exitstatus == 0:
+            session.exitstatus = EXIT_GATE_FAILED
 
     def _warning_location(self, session: pytest.Session) -> str:
         """The user's file a delivery warning is shown at: the config or ini file that chose

@@ -132,7 +132,8 @@ class ThresholdMissed(AssertionError):
 
 def describe_miss(name: str, score: Score) -> str:
     """``score 'accuracy' = 0.25 is below its threshold 0.8 (reason)``."""
-    text = f"score {name!r} = {score.value:g} is below its threshold {score.threshold:g}"
+    side = "above" if score.greater_is_better is False else "below"
+    text = f"score {name!r} = {score.value:g} is {side} its threshold {score.threshold:g}"
     return text + (f" ({score.reason})" if score.reason else "")
 
 
@@ -164,8 +165,10 @@ class EvalRecorder:
         reason: str | None = None,
         comment: str | None = None,
         label: str | None = None,
+        greater_is_better: bool = True,
     ) -> Score:
-        """Record a named score; with a threshold, whether it passed (``value >= threshold``).
+        """Record a named score; with a threshold, whether it passed (``value >= threshold``,
+        or ``value <= threshold`` with ``greater_is_better=False``, for latency or cost).
 
         A string value is a label (categorical feedback, ``score("verdict", "pass")``);
         ``label=`` adds one to a number. ``comment`` is another name for ``reason``.
@@ -191,11 +194,20 @@ class EvalRecorder:
         for what, text in (("reason", reason), ("label", label)):
             if text is not None and not isinstance(text, str):
                 raise AgentvRecordError(f"score {name!r} {what} must be a string, got {text!r}")
+        if not isinstance(greater_is_better, bool):
+            raise AgentvRecordError(
+                f"score {name!r} greater_is_better must be True or False, got {greater_is_better!r}"
+            )
+        passed = None
+        if limit is not None and number is not None:
+            passed = number >= limit if greater_is_better else number <= limit
         score = Score(
             value=number,
             threshold=limit,
-            passed=None if limit is None or number is None else number >= limit,
+            passed=passed,
             reason=reason,
+            # stored only when it is not the default, so existing files do not change
+            greater_is_better=None if greater_is_better else False,
             label=label,
         )
         target[name] = score
@@ -209,11 +221,19 @@ class EvalRecorder:
         threshold: float,
         reason: str | None = None,
         comment: str | None = None,
+        greater_is_better: bool = True,
     ) -> Score:
         """Record a score like :meth:`score`, then fail the test if it missed its threshold."""
         if threshold is None:
             raise AgentvRecordError(f"check {name!r} needs a threshold")
-        score = self.score(name, value, threshold=threshold, reason=reason, comment=comment)
+        score = self.score(
+            name,
+            value,
+            threshold=threshold,
+            reason=reason,
+            comment=comment,
+            greater_is_better=greater_is_better,
+        )
         if score.passed is False:
             raise ThresholdMissed(describe_miss(name, score))
         return score

@@ -10,21 +10,32 @@ import os
 import platform
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from pytest_agentv.gate_render import render_gate_table
+from pytest_agentv.gate_settings import GateSettings
+from pytest_agentv.gates import GateReport, evaluate_gates
 from pytest_agentv.layout import ProjectLayout
-from pytest_agentv.models import Outcome, RunSummary, SubtestRecord, TestRecord, Versions
+from pytest_agentv.models import (
+    Outcome,
+    RunMetadata,
+    RunSummary,
+    SubtestRecord,
+    TestRecord,
+    Versions,
+)
 from pytest_agentv.payload import Provenance, RawEvent, RunInputs, build_run
 from pytest_agentv.recorder import RunContext, check_json
 from pytest_agentv.redact import Redactor
 from pytest_agentv.settings import Settings
 from pytest_agentv.store import ArtifactStore, StoreError, WriteResult, open_store
-from pytest_agentv.store.paths import new_run_id
+from pytest_agentv.store.base import RunArtifacts
+from pytest_agentv.store.paths import METADATA_FILE, new_run_id
 from pytest_agentv.wire import SubtestWire, TestWire
 
 #: Attribute on a test's teardown report carrying its recorder snapshot (xdist serialises it).
@@ -60,6 +71,8 @@ class SessionOutcome:
     #: problems that did not stop the run from being recorded (a broken metrics hook)
     warnings: tuple[str, ...] = ()
     summary: RunSummary | None = None  # what was stored (the release gate scores it)
+    gate: GateReport | None = None
+    repeats: tuple[str, ...] = ()  # what the repeats of --agentv-repeat say, when there are any
 
     @property
     def delivered(self) -> bool:
@@ -95,6 +108,10 @@ class SessionOutcome:
                 "agentv: exit status 1: the run was not delivered and delivery is strict "
                 "(--agentv-strict, or AgentvDeliveryWarning is an error in this suite)"
             )
+        lines += self.repeats
+        if self.gate is not None:
+            lines.append("agentv: gates")
+            lines += [f"  {line}" for line in render_gate_table(self.gate)]
         return lines
 
 
@@ -109,6 +126,7 @@ class AgentvSession:
     run_id: str = field(default_factory=new_run_id)
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     provenance: Provenance = field(default_factory=Provenance)
+    gates: GateSettings = field(default_factory=GateSettings)
     run_metrics: RunMetrics | None = None
     _tests: dict[str, _TestState] = field(default_factory=dict)
     _initial: RunContext = field(default_factory=RunContext)
@@ -258,6 +276,7 @@ class AgentvSession:
             tags=self.context.tags,
             metadata=dict(self.context.metadata),
             args=[self.redactor.text(arg, "args") for arg in self.args],
+            run_group=self.gates.run_group,
             params=dict(self.context.params) or None,
             metrics=self._metrics(tests),
         )
@@ -282,23 +301,64 @@ class AgentvSession:
             return None
 
     def finish(self, store: ArtifactStore | None = None) -> SessionOutcome:
-        """Build and store the run; a store failure is reported, never raised."""
-        run = build_run(self.build_inputs(), self.redactor)
+        """Build the run, evaluate its gates, store it; a store failure is reported, never
+        raised, and whatever the gates do the run is stored."""
+        inputs = self.build_inputs()
+        run = build_run(inputs, self.redactor)
+        report = None
+        if self.gates.spec.enabled:
+            report = self._evaluate_gates(run)
+            # built again so that the stored metadata carries the verdict
+            run = build_run(replace(inputs, gate=report.to_record()), self.redactor)
+        repeats: tuple[str, ...] = ()
+        if self.gates.repeat > 1:
+            from pytest_agentv.trends import repeat_lines
+
+            repeats = tuple(repeat_lines(RunMetadata.model_validate_json(run.files[METADATA_FILE])))
+        tests = len(self._tests)
         try:
             result = (store or open_store(self.settings)).write(run)
         except StoreError as exc:
             self._ignore_generated()
             return SessionOutcome(
-                self.run_id, len(self._tests), error=str(exc), warnings=tuple(self._problems)
+                self.run_id,
+                tests,
+                error=str(exc),
+                gate=report,
+                repeats=repeats,
+                warnings=tuple(self._problems),
             )
         self._ignore_generated()
         return SessionOutcome(
             self.run_id,
-            len(self._tests),
+            tests,
             result=result,
             summary=run.summary,
+            gate=report,
+            repeats=repeats,
             warnings=tuple(self._problems),
         )
+
+    def _evaluate_gates(self, run: RunArtifacts) -> GateReport:
+        from pytest_agentv.baseline import ThisRun
+        from pytest_agentv.gate_run import gate_run
+        from pytest_agentv.sources import open_source
+
+        metadata = RunMetadata.model_validate_json(run.files[METADATA_FILE])
+        this = ThisRun(run.run_id, metadata.model, metadata.eval_file, self.provenance.branch)
+        try:
+            return gate_run(
+                metadata,
+                self.gates.spec,
+                self.gates.baseline,
+                lambda: open_source(self.settings),
+                self.settings.rootdir,
+                this,
+            )
+        except Exception as exc:  # a failed gate, never a lost run
+            return evaluate_gates(
+                metadata, self.gates.spec, baseline_error=f"the gates could not be evaluated: {exc}"
+            )
 
 
 def default_eval_file(tests: dict[str, Any]) -> str | None:

@@ -17,6 +17,7 @@ from pytest_agentv.cli.common import (
     write,
     write_json,
 )
+from pytest_agentv.cli.groups import in_group
 from pytest_agentv.cli.render import clip, short_scores, table, when
 from pytest_agentv.index import RunQuery, RunRow
 from pytest_agentv.sources import RunSource
@@ -46,6 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help=f"show at most N runs (default {TABLE_LIMIT} in the table, all with --json; 0: all)",
     )
+    parser.add_argument("--group", metavar="ID", help="only the parts of run group ID")
     parser.add_argument(
         "--json",
         action="store_true",
@@ -65,9 +67,11 @@ def run(args: argparse.Namespace) -> int:
         eval_file=args.eval_file,
         since=args.since,
         until=args.until,
-        limit=limit or None,
+        limit=None if args.group else limit or None,
     )
     rows = source.query(query)
+    if args.group:
+        rows = in_group(source, rows, args.group)[: limit or None]
     if args.json:
         write_json(
             [
