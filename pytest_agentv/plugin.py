@@ -513,7 +513,6 @@ class AgentvReporter:
                 warnings.warn_explicit(
                     AgentvDeliveryWarning(problem), None, filename, 1, "pytest_agentv", {}
                 )
-                self.warned = True
             except AgentvDeliveryWarning:
                 strict = True  # warnings are errors in this suite: fail it, don't crash pytest
         if not outcome.delivered and strict and session.exitstatus == 0:
@@ -521,6 +520,11 @@ class AgentvReporter:
             self.failed_session = True
         if outcome.gate is not None and outcome.gate.failed and session.exitstatus == 0:
             session.exitstatus = EXIT_GATE_FAILED
+
+    def pytest_warning_recorded(self, warning_message: warnings.WarningMessage) -> None:
+        # shown in pytest's warnings summary (not filtered out): the summary need not repeat it
+        if isinstance(warning_message.message, AgentvDeliveryWarning):
+            self.warned = True
 
     def _warning_location(self, session: pytest.Session) -> str:
         """The user's file a delivery warning is shown at: the config or ini file that chose
