@@ -200,7 +200,7 @@ def grouped(tmp_path: Path) -> Path:
 
 def test_list_show_and_diff_take_a_run_group_as_one_run(grouped: Path) -> None:
     listed = agentv(grouped, "list", "--group", "ci-7", "--json")
-    assert [r["summary"]["runId"] for r in json.loads(listed.stdout)] == ["c" * 16, "b" * 16]
+    assert [r["runId"] for r in json.loads(listed.stdout)] == ["c" * 16, "b" * 16]
     shown = agentv(grouped, "show", "group:ci-7", "--json")
     assert shown.returncode == 0, shown.stderr
     report = json.loads(shown.stdout)
