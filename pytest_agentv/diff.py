@@ -72,6 +72,7 @@ class TestChange:
     regressions: tuple[str, ...] = ()  # why it regressed, one phrase each
     improvements: tuple[str, ...] = ()
     case_id: str | None = None  # what matched the two records, when not the node id
+    failure: str | None = None  # the new run's failure text
 
     @property
     def status(self) -> TestStatus:
@@ -101,6 +102,53 @@ class MetricDelta(_Compared):
 
 
 @dataclass(frozen=True)
+class RunFacts:
+    """What a run was, for the report's header."""
+
+    model: str | None
+    eval_file: str | None
+    source_commit: str | None
+    params: dict[str, Any]
+
+    @classmethod
+    def of(cls, run: RunMetadata) -> RunFacts:
+        return cls(run.model, run.eval_file, run.source_commit, dict(run.params or {}))
+
+
+#: pytest options that leave tests out of a run (a partial run is not the whole eval)
+PARTIAL_FLAGS = (
+    "-k",
+    "-m",
+    "-x",
+    "--exitfirst",
+    "--maxfail",
+    "--lf",
+    "--last-failed",
+    "--deselect",
+    "--sw",
+    "--stepwise",
+)
+
+
+def caveats(before: RunMetadata, after: RunMetadata) -> tuple[str, ...]:
+    """Why ``before`` and ``after`` may not be comparable, one sentence each (pure)."""
+    notes = []
+    if before.eval_file != after.eval_file:
+        notes.append(
+            f"the runs are of different evals: base {before.eval_file or '-'}, "
+            f"new {after.eval_file or '-'}"
+        )
+    for label, run in (("base", before), ("new", after)):
+        used = sorted({a.split("=", 1)[0] for a in run.args} & set(PARTIAL_FLAGS))
+        if used:
+            notes.append(
+                f"the {label} run {run.run_id} was filtered or cut short ({' '.join(used)}): "
+                "tests it left out are not compared"
+            )
+    return tuple(notes)
+
+
+@dataclass(frozen=True)
 class RunDiff:
     """Everything that differs between a base run and a new run."""
 
@@ -111,6 +159,11 @@ class RunDiff:
     counts_before: Counts
     counts_after: Counts
     metrics: tuple[MetricDelta, ...] = field(default=())
+    #: what each run was: model, eval, source commit and ``agentv_run.params``
+    before_run: RunFacts | None = None
+    after_run: RunFacts | None = None
+    #: why the two runs may not be comparable (different evals, a filtered or cut-short run)
+    caveats: tuple[str, ...] = ()
 
     @property
     def regressions(self) -> list[TestChange]:
@@ -159,6 +212,18 @@ class RunDiff:
                 }
                 for m in self.metrics
             ],
+            "caveats": list(self.caveats),
+            "runs": {
+                label: None
+                if facts is None
+                else {
+                    "model": facts.model,
+                    "evalFile": facts.eval_file,
+                    "sourceCommit": facts.source_commit,
+                    "params": facts.params,
+                }
+                for label, facts in (("base", self.before_run), ("new", self.after_run))
+            },
             "regressions": [t.nodeid for t in self.regressions],
             "improvements": [t.nodeid for t in self.improvements],
             "added": [t.nodeid for t in self.added],
@@ -290,6 +355,7 @@ def compare_test(
         regressions += [s.why for s in scores if s.status == "regressed"]
         improvements += [s.why for s in scores if s.status == "improved"]
     return TestChange(
+        failure=after.failure if after is not None else None,
         case_id=record.case_id,
         nodeid=record.nodeid,
         before=before.outcome if before else None,
@@ -332,6 +398,9 @@ def diff_runs(before: RunMetadata, after: RunMetadata, tolerance: float = 0.0) -
         counts_before=before.counts,
         counts_after=after.counts,
         metrics=metrics,
+        before_run=RunFacts.of(before),
+        after_run=RunFacts.of(after),
+        caveats=caveats(before, after),
     )
 
 
@@ -370,6 +439,12 @@ def _counts_line(counts: Counts) -> str:
 def render_text(diff: RunDiff) -> str:
     """The terminal report."""
     lines = [f"base {diff.before_id}  ->  new {diff.after_id}", ""]
+    lines += [f"NOTE: {note}" for note in diff.caveats]
+    if diff.caveats:
+        lines.append("")
+    for name, old, new in _facts_rows(diff):
+        if old != new or name in ("model", "eval"):
+            lines.append(f"{name}: base {old}, new {new}")
     lines.append(f"tests    base: {_counts_line(diff.counts_before)}")
     lines.append(f"         new:  {_counts_line(diff.counts_after)}")
     for m in diff.metrics:
@@ -413,34 +488,95 @@ def _md(text: str) -> str:
     return text.replace("|", "\\|").replace("`", "'")
 
 
-def render_markdown(diff: RunDiff) -> str:
-    """A report for a pull-request comment."""
+#: a pull-request comment holds at most this many characters
+MARKDOWN_LIMIT = 65_536
+
+
+def _facts_rows(diff: RunDiff) -> list[tuple[str, str, str]]:
+    before, after = diff.before_run, diff.after_run
+    if before is None or after is None:
+        return []
+    rows = [
+        ("model", before.model or "-", after.model or "-"),
+        ("eval", before.eval_file or "-", after.eval_file or "-"),
+        ("source commit", (before.source_commit or "-")[:12], (after.source_commit or "-")[:12]),
+    ]
+    for name in sorted(before.params.keys() | after.params.keys()):
+        old, new = before.params.get(name, "-"), after.params.get(name, "-")
+        rows.append((f"param {name}", str(old), str(new)))
+    return rows
+
+
+def render_markdown(diff: RunDiff, limit: int = MARKDOWN_LIMIT) -> str:
+    """A report for a pull-request comment, at most ``limit`` characters: long lists end in
+    ``… N more``; the header, the tables and the verdict are always kept."""
     verdict = f"**{len(diff.regressions)} regressed**" if diff.regressed else "**no regressions**"
-    lines = [
+    head = [
         f"### agentv: `{diff.after_id}` vs base `{diff.before_id}` — {verdict}",
         "",
+    ]
+    head += [f"> ⚠ {_md(note)}" for note in diff.caveats]
+    if diff.caveats:
+        head.append("")
+    head += [
         "| | base | new |",
         "|---|---|---|",
+        *(f"| {_md(a)} | `{_md(b)}` | `{_md(c)}` |" for a, b, c in _facts_rows(diff)),
         f"| passed | {diff.counts_before.passed}/{diff.counts_before.total} "
         f"| {diff.counts_after.passed}/{diff.counts_after.total} |",
         f"| failed + errors | {diff.counts_before.failed + diff.counts_before.errors} "
         f"| {diff.counts_after.failed + diff.counts_after.errors} |",
     ]
     for m in diff.metrics:
-        lines.append(
+        head.append(
             f"| {_md(m.metric)} (mean) | {_num(m.before)} | {_num(m.after)} {_signed(m.delta)} |"
         )
+    tail = [f"_Score tolerance: {diff.tolerance:g}_"] if diff.tolerance else []
+    sections: list[tuple[str, list[str]]] = []
     for title, tests, attr in (
         ("Regressions", diff.regressions, "regressions"),
         ("Improvements", diff.improvements, "improvements"),
     ):
         if tests:
-            lines += ["", f"#### {title} ({len(tests)})", ""]
-            lines += [f"- `{_md(t.nodeid)}`: {_md('; '.join(getattr(t, attr)))}" for t in tests]
+            sections.append((f"#### {title} ({len(tests)})", [_md_item(t, attr) for t in tests]))
     for title, tests in (("Only in new run", diff.added), ("Only in base run", diff.removed)):
         if tests:
-            lines += ["", f"#### {title} ({len(tests)})", ""]
-            lines += [f"- `{_md(t.nodeid)}`: {t.after or t.before}" for t in tests]
-    if diff.tolerance:
-        lines += ["", f"_Score tolerance: {diff.tolerance:g}_"]
-    return "\n".join(lines) + "\n"
+            items = [f"- `{_md(t.nodeid)}`: {t.after or t.before}" for t in tests]
+            sections.append((f"#### {title} ({len(tests)})", items))
+    return _fit(head, sections, tail, limit)
+
+
+def _md_item(test: TestChange, attr: str) -> str:
+    item = f"- `{_md(test.nodeid)}`: {_md('; '.join(getattr(test, attr)))}"
+    if attr == "regressions" and test.failure:
+        first = test.failure.strip().splitlines()[0][:300] if test.failure.strip() else ""
+        item += f"<br>`{_md(first)}`"
+    return item
+
+
+def _fit(
+    head: list[str], sections: list[tuple[str, list[str]]], tail: list[str], limit: int
+) -> str:
+    """Join the report, cutting section items from the end until it fits in ``limit``."""
+
+    def join(kept: list[list[str]]) -> str:
+        lines = list(head)
+        for (title, items), chosen in zip(sections, kept, strict=True):
+            lines += ["", title, "", *chosen]
+            if len(chosen) < len(items):
+                lines.append(
+                    f"- … {len(items) - len(chosen)} more (`agentv-results diff --json` has all)"
+                )
+        if tail:
+            lines += ["", *tail]
+        return "\n".join(lines) + "\n"
+
+    kept = [list(items) for _title, items in sections]
+    text = join(kept)
+    while len(text) > limit and any(kept):
+        # drop from the longest list first, a tenth at a time, so every section keeps some
+        longest = max(range(len(kept)), key=lambda i: len(kept[i]))
+        drop = max(1, len(kept[longest]) // 10)
+        del kept[longest][-drop:]
+        text = join(kept)
+    return text if len(text) <= limit else text[: limit - 2] + "…\n"

@@ -289,9 +289,24 @@ def test_diff_reports_regressions_and_improvements(project: Path) -> None:
 
 
 def test_diff_without_regressions_passes_the_gate(project: Path) -> None:
-    result = agentv(project, "diff", "latest~2", "latest", "--fail-on-regression")
+    result = agentv(project, "diff", "latest~2", "latest", "--fail-on-regression", "--any-eval")
     assert result.returncode == 0, result.stderr
     assert "no regressions" in result.stdout
+    # the two runs are of different evals, and the report says so
+    assert "NOTE: the runs are of different evals" in result.stdout
+
+
+def test_latest_as_base_defaults_to_the_new_runs_eval(project: Path) -> None:
+    # latest is NEW (test_tools.py); the run before it, MID, is of another eval
+    refused = agentv(project, "diff", "latest~1", "latest")
+    assert refused.returncode == 1
+    assert "fewer than 1 earlier runs of eval tests/evals/test_tools.py" in refused.stderr
+    # against latest~1 (MID, test_qa.py), latest~2 is OLD, the run of test_qa.py before it
+    same = agentv(project, "diff", "latest~2", "latest~1", "--json")
+    assert same.returncode == 0, same.stderr
+    report = json.loads(same.stdout)
+    assert (report["base"], report["new"], report["caveats"]) == (OLD, MID, [])
+    assert f"base: run {OLD}, the 1st earlier run of eval" in same.stderr
 
 
 def test_diff_json_and_markdown(project: Path) -> None:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import re
+import sys
+from typing import TYPE_CHECKING
 
 from pytest_agentv.cli.command import Command
 from pytest_agentv.cli.common import (
@@ -15,7 +18,11 @@ from pytest_agentv.cli.common import (
     write_json,
 )
 from pytest_agentv.cli.groups import run_or_group
+from pytest_agentv.sources import RunSource
 from pytest_agentv.stats import CLUSTER_BY
+
+if TYPE_CHECKING:
+    from pytest_agentv.models import RunMetadata
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -33,6 +40,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--fail-on-regression", action="store_true", help="exit 1 when anything regressed"
     )
+    parser.add_argument(
+        "--any-eval",
+        action="store_true",
+        help="latest~N as BASE counts runs of every eval (default: of the new run's eval)",
+    )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--markdown", action="store_true", help="print the report as Markdown")
     parser.add_argument(
@@ -49,13 +61,49 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+_LATEST = re.compile(r"latest(?:~(\d+))?")
+
+
+def _same_eval_base(source: RunSource, after: RunMetadata, back: int) -> str:
+    """``latest~N`` as a base: the Nth run of the new run's eval before it (``latest``: the
+    newest of that eval other than the new run)."""
+    from pytest_agentv.index import RunQuery
+
+    rows = [row.run_id for row in source.query(RunQuery(eval_file=after.eval_file))]
+    older = rows[rows.index(after.run_id) + 1 :] if after.run_id in rows else rows
+    index = max(back, 1) - 1
+    if index >= len(older):
+        raise CliError(
+            f"there are fewer than {index + 1} earlier runs of eval {after.eval_file} before "
+            f"{after.run_id}; name the base run, or --any-eval to count runs of every eval",
+            EXIT_FINDINGS,
+        )
+    print(
+        f"base: run {older[index]}, the {_nth(index + 1)} earlier run of eval {after.eval_file}",
+        file=sys.stderr,
+    )
+    return older[index]
+
+
+def _nth(n: int) -> str:
+    return {1: "1st", 2: "2nd", 3: "3rd"}.get(n, f"{n}th")
+
+
 def run(args: argparse.Namespace) -> int:
     from pytest_agentv.diff import diff_runs, render_markdown, render_text
 
     if args.json and args.markdown:
         raise CliError("choose one of --json and --markdown")
     source = open_for(args)
-    before, after = run_or_group(source, args.base), run_or_group(source, args.new)
+    after = run_or_group(source, args.new)
+    base_ref = args.base
+    back = _LATEST.fullmatch(base_ref.strip())
+    if back and not args.any_eval and after.eval_file is not None:
+        # latest~N against latest~M: N - M runs of the new run's eval before it
+        new = _LATEST.fullmatch(args.new.strip())
+        offset = int(back.group(1) or 0) - (int(new.group(1) or 0) if new else 0)
+        base_ref = _same_eval_base(source, after, offset)
+    before = run_or_group(source, base_ref)
     result = diff_runs(before, after, args.tolerance)
     regressed = result.regressed
     stats = None
