@@ -134,10 +134,6 @@ class ConfigFile:
     values: Mapping[str, Any]  # by setting key; only the settings the file sets
     redaction: RedactionConfig
 
-    def value_of(self, key: str) -> Any:
-        """The value the file gives the setting ``key`` (None: not set there)."""
-        return self.values.get(key)
-
 
 def _values_of(model: BaseModel, options: tuple[OptionSpec, ...]) -> dict[str, Any]:
     values: dict[str, Any] = {}

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from pytest_agentv.baseline import BaselineRef, parse_baseline_ref
-from pytest_agentv.options import SettingsError
+from pytest_agentv.options import GateMethod, SettingsError
 from pytest_agentv.stats import ClusterBy
 
 if TYPE_CHECKING:
@@ -31,7 +31,7 @@ class GateSettings:
     max_regression: Mapping[str, float] = field(default_factory=dict)
     fail_on_regression: bool = False
     cluster_by: ClusterBy = "module"
-    method: str = "stats"
+    method: GateMethod = "stats"
     baseline: BaselineRef | None = None
     repeat: int = 1
     run_group: str | None = None
@@ -49,7 +49,7 @@ class GateSettings:
             max_regression=self.max_regression,
             fail_on_regression=self.fail_on_regression,
             cluster_by=self.cluster_by,
-            method="per-test" if self.method == "per-test" else "stats",
+            method=self.method,
         )
 
 

@@ -163,14 +163,18 @@ def check_cluster_by(text: str) -> ClusterBy:
     raise ValueError(f"{text!r} is not a clustering; choose one of: {', '.join(CLUSTER_BY)}")
 
 
-GATE_METHODS = ("stats", "per-test")
+#: how a baseline gate judges a regression: ``stats``, the paired, clustered interval;
+#: ``per-test``, ``agentv-results diff``'s rules
+GateMethod = Literal["stats", "per-test"]
+GATE_METHODS: tuple[GateMethod, ...] = ("stats", "per-test")
 
 
-def check_gate_method(text: str) -> str:
-    """``stats`` or ``per-test`` (how a baseline gate judges a regression)."""
-    if text not in GATE_METHODS:
-        raise ValueError(f"{text!r} is not a gate method; choose stats (default) or per-test")
-    return text
+def check_gate_method(text: str) -> GateMethod:
+    """One of :data:`GATE_METHODS`."""
+    for method in GATE_METHODS:
+        if text == method:
+            return method
+    raise ValueError(f"{text!r} is not a gate method; choose stats (default) or per-test")
 
 
 _RUN_GROUP = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,127}")

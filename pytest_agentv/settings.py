@@ -26,6 +26,7 @@ from pytest_agentv.options import (
     DEFAULT_RELEASES_BRANCH,
     OPTIONS,
     Backend,
+    GateMethod,
     OptionSpec,
     SettingsError,
     argparse_type,
@@ -88,7 +89,7 @@ class Settings:
     max_regression: Mapping[str, float] = field(default_factory=dict)
     fail_on_regression: bool = False
     cluster_by: ClusterBy = "module"
-    gate_method: str = "stats"
+    gate_method: GateMethod = "stats"
     repeat: int = 1
     run_group: str | None = None
     releases_remote: str | None = None  # None: the runs' remote
