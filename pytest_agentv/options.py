@@ -11,6 +11,9 @@ A ``metric_map`` setting (``--agentv-min-score METRIC=VALUE``) is repeatable on 
 written ``METRIC=VALUE`` pairs separated by commas or spaces in the environment and ini
 (``AGENTV_MIN_SCORE="accuracy=0.8,f1=0.7"``), a mapping in the config file, and merged metric by
 metric across the sources (a higher source wins for the metrics it names).
+
+The module is long because it is a table (about a dozen lines per setting, thirty settings) with
+the checks its entries name; splitting it would put a setting's names and its check apart.
 """
 
 from __future__ import annotations
