@@ -67,12 +67,7 @@ def _checked(spec: OptionSpec) -> Callable[[Any], Any]:
     reports it; the value is kept as written (the settings check it again and convert it)."""
 
     def validate(value: Any) -> Any:
-        if spec.kind == "metric_map":
-            for name, number in value.items():
-                if spec.check:
-                    spec.check(f"{name}={number}")
-        elif spec.check:
-            spec.check(str(value))
+        spec.parse(value)
         return value
 
     return validate

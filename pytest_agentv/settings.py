@@ -106,13 +106,11 @@ class Settings:
 
     def value(self, key: str) -> Any:
         """The value of the table's setting ``key``, whether or not it has a field."""
-        if key in self.extra:
-            return self.extra[key]
+        if key not in (spec.key for spec in OPTIONS):
+            raise KeyError(f"{key!r} is not a setting of the option table")
         if key in _FIELDS:
             return getattr(self, key)
-        if key in (spec.key for spec in OPTIONS):
-            return None  # a setting without a field, not given
-        raise KeyError(f"{key!r} is not a setting of the option table")
+        return self.extra.get(key)  # None: a setting without a field, not given
 
     def describe_destination(self) -> str:
         """One phrase saying where runs go, for the report header."""
