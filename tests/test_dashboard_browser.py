@@ -116,6 +116,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
                 "--agentv-git",
                 "--agentv-model",
                 "gpt-4o-live",
+                "--agentv-min-score",
+                "accuracy=0.5",
                 "test_live.py",
             ],
             cwd=project,
@@ -350,6 +352,19 @@ def test_compare_shows_the_known_regression(
     shown = [r.get_attribute("data-status") for r in rows if r.is_displayed()]
     assert shown == [t["status"] for t in diff["tests"] if t["status"] != "unchanged"]
     assert "unchanged" not in shown and "regressed" in shown
+    # the paired-statistics verdict is diff --stats' own
+    stats = json.loads(agentv(site.project, "diff", base, new, "--stats", "--json").stdout)
+    verdicts = {row["verdict"] for row in stats["stats"]}
+    overall = (
+        "fail" if "fail" in verdicts else "inconclusive" if "inconclusive" in verdicts else "pass"
+    )
+    panel = browser.find_element(By.CSS_SELECTOR, "section.panel")
+    assert panel.find_element(By.TAG_NAME, "h2").text == f"Paired statistics: {overall}"
+    metrics = [
+        r.find_element(By.TAG_NAME, "td").text
+        for r in panel.find_elements(By.CSS_SELECTOR, "tbody tr")
+    ]
+    assert metrics == [row["metric"] for row in stats["stats"]]
     shot(browser, screenshots, "compare")
     # a reloaded link keeps "only what differs"
     open_page(browser, browser.current_url)
@@ -359,6 +374,25 @@ def test_compare_shows_the_known_regression(
     open_page(browser, site.url + f"index.html?sel={gpt[0]},{new}")
     assert browser.find_element(By.ID, "compare").get_attribute("aria-disabled") == "true"
     assert f"--compare {gpt[0][:8]} {new[:8]}" in browser.find_element(By.ID, "compare-note").text
+
+
+def test_the_gated_run_shows_its_verdict_on_its_page_and_its_trend_points(
+    browser: WebDriver, site: Site, screenshots: Path
+) -> None:
+    open_page(browser, site.url + "index.html")
+    mark = row_of(browser, site.live_run).find_element(By.CSS_SELECTOR, '.mark[data-kind="gate"]')
+    assert mark.text == "gate pass" and mark.is_displayed()
+    mark.find_element(By.XPATH, "ancestor::tr").find_element(By.CSS_SELECTOR, "td a").click()
+    ready(browser)
+    assert browser.find_element(By.ID, "gate-verdict").text == "gate verdict: pass"
+    cells = browser.find_elements(By.CSS_SELECTOR, "#gate-rows tbody td")
+    assert [c.text for c in cells[:3]] == ["min-score", "accuracy", "0.825"]
+    shot(browser, screenshots, "run-gate")
+    open_page(browser, site.url + "trends.html")
+    gated = browser.find_elements(By.CSS_SELECTOR, 'circle.pt.ok[data-gate="gate pass"]')
+    # one point per chart: pass rate and the two metrics the branch records
+    assert {p.get_attribute("data-run") for p in gated} == {site.live_run}
+    assert len(gated) == len(browser.find_elements(By.CSS_SELECTOR, "section.trend")) - 1
 
 
 def test_a_filtered_url_reopens_the_same_view(

@@ -31,6 +31,7 @@ from pytest_agentv.dashboard.records import (
     record_from_summary,
     record_to_json,
 )
+from pytest_agentv.dashboard.verdicts import gate_marks, paired_statistics
 from pytest_agentv.dashboard.views import (
     check_link_template,
     chunks,
@@ -49,8 +50,18 @@ from pytest_agentv.sources import RunSource
 
 #: called as ``progress(phase, done, total)``; the phase is "runs"
 Progress = Callable[[str, int, int], None]
-DEFAULT_MARKERS: tuple[RunMarker, ...] = ()
-_FINGERPRINT_MODULES = ("html.py", "html_run.py", "svg.py", "views.py", "records.py", "build.py")
+#: every site marks the gate verdict its session recorded, and compares pairs statistically
+DEFAULT_MARKERS: tuple[RunMarker, ...] = (gate_marks,)
+DEFAULT_COMPARE_PANELS: tuple[ComparePanel, ...] = (paired_statistics,)
+_FINGERPRINT_MODULES = (
+    "html.py",
+    "html_run.py",
+    "svg.py",
+    "views.py",
+    "records.py",
+    "build.py",
+    "verdicts.py",
+)
 
 
 @dataclass(frozen=True)
@@ -159,7 +170,7 @@ def build_site(
     link_template: str | None = None,
     compare: Iterable[tuple[str, str]] = (),
     markers: Sequence[RunMarker] = DEFAULT_MARKERS,
-    compare_panels: Sequence[ComparePanel] = (),
+    compare_panels: Sequence[ComparePanel] = DEFAULT_COMPARE_PANELS,
     sections: Sequence[Section] = (),
     options: SiteOptions = SiteOptions(),
 ) -> BuildReport:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from pytest_agentv.dashboard.records import Mark, RunRecord, TestPoint
 from pytest_agentv.diff import FAILING_OUTCOMES, OK_OUTCOMES, RunDiff, diff_runs
-from pytest_agentv.models import RunMetadata, TranscriptEvent
+from pytest_agentv.models import GateRecord, RunMetadata, TranscriptEvent
 from pytest_agentv.redact_rules import MARKER_PREFIX
 
 PASS_RATE = "pass rate"  # the trend every run has, drawn before the recorded metrics
@@ -202,6 +202,7 @@ class RunDetail:
     usage: tuple[int, int, float]
     metadata: tuple[tuple[str, str], ...]  # user metadata, JSON-encoded values
     args: tuple[str, ...]
+    gate: GateRecord | None = None  # the gates as the run's session evaluated them
 
 
 def _failed(value: float, threshold: float | None, passed: bool | None) -> bool:
@@ -287,6 +288,7 @@ def run_detail(
             for k, v in sorted(metadata.metadata.items())
         ),
         args=tuple(metadata.args),
+        gate=metadata.gate,
     )
 
 
