@@ -443,8 +443,17 @@ def test_tests_page_flags_flipping_tests_and_dark_mode_follows_the_system(
     ]
     first = rows[0].find_elements(By.TAG_NAME, "td")
     assert first[0].text == "tests/evals/test_qa.py::test_escalation"
-    assert first[5].text == "flips"
+    assert first[5].text == "flaky"
     assert len(rows[0].find_elements(By.CSS_SELECTOR, "svg.spark rect")) == 27
+    # the figures of agentv-results flaky over the same runs
+    report = json.loads(
+        agentv(site.project, "flaky", "--model", "claude-3", "--last", "27", "--json").stdout
+    )
+    flaky = next(t for t in report["tests"] if t["test"].endswith("::test_escalation"))
+    assert first[3].text == (
+        f"{flaky['passRate'] * 100:.0f}% {flaky['low'] * 100:.0f}-{flaky['high'] * 100:.0f}%"
+    )
+    assert first[4].text == str(flaky["flips"])
     assert all(r.find_elements(By.TAG_NAME, "td")[1].text == "claude-3" for r in rows)
     light = browser.execute_script("return getComputedStyle(document.body).backgroundColor")
     browser.execute_cdp_cmd(
