@@ -30,8 +30,9 @@ from selenium.webdriver.support.wait import WebDriverWait
 
 from pytest_agentv.dashboard.serve import make_server
 from tests.cli_support import agentv, clean_env
-from tests.dashboard_support import Planned, make_project, plan, write_runs
+from tests.dashboard_support import Planned, create_release, make_project, plan, write_runs
 from tests.git_fixtures import git
+from tests.release_helpers import DRAFT_YAML
 from tests.system_packages import ensure_program
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -90,6 +91,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         project = make_project(base / "project")
         runs = plan(55)
         write_runs(project, runs)
+        # a release on the project's releases branch, gated by the live session below
+        assert create_release(project, DRAFT_YAML, "First release") == 1
         (project / "test_live.py").write_text(LIVE_SUITE)
         git("add", "test_live.py", cwd=project)
         git(
@@ -118,6 +121,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
                 "gpt-4o-live",
                 "--agentv-min-score",
                 "accuracy=0.5",
+                "--agentv-release",
+                "support-agent",
                 "test_live.py",
             ],
             cwd=project,
@@ -393,6 +398,24 @@ def test_the_gated_run_shows_its_verdict_on_its_page_and_its_trend_points(
     # one point per chart: pass rate and the two metrics the branch records
     assert {p.get_attribute("data-run") for p in gated} == {site.live_run}
     assert len(gated) == len(browser.find_elements(By.CSS_SELECTOR, "section.trend")) - 1
+
+
+def test_the_releases_page_links_the_run_that_gated_each_version(
+    browser: WebDriver, site: Site, screenshots: Path
+) -> None:
+    open_page(browser, site.url + "index.html")
+    browser.find_element(By.LINK_TEXT, "Releases").click()
+    ready(browser)
+    rows = browser.find_elements(By.CSS_SELECTOR, "#section tbody tr")
+    assert len(rows) == 1
+    cells = [c.text for c in rows[0].find_elements(By.TAG_NAME, "td")]
+    assert cells[:3] == ["support-agent", "v1", "active · deployed"]
+    assert cells[5] == "100 / 75 (pass_rate)"
+    shot(browser, screenshots, "releases")
+    rows[0].find_element(By.LINK_TEXT, site.live_run[:12]).click()
+    ready(browser)
+    assert browser.current_url.endswith(f"{site.live_run}.html")
+    assert browser.find_element(By.ID, "gate-verdict").text == "gate verdict: pass"
 
 
 def test_a_filtered_url_reopens_the_same_view(
