@@ -477,6 +477,7 @@ def test_tests_page_flags_flipping_tests_and_dark_mode_follows_the_system(
         f"{flaky['passRate'] * 100:.0f}% {flaky['low'] * 100:.0f}-{flaky['high'] * 100:.0f}%"
     )
     assert first[4].text == str(flaky["flips"])
+    shot(browser, screenshots, "tests")
     assert all(r.find_elements(By.TAG_NAME, "td")[1].text == "claude-3" for r in rows)
     light = browser.execute_script("return getComputedStyle(document.body).backgroundColor")
     browser.execute_cdp_cmd(
