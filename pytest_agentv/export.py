@@ -178,4 +178,14 @@ def parse_transcript(data: bytes) -> list[TranscriptEvent]:
 
 
 def _short(exc: Exception) -> str:
+    """The first problem with its field (``role: Field required``), not pydantic's headline."""
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        try:
+            first = errors()[0]
+        except (IndexError, TypeError):
+            first = None
+        if first is not None:
+            where = ".".join(str(part) for part in first["loc"]) or "(top level)"
+            return f"{where}: {first['msg']}"
     return str(exc).splitlines()[0]

@@ -80,11 +80,14 @@ def test_the_remote_head_decides_what_the_default_branch_is(
     assert not refused.delivered and "'trunk'" in refused.problems[0]
 
     # main is not the default here (the remote said so), so it may be created as an orphan;
-    # the refused trunk run, still spooled, is committed to main with it
+    # the refused trunk run stays spooled for trunk: it never goes to another branch
     created = git_store(source_repo, remote="origin", branch="master").write(make_run())
     assert created.delivered
     assert git("rev-list", "--max-parents=0", "master", cwd=remote) == genesis_sha()
-    assert git("rev-list", "--count", "master", cwd=remote) == "3"
+    assert git("rev-list", "--count", "master", cwd=remote) == "2"
+    assert git_store(source_repo, remote="origin", branch="trunk").spool.run_ids() == [
+        refused.run_id
+    ]
 
 
 def test_without_a_remote_the_source_head_is_the_default(source_repo: Path) -> None:

@@ -16,7 +16,7 @@ from typing import Literal
 
 from pytest_agentv.branch.errors import BranchError
 from pytest_agentv.credentials import mask_credentials, strip_credentials
-from pytest_agentv.git.repository import repo_slug, source_info
+from pytest_agentv.git.repository import global_identity, repo_slug, source_info
 from pytest_agentv.layout import ProjectLayout
 
 FALLBACK_IDENTITY = "AgentV <agentv@localhost>"
@@ -54,7 +54,7 @@ def resolve_target(rootdir: Path, branch: str, remote: str | None) -> BranchTarg
     layout = ProjectLayout(rootdir)
     source = source_info(rootdir)
     source_head = source.head_branch if source else None
-    identity = (source.identity if source else None) or FALLBACK_IDENTITY
+    identity = (source.identity if source else global_identity()) or FALLBACK_IDENTITY
     checked_out = source is not None and not source.bare and source_head == branch
 
     def cache_target(
@@ -101,7 +101,8 @@ def resolve_target(rootdir: Path, branch: str, remote: str | None) -> BranchTarg
             )
         note = (
             f"branch {branch} is checked out in the source repository, so runs are "
-            "committed in a cache repository instead (your working tree is never touched)"
+            "committed in a cache repository instead (your working tree is never touched); "
+            f"your local {branch} is now behind {remote}/{branch}: `git pull` brings the runs in"
         )
         return cache_target(fetch_url, push_url, label, (note,))
     if remote:

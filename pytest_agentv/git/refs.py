@@ -6,6 +6,7 @@ import os
 import shutil
 import time
 from pathlib import Path
+from typing import Any
 
 from dulwich.file import FileLocked
 from dulwich.objects import ObjectID
@@ -74,7 +75,21 @@ def remote_names(repo: Repo) -> list[str]:
 
 def user_identity(repo: Repo) -> str | None:
     """``Name <email>`` from ``user.name``/``user.email`` in the git config stack, if both set."""
-    config = repo.get_config_stack()
+    return _identity(repo.get_config_stack())
+
+
+def global_identity() -> str | None:
+    """``Name <email>`` from the user's global and system git config (no repository needed:
+    runs committed outside a git repository carry the user's identity too)."""
+    from dulwich.config import StackedConfig
+
+    try:
+        return _identity(StackedConfig.default())
+    except (OSError, ValueError):
+        return None
+
+
+def _identity(config: Any) -> str | None:
     try:
         name = config.get((b"user",), b"name").decode("utf-8")
         email = config.get((b"user",), b"email").decode("utf-8")

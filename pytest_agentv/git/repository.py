@@ -54,6 +54,11 @@ class SourceInfo:
     remotes: Mapping[str, Remote]
 
 
+def global_identity() -> str | None:
+    """The identity of the user's global git config (for commits outside a repository)."""
+    return refs.global_identity()
+
+
 def source_info(start: Path) -> SourceInfo | None:
     """The git repository containing ``start``, described; None outside one."""
     repo = provenance.find_source_repo(start)

@@ -73,6 +73,16 @@ class Destination:
             path=document.get("path", ""),
         )
 
+    def takes(self, kept: Destination) -> bool:
+        """True when a run kept for ``kept`` may be delivered here: the same directory, or the
+        same branch and path — of the same remote, or of none (a run kept for the local branch
+        alone may go on to its remote; one kept for a remote never goes to another)."""
+        if kept == self:
+            return True
+        if self.backend != "git" or kept.backend != "git":
+            return False
+        return (kept.branch, kept.path) == (self.branch, self.path) and kept.remote is None
+
     def describe(self) -> str:
         """One phrase for messages."""
         if self.backend == "local":
@@ -138,11 +148,10 @@ class Spool:
     def run_ids(self) -> list[str]:
         """Spooled run ids for this spool's destination, oldest first (by when they were
         spooled, then by id)."""
-        return [
-            run_id
-            for run_id in self.all_run_ids()
-            if self.destination is None or self.destination_of(run_id) in (None, self.destination)
-        ]
+        return [run_id for run_id in self.all_run_ids() if self._takes(self.destination_of(run_id))]
+
+    def _takes(self, kept: Destination | None) -> bool:
+        return kept is None or self.destination is None or self.destination.takes(kept)
 
     def all_run_ids(self) -> list[str]:
         """Every spooled run id, whatever its destination, oldest first."""
