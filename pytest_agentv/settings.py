@@ -270,15 +270,25 @@ def _parse(spec: OptionSpec, raw: Any, source: str) -> Any:
         raise SettingsError(f"{source}: invalid value {shown!r} for {spec.key}: {exc}") from None
 
 
+def _rank(source: str) -> int:
+    """Precedence of a source (0 highest): command line, environment, ini, config file."""
+    for rank, prefix in enumerate(("command line", "environment", "ini option")):
+        if source.startswith(prefix):
+            return rank
+    return 3
+
+
 def _imply_git_backend(values: dict[str, Any], sources: dict[str, str]) -> None:
     """A remote is pushed to by the git backend only: it implies that backend when none was
-    chosen, and contradicts ``local`` chosen anywhere."""
+    chosen. ``local`` chosen where a remote is given at the same or a higher precedence is a
+    contradiction; ``local`` chosen above it (``--agentv-backend local`` over a config file's
+    remote) wins, for that session."""
     if values.get("remote") is None:
         return
     if sources.get("backend", "default") == "default":
         values["backend"] = "git"
         sources["backend"] = f"implied by the remote ({sources['remote']})"
-    elif values.get("backend") == "local":
+    elif values.get("backend") == "local" and _rank(sources["remote"]) <= _rank(sources["backend"]):
         raise SettingsError(
             f"{sources['remote']} names a remote, which only the git backend pushes to, but "
             f"{sources['backend']} chose the local backend; drop the remote or choose the git "

@@ -24,11 +24,17 @@ def test_a_remote_in_the_config_file_chooses_the_git_backend(tmp_path: Path) -> 
 
 def test_a_remote_with_the_local_backend_is_an_error_naming_both(tmp_path: Path) -> None:
     with pytest.raises(SettingsError) as excinfo:
-        resolve_settings(tmp_path, cli={"backend": "local"}, env={"AGENTV_REMOTE": "origin"})
+        resolve_settings(tmp_path, cli={"remote": "origin"}, env={"AGENTV_BACKEND": "local"})
     message = str(excinfo.value)
-    assert "environment variable AGENTV_REMOTE" in message
-    assert "command line --agentv-backend" in message
+    assert "command line --agentv-remote" in message
+    assert "environment variable AGENTV_BACKEND" in message
     assert "drop the remote or choose the git backend" in message
+
+
+def test_local_chosen_above_a_config_files_remote_wins(tmp_path: Path) -> None:
+    (tmp_path / ".agentv").mkdir()
+    (tmp_path / ".agentv" / "config.yaml").write_text("artifacts:\n  git:\n    remote: up\n")
+    assert resolve_settings(tmp_path, cli={"backend": "local"}).backend == "local"
 
 
 def test_the_session_says_so_as_a_usage_error(pytester: pytest.Pytester, tmp_path: Path) -> None:
