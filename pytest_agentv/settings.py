@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 
 DEFAULT_BRANCH = "agentv/checkpoints/v1"
 DEFAULT_LOCAL_DIR = ".agentv/runs"
+#: GitHub refuses files over 100 MiB; a commit holding one could never be pushed
+DEFAULT_MAX_FILE_SIZE = 100 * 1024 * 1024
 CONFIG_FILE = Path(".agentv") / "config.yaml"
 Backend = Literal["local", "git"]
 BACKENDS: tuple[Backend, ...] = ("local", "git")
@@ -225,6 +227,8 @@ class Settings:
     eval_file: str | None = None
     strict: bool = False
     record: bool = True
+    #: bytes one stored file may have (None: no limit); git backend only
+    max_file_size: int | None = DEFAULT_MAX_FILE_SIZE
     redaction: RedactionConfig | None = None  # None: the defaults
     config_file: Path | None = None
     sources: Mapping[str, str] = field(default_factory=dict)

@@ -22,7 +22,7 @@ import filelock
 
 from pytest_agentv import trailers as trailer_format
 from pytest_agentv.branch.changes import ChangeSet, MustHaveBlob
-from pytest_agentv.branch.errors import BranchConflict, BranchError
+from pytest_agentv.branch.errors import BranchConflict, BranchError, FileTooLarge
 from pytest_agentv.branch.spool import ChangeSpool, PendingChanges, SpoolError, check_key
 from pytest_agentv.branch.target import BranchTarget, resolve_target
 from pytest_agentv.credentials import mask_credentials
@@ -39,6 +39,7 @@ __all__ = [
     "BranchError",
     "BranchSync",
     "BranchWriter",
+    "FileTooLarge",
 ]
 
 _ALWAYS_DEFAULT = frozenset({"main", "master"})
@@ -109,10 +110,14 @@ class BranchWriter:
     #: how long to wait for another local writer of the same repository
     lock_timeout = 300.0
 
-    def __init__(self, target: BranchTarget, pending: PendingChanges) -> None:
+    def __init__(
+        self, target: BranchTarget, pending: PendingChanges, max_file_size: int | None = None
+    ) -> None:
         self.target = target
         self.branch = target.branch
         self.pending = pending
+        #: bytes a file may have (None: no limit); a bigger file is refused by :meth:`apply`
+        self.max_file_size = max_file_size
 
     @classmethod
     def for_project(
@@ -161,10 +166,13 @@ class BranchWriter:
         """Commit ``change`` (and any earlier pending change sets), then push.
 
         Raises :class:`BranchConflict` when a precondition does not hold (nothing is committed
-        and the change leaves the spool), :class:`BranchError` when it cannot even be kept.
-        Every other trouble is reported in the delivery, with the change kept.
+        and the change leaves the spool), :class:`FileTooLarge` when a file is over
+        :attr:`max_file_size` (the change is not kept: it could never be pushed), and
+        :class:`BranchError` when it cannot even be kept. Every other trouble is reported in the
+        delivery, with the change kept.
         """
         check_key(change.key)
+        self.check_sizes(change)
         try:
             self.pending.put(change)
         except SpoolError as exc:
@@ -186,6 +194,15 @@ class BranchWriter:
             problems=tuple(state.problems),
             also_committed=tuple(key for key in state.committed if key != change.key),
         )
+
+    def check_sizes(self, change: ChangeSet) -> None:
+        """Raise :class:`FileTooLarge` for the first file of ``change`` over the limit."""
+        limit = self.max_file_size
+        if limit is None:
+            return
+        for path, data in change.files.items():
+            if data is not None and len(data) > limit:
+                raise FileTooLarge(change.key, path, len(data), limit)
 
     def _kept(self, key: str, problem: str) -> BranchDelivery:
         return BranchDelivery(key=key, commit=None, pushed=False, spooled=True, problems=(problem,))
@@ -289,6 +306,10 @@ class BranchWriter:
 
     def _commit_pending(self, repo: GitRepository, tip: str, key: str, state: _Pass) -> str:
         change = self.pending.load(key)
+        try:
+            self.check_sizes(change)  # spooled before the limit was lowered: never commit it
+        except FileTooLarge as exc:
+            raise SpoolError(f"{exc}; it stays in {self.pending.where(key)}") from None
         blobs = {
             path: None if data is None else repo.write_blob(data)
             for path, data in change.files.items()
