@@ -39,8 +39,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.common import Row, interleaved, run_process, size_label  # noqa: E402
-from pytest_agentv.payload import iso, sha256  # noqa: E402
-from pytest_agentv.store.git import run_message  # noqa: E402
+from pytest_agentv.serial import iso, sha256  # noqa: E402
+from pytest_agentv.trailers import run_message  # noqa: E402
 from tests.test_cli_support import BASE_TESTS, make_run  # noqa: E402
 
 BRANCH = "agentv/checkpoints/v1"

@@ -40,7 +40,7 @@ def typical_run(rng: random.Random, tests: int, messages: int) -> Any:
     from pytest_agentv.models import Score, TestRecord, Usage, Versions
     from pytest_agentv.payload import Provenance, RawEvent, RunInputs, build_run
     from pytest_agentv.redact import Redactor
-    from pytest_agentv.store.paths import new_run_id
+    from pytest_agentv.run_ids import new_run_id
 
     started = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=rng.randrange(10**6))
     records, events = [], []

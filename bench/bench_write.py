@@ -62,8 +62,8 @@ def write_ours(root: Path, runs: list[Any]) -> float:
 
 def fast_import_stream(runs: list[Any]) -> bytes:
     """The same commits as the store writes (message, trailers, files under the shard)."""
-    from pytest_agentv.store.git import run_message
     from pytest_agentv.store.paths import RUN_FILES, shard_path
+    from pytest_agentv.trailers import run_message
 
     chunks: list[bytes] = []
     for number, run in enumerate(runs):
@@ -106,8 +106,8 @@ def write_plumbing(repo: Path, runs: list[Any]) -> float:
     as a careful shell-out writer would, so no ``ls-tree`` is needed)."""
     import time
 
-    from pytest_agentv.store.git import run_message
     from pytest_agentv.store.paths import RUN_FILES
+    from pytest_agentv.trailers import run_message
 
     subprocess.run(["git", "init", "-q", "--bare", str(repo)], check=True)
     env = clean_env(**IDENTITY)

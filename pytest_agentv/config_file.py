@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from pytest_agentv.settings import Backend, SettingsError, check_branch, check_repo_path
+from pytest_agentv.options import OPTIONS, Backend, SettingsError, check_branch, check_repo_path
 
 
 class NamedPattern(BaseModel):
@@ -85,19 +84,17 @@ class ConfigFile(_Section):
     releases: dict[str, Any] | None = None
 
     def value_of(self, key: str) -> Any:
-        """The value the file gives a setting of :data:`~pytest_agentv.settings.OPTIONS`."""
-        getter = _FILE_KEYS.get(key)
-        return getter(self) if getter else None
+        """The value the file gives a setting (by its ``file_key`` in the option table)."""
+        dotted = _FILE_KEYS.get(key)
+        if dotted is None:
+            return None
+        value: Any = self
+        for part in dotted.split("."):
+            value = getattr(value, part)
+        return value
 
 
-_FILE_KEYS: dict[str, Callable[[ConfigFile], Any]] = {
-    "backend": lambda c: c.artifacts.backend,
-    "strict": lambda c: c.artifacts.strict,
-    "remote": lambda c: c.artifacts.git.remote,
-    "branch": lambda c: c.artifacts.git.branch,
-    "path": lambda c: c.artifacts.git.path,
-    "local_dir": lambda c: c.artifacts.local.directory,
-}
+_FILE_KEYS = {spec.key: spec.file_key for spec in OPTIONS if spec.file_key}
 
 
 def load_config_file(path: Path) -> ConfigFile:

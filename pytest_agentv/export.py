@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from pytest_agentv.models import RunMetadata, RunSummary, TestRecord, TranscriptEvent
-from pytest_agentv.payload import dump_json
+from pytest_agentv.serial import dump_json
 
 # XML 1.0 forbids most control characters even when escaped; pytest replaces them the same way
 _ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")

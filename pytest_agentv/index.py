@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import sqlite3
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -18,11 +17,12 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from pytest_agentv.retention import PRUNED_TRAILER, pruned_ids
+from pytest_agentv.run_ids import is_run_id
+from pytest_agentv.trailers import RUN_BLOCK, UNKNOWN, parse_pairs, parse_scores
 
 INDEX_SCHEMA = 2
 MIN_ABBREV = 8
 _HEX_END = "g"  # sorts after every lowercase hex digit: prefix range upper bound
-_RUN_ID = re.compile(r"[0-9a-f]{16}")
 
 
 @dataclass(frozen=True)
@@ -87,16 +87,6 @@ def _trailer(trailers: Mapping[str, str], name: str) -> str | None:
     return value.strip() or None
 
 
-def parse_pairs(text: str | None) -> dict[str, str]:
-    """``"a=1 b=2"`` -> ``{"a": "1", "b": "2"}``; tokens without ``=`` are ignored."""
-    pairs: dict[str, str] = {}
-    for token in (text or "").split():
-        name, sep, value = token.rpartition("=")
-        if sep and name:
-            pairs[name] = value
-    return pairs
-
-
 def _int(value: str | None) -> int:
     try:
         return int(value) if value is not None else 0
@@ -104,38 +94,12 @@ def _int(value: str | None) -> int:
         return 0
 
 
-def parse_scores(text: str | None) -> dict[str, float]:
-    """``AgentV-Scores`` (``"accuracy=0.9 tone=0.8"``, or ``none``) as metric -> mean."""
-    scores: dict[str, float] = {}
-    for name, value in parse_pairs(text).items():
-        try:
-            scores[name] = float(value)
-        except ValueError:
-            continue
-    return scores
-
-
-# the git store writes this for a missing value (docs/storage.md); a list shows it as absent
-_UNKNOWN = "unknown"
-
-
 def _known(value: str | None) -> str | None:
-    return None if value == _UNKNOWN else value
-
-
-# The trailer block exactly as the git store writes it (docs/storage.md: every key, this order):
-# one C-level match gives every column, where parsing the trailers in Python costs far more on a
-# first index of 100k commits. Any other message takes the general path below.
-_RUN_TRAILERS = re.compile(
-    rb"\n\nAgentV-Run: ([0-9a-f]{16})\nAgentV-Eval: ([^\n]*)\nAgentV-Model: ([^\n]*)\n"
-    rb"Source-Commit: ([^\n]*)\nAgentV-Timestamp: ([^\n]*)\n"
-    rb"AgentV-Tests: total=(\d+) passed=(\d+) failed=(\d+) skipped=(\d+) errors=(\d+)\n"
-    rb"AgentV-Scores: ([^\n]*)\n?\Z"
-)
+    return None if value == UNKNOWN else value
 
 
 def _fast_values(raw: bytes, commit: str) -> tuple[Any, ...] | None:
-    match = _RUN_TRAILERS.search(raw)
+    match = RUN_BLOCK.search(raw)
     if match is None:
         return None
     run_id, eval_file, model, source, timestamp, total, passed, failed, skipped, errors, scores = (
@@ -148,15 +112,15 @@ def _fast_values(raw: bytes, commit: str) -> tuple[Any, ...] | None:
     return (
         run_id.decode("ascii"),
         timestamp.decode("utf-8", "replace").strip(),
-        model_text if model_text and model_text != _UNKNOWN else None,
-        eval_text if eval_text and eval_text != _UNKNOWN else None,
+        model_text if model_text and model_text != UNKNOWN else None,
+        eval_text if eval_text and eval_text != UNKNOWN else None,
         int(total),
         int(passed),
         int(failed),
         int(skipped),
         int(errors),
         scores.decode("utf-8", "replace").strip(),
-        source_text if source_text and source_text != _UNKNOWN else None,
+        source_text if source_text and source_text != UNKNOWN else None,
         commit,
     )
 
@@ -173,7 +137,7 @@ def _values(entry: CommitLike) -> tuple[Any, ...] | None:
             return fast
     trailers = entry.trailers
     run_id = entry.run_id or _trailer(trailers, "AgentV-Run")
-    if not run_id or not _RUN_ID.fullmatch(run_id):
+    if not run_id or not is_run_id(run_id):
         return None
     counts = parse_pairs(_trailer(trailers, "AgentV-Tests"))
     return (

@@ -6,12 +6,10 @@ made, so nothing can reach a store unredacted.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pytest_agentv.models import (
@@ -25,6 +23,7 @@ from pytest_agentv.models import (
     Versions,
 )
 from pytest_agentv.redact import Redactor
+from pytest_agentv.serial import dump_json, dump_jsonl, iso, sha256
 from pytest_agentv.store.base import RunArtifacts
 from pytest_agentv.store.paths import METADATA_FILE, SUMMARY_FILE, TRANSCRIPT_FILE
 
@@ -66,39 +65,6 @@ class RunInputs:
     tags: Sequence[str] = ()
     metadata: dict[str, Any] = field(default_factory=dict)
     args: Sequence[str] = ()
-
-
-def iso(moment: datetime) -> str:
-    """ISO 8601 in UTC with a ``Z``, to the microsecond."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def now_iso() -> str:
-    """The current time as :func:`iso` writes it."""
-    return iso(datetime.now(UTC))
-
-
-def dump_json(value: Any) -> bytes:
-    """Deterministic JSON file bytes: sorted keys, UTF-8, two-space indent, final newline."""
-    text = json.dumps(value, sort_keys=True, ensure_ascii=False, indent=2, allow_nan=False)
-    return (text + "\n").encode("utf-8")
-
-
-def dump_jsonl(values: Iterable[Any]) -> bytes:
-    """Deterministic JSON Lines bytes: one compact sorted object per ``\\n``-ended line."""
-    lines = [
-        json.dumps(
-            value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False
-        )
-        + "\n"
-        for value in values
-    ]
-    return "".join(lines).encode("utf-8")
-
-
-def sha256(data: bytes) -> str:
-    """Hex SHA-256 of ``data``."""
-    return hashlib.sha256(data).hexdigest()
 
 
 def count_outcomes(tests: Iterable[TestRecord]) -> Counts:

@@ -133,23 +133,32 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 def hook_redaction(config: pytest.Config) -> ExtraRedaction:
     """The ``pytest_agentv_redact`` implementations, applied one after another.
 
-    They are looked up on first use (at session end, when every conftest is loaded), not once
-    per string: a run's redaction calls this for each of its strings.
+    Each plugin's implementations are called through pluggy (so ``wrapper=True``, ``tryfirst``
+    and argument selection behave as in any hook), one plugin at a time in hook call order, each
+    given the text as the previous one left it. The callers are built on first use (at session
+    end, when every conftest is loaded), not once per string.
     """
-    hook = config.hook.pytest_agentv_redact
-    impls: list[Any] = []
+    manager = config.pluginmanager
+    name = "pytest_agentv_redact"
+    callers: list[Any] = []
     looked_up = False
 
     def apply(text: str, context: str) -> str:
         nonlocal looked_up
         if not looked_up:
-            impls.extend(reversed(hook.get_hookimpls()))
+            plugins: list[object] = []
+            for impl in reversed(getattr(config.hook, name).get_hookimpls()):
+                if impl.plugin not in plugins:
+                    plugins.append(impl.plugin)
+            everyone = manager.get_plugins()
+            for plugin in plugins:
+                others = [other for other in everyone if other is not plugin]
+                callers.append(manager.subset_hook_caller(name, remove_plugins=others))
             looked_up = True
-        for impl in impls:
-            offered = {"text": text, "context": context}
-            result = impl.function(**{name: offered[name] for name in impl.argnames})
-            if result is not None:
-                text = str(result)
+        for caller in callers:
+            for result in caller(text=text, context=context):
+                if result is not None:
+                    text = str(result)
         return text
 
     return apply

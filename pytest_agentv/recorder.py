@@ -12,7 +12,8 @@ from typing import Any
 
 from pytest_agentv.exceptions import AgentvRecordError
 from pytest_agentv.models import Score, Usage
-from pytest_agentv.payload import RawEvent, now_iso
+from pytest_agentv.payload import RawEvent
+from pytest_agentv.serial import now_iso
 
 #: Transcript fields the plugin sets itself; ``agentv.message(**fields)`` may not use them.
 RESERVED_EVENT_FIELDS = frozenset({"test", "seq", "role", "content", "timestamp"})

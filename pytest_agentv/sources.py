@@ -14,15 +14,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from pytest_agentv.index import CommitLike, RunIndex, RunQuery, RunRow, matches
+from pytest_agentv.index import (
+    CommitLike,
+    RunIndex,
+    RunQuery,
+    RunRow,
+    matches,
+    unique_prefix_length,
+)
+from pytest_agentv.layout import ProjectLayout
+from pytest_agentv.run_ids import is_run_id, is_run_id_prefix
 
 if TYPE_CHECKING:
     from pytest_agentv.settings import Settings
     from pytest_agentv.store.local import LocalArtifactStore
 
-CACHE_DIR = Path(".agentv") / "cache"
-_RUN_ID = re.compile(r"[0-9a-f]{16}")
-_RUN_ID_PREFIX = re.compile(r"[0-9a-f]{1,16}")
 _LATEST = re.compile(r"latest(?:~(\d+))?")
 _MAX_CANDIDATES = 10
 
@@ -117,12 +123,12 @@ def resolve_ref(source: RunSource, ref: str) -> str:
             raise RefError(f"{ref!r}: there are fewer than {n + 1} runs in {source.describe()}")
         return run_id
     lowered = text.lower()
-    if not _RUN_ID_PREFIX.fullmatch(lowered):
+    if not is_run_id_prefix(lowered):
         raise RefSyntaxError(
             f"{ref!r} is not a run reference; use a run id or a unique prefix of one "
             "(hex digits), 'latest' or 'latest~N'"
         )
-    if _RUN_ID.fullmatch(lowered):
+    if is_run_id(lowered):
         if source.exists(lowered):
             return lowered
         raise RefError(f"no run {lowered} in {source.describe()}")
@@ -189,7 +195,7 @@ class LocalRunSource:
         )
         for path in self.store.directory.glob(pattern):
             run_id = path.parent.name + path.name
-            if path.is_dir() and _RUN_ID.fullmatch(run_id):
+            if path.is_dir() and is_run_id(run_id):
                 yield run_id
 
     def matching(self, prefix: str, limit: int) -> list[str]:
@@ -200,8 +206,6 @@ class LocalRunSource:
         return rows[n].run_id if n < len(rows) else None
 
     def abbrev(self, run_ids: Sequence[str]) -> dict[str, str]:
-        from pytest_agentv.index import unique_prefix_length
-
         every = sorted(self._run_dirs())
         where = {run_id: i for i, run_id in enumerate(every)}
         short = {}
@@ -242,7 +246,7 @@ class LocalRunSource:
                     problems.append(f"unexpected entry {entry.name!r} in the store directory")
                     continue
                 for sub in sorted(entry.iterdir()):
-                    if not (sub.is_dir() and _RUN_ID.fullmatch(entry.name + sub.name)):
+                    if not (sub.is_dir() and is_run_id(entry.name + sub.name)):
                         problems.append(
                             f"unexpected entry {entry.name}/{sub.name!r} "
                             "(not a run directory; an interrupted write leaves "
@@ -301,7 +305,7 @@ def index_path(settings: Settings) -> tuple[Path, str]:
     """The index file of the branch the settings name, and the identity stored in it."""
     identity = f"git\n{settings.remote or ''}\n{settings.branch}\n{settings.path}"
     key = hashlib.sha256(identity.encode()).hexdigest()[:16]
-    return settings.rootdir / CACHE_DIR / f"runs-{key}.sqlite3", identity
+    return ProjectLayout(settings.rootdir).cache_dir / f"runs-{key}.sqlite3", identity
 
 
 class GitRunSource:

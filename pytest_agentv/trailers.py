@@ -1,14 +1,21 @@
-"""Commit-message trailers: the one writer and the one parser (pure).
+"""Commit-message trailers: the one writer and the one parser (pure), and the run trailers.
 
 Messages this project writes are ``<subject>\\n\\n<Key: value lines>``. :func:`parse` reads those
 with one regex over the whole block (walks over 100k commits depend on it) and falls back to
-git's rules (``git interpret-trailers --parse``) for anything else.
+git's rules (``git interpret-trailers --parse``) for anything else. :func:`run_trailers` writes
+the trailers of a run commit (docs/storage.md) and :data:`RUN_BLOCK` reads them back in one match.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from pytest_agentv.credentials import mask_credentials
+
+if TYPE_CHECKING:
+    from pytest_agentv.models import RunSummary
 
 _TRAILER_LINE = r"[A-Za-z0-9][A-Za-z0-9-]*: [^\n]*"
 _SIMPLE_TRAILERS = re.compile(rf"{_TRAILER_LINE}(?:\n{_TRAILER_LINE})*")
@@ -56,3 +63,88 @@ def _parse_general(block: str) -> dict[str, str]:
             return {}
         found.append([match["key"], match["value"].strip()])
     return {key: value for key, value in found}
+
+
+# --- run commits ----------------------------------------------------------------------------------
+
+RUN = "AgentV-Run"
+EVAL = "AgentV-Eval"
+MODEL = "AgentV-Model"
+SOURCE_COMMIT = "Source-Commit"
+TIMESTAMP = "AgentV-Timestamp"
+TESTS = "AgentV-Tests"
+SCORES = "AgentV-Scores"
+#: written for a missing value; a list shows it as absent
+UNKNOWN = "unknown"
+
+# The trailer block exactly as run_trailers writes it (every key, this order): one C-level match
+# gives every index column, where parsing the trailers in Python costs far more on a first index
+# of 100k commits. Groups: run, eval, model, source, timestamp, the five counts, scores.
+RUN_BLOCK = re.compile(
+    rb"\n\nAgentV-Run: ([0-9a-f]{16})\nAgentV-Eval: ([^\n]*)\nAgentV-Model: ([^\n]*)\n"
+    rb"Source-Commit: ([^\n]*)\nAgentV-Timestamp: ([^\n]*)\n"
+    rb"AgentV-Tests: total=(\d+) passed=(\d+) failed=(\d+) skipped=(\d+) errors=(\d+)\n"
+    rb"AgentV-Scores: ([^\n]*)\n?\Z"
+)
+
+
+def _value(value: str | None) -> str:
+    """A run trailer value: one line, credentials masked, ``unknown`` when missing."""
+    if value is None:
+        return UNKNOWN
+    return mask_credentials(one_line(value)) or UNKNOWN
+
+
+def _score_name(name: str) -> str:
+    return re.sub(r"[\s=]+", "_", _value(name))
+
+
+def run_trailers(summary: RunSummary) -> list[tuple[str, str]]:
+    """The trailers of a run commit, in order; every key is always present (docs/storage.md)."""
+    counts = summary.counts
+    scores = " ".join(
+        f"{_score_name(name)}={aggregate.mean:.12g}" for name, aggregate in summary.scores.items()
+    )
+    return [
+        (RUN, summary.run_id),
+        (EVAL, _value(summary.eval_file)),
+        (MODEL, _value(summary.model)),
+        (SOURCE_COMMIT, _value(summary.source_commit)),
+        (TIMESTAMP, _value(summary.timestamp)),
+        (
+            TESTS,
+            f"total={counts.total} passed={counts.passed} failed={counts.failed} "
+            f"skipped={counts.skipped} errors={counts.errors}",
+        ),
+        (SCORES, scores or "none"),
+    ]
+
+
+def run_subject(run_id: str) -> str:
+    return f"Run: {run_id}"
+
+
+def run_message(summary: RunSummary) -> bytes:
+    """``Run: <runId>``, a blank line, then :func:`run_trailers`."""
+    return format_message(run_subject(summary.run_id), run_trailers(summary))
+
+
+def parse_pairs(text: str | None) -> dict[str, str]:
+    """``"a=1 b=2"`` -> ``{"a": "1", "b": "2"}``; tokens without ``=`` are ignored."""
+    pairs: dict[str, str] = {}
+    for token in (text or "").split():
+        name, sep, value = token.rpartition("=")
+        if sep and name:
+            pairs[name] = value
+    return pairs
+
+
+def parse_scores(text: str | None) -> dict[str, float]:
+    """``AgentV-Scores`` (``"accuracy=0.9 tone=0.8"``, or ``none``) as metric -> mean."""
+    scores: dict[str, float] = {}
+    for name, value in parse_pairs(text).items():
+        try:
+            scores[name] = float(value)
+        except ValueError:
+            continue
+    return scores

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from pytest_agentv.models import TestRecord
-from pytest_agentv.payload import sha256
+from pytest_agentv.serial import sha256
 from tests.test_cli_support import (
     BASE_TESTS,
     EVAL,

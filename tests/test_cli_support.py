@@ -12,8 +12,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from pytest_agentv.models import Score, TestRecord, Usage, Versions
-from pytest_agentv.payload import Provenance, RawEvent, RunInputs, build_run, iso
+from pytest_agentv.payload import Provenance, RawEvent, RunInputs, build_run
 from pytest_agentv.redact import Redactor
+from pytest_agentv.serial import iso
 from pytest_agentv.store.base import RunArtifacts
 from pytest_agentv.store.local import LocalArtifactStore
 

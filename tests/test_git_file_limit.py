@@ -19,10 +19,10 @@ from pytest_agentv.branch.writer import BranchWriter
 from pytest_agentv.models import TestRecord, Versions
 from pytest_agentv.payload import RawEvent, RunInputs, build_run
 from pytest_agentv.redact import Redactor
+from pytest_agentv.run_ids import new_run_id
 from pytest_agentv.settings import Settings
 from pytest_agentv.store.base import RunArtifacts
 from pytest_agentv.store.git import GitArtifactStore
-from pytest_agentv.store.paths import new_run_id
 from tests.git_fixtures import GitDaemon, git, make_run
 
 BRANCH = "agentv/checkpoints/v1"

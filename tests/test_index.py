@@ -10,10 +10,10 @@ from pytest_agentv.index import (
     RunIndex,
     RunQuery,
     _values,
-    parse_pairs,
     row_from_trailers,
     unique_prefix_length,
 )
+from pytest_agentv.trailers import parse_pairs
 
 
 def commit(n: int, run_id: str | None = None, model: str = "gpt-4o") -> IndexedCommit:

@@ -13,9 +13,9 @@ from pytest_agentv.payload import (
     aggregate_scores,
     build_run,
     count_outcomes,
-    sha256,
 )
 from pytest_agentv.redact import Redactor
+from pytest_agentv.serial import sha256
 from tests.test_local_store import VERSIONS
 
 START = datetime(2026, 3, 4, 5, 6, 7, 123456, tzinfo=UTC)

@@ -54,3 +54,47 @@ def test_redaction_can_be_turned_off(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_leak=SUITE)
     pytester.runpytest("-p", "no:xdist").assert_outcomes(passed=1, failed=1)
     assert OPENAI_KEY.encode() in all_written_bytes(pytester)
+
+
+CHAINED_CONFTEST = """
+import pytest
+
+SEEN = []
+
+def pytest_agentv_redact(text, context):
+    return text.replace("BLUEBIRD-7", "CODENAME")
+
+class Second:
+    @pytest.hookimpl(trylast=True)
+    def pytest_agentv_redact(self, text):
+        return text.replace("CODENAME", "[REDACTED:codename]")
+
+class Audit:
+    # a wrapper must be driven by pluggy (a generator), not called as a plain function
+    @pytest.hookimpl(wrapper=True)
+    def pytest_agentv_redact(self, text, context):
+        results = yield
+        SEEN.append(context)
+        return results
+
+def pytest_configure(config):
+    config.pluginmanager.register(Second(), "second-redactor")
+    config.pluginmanager.register(Audit(), "audit-redactor")
+
+def pytest_unconfigure(config):
+    assert SEEN, "the wrapper never ran"
+"""
+
+
+def test_hook_implementations_chain_through_pluggy(pytester: pytest.Pytester) -> None:
+    """Implementations of several plugins (one trylast, one a wrapper) each see the text the
+    previous one left, and a wrapper is run as pluggy runs wrappers."""
+    pytester.makepyfile(test_leak=SUITE)
+    pytester.makeconftest(CHAINED_CONFTEST)
+    result = pytester.runpytest("-p", "no:xdist")
+    result.assert_outcomes(passed=1, failed=1)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    written = all_written_bytes(pytester)
+    assert b"BLUEBIRD-7" not in written and b"CODENAME" not in written
+    assert b"[REDACTED:codename]" in written
+    assert b"generator object" not in written

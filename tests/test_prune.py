@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,21 +14,23 @@ from pytest_agentv.models import TestRecord, Versions
 from pytest_agentv.payload import RunInputs, build_run
 from pytest_agentv.redact import Redactor
 from pytest_agentv.retention import parse_age, plan_prune, pruned_ids
+from pytest_agentv.run_ids import new_run_id
 from pytest_agentv.settings import Settings
 from pytest_agentv.sources import GitRunSource
 from pytest_agentv.store.base import RunArtifacts, RunNotFound
 from pytest_agentv.store.git import GitArtifactStore
-from pytest_agentv.store.paths import new_run_id, shard_path
+from pytest_agentv.store.paths import shard_path
 from pytest_agentv.store.prune import prune_runs
 from tests.git_fixtures import git
+from tests.test_cli_support import agentv
 
 BRANCH = "agentv/checkpoints/v1"
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
 
-def run_at(days_ago: float) -> RunArtifacts:
-    """A complete run started ``days_ago`` days before :data:`NOW`."""
-    started = NOW - timedelta(days=days_ago)
+def run_at(days_ago: float, now: datetime = NOW) -> RunArtifacts:
+    """A complete run started ``days_ago`` days before ``now``."""
+    started = now - timedelta(days=days_ago)
     return build_run(
         RunInputs(
             run_id=new_run_id(),
@@ -179,3 +182,52 @@ def test_pruned_runs_never_come_back(project, bare_remote: Path, tmp_path: Path)
     again = prune_runs(store, rows_of(runs), NOW, "90d")
     assert not again.problems
     assert git("rev-parse", BRANCH, cwd=bare_remote) == tip
+
+
+# --- agentv-results prune ------------------------------------------------------------------------
+
+
+def test_cli_prune_dry_run_then_prune_as_json(tmp_path: Path, bare_remote: Path):
+    root = tmp_path / "project"
+    root.mkdir()
+    settings = Settings(rootdir=root, backend="git", remote=str(bare_remote))
+    now = datetime.now(UTC)
+    runs = [run_at(days, now) for days in (400, 100, 10)]
+    store = GitArtifactStore(settings)
+    for run in runs:
+        assert store.write(run).delivered
+    where = ("--backend", "git", "--remote", str(bare_remote))
+    tip = git("rev-parse", BRANCH, cwd=bare_remote)
+
+    dry = agentv(root, "prune", "--older-than", "90d", "--dry-run", *where)
+    assert dry.returncode == 0, dry.stderr
+    assert dry.stdout.startswith("would prune 2 run(s) started before ")
+    assert f"  {runs[0].run_id}  {runs[0].summary.timestamp}" in dry.stdout
+    assert "2 run(s)" in dry.stdout and "1 run(s) stay on branch" in dry.stdout
+    assert git("rev-parse", BRANCH, cwd=bare_remote) == tip
+
+    done = agentv(root, "prune", "--older-than", "90d", "--keep-last", "2", "--json", *where)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert [entry["run_id"] for entry in report["pruned"]] == [runs[0].run_id]
+    assert report["kept"] == 2 and report["keep_last"] == 2 and not report["dry_run"]
+    assert report["pushed"] is True and report["problems"] == []
+    assert report["commit"] == git("rev-parse", BRANCH, cwd=bare_remote)
+
+    listed = agentv(root, "list", "--json", *where)
+    assert listed.returncode == 0, listed.stderr
+    assert {run["summary"]["runId"] for run in json.loads(listed.stdout)} == {
+        r.run_id for r in runs[1:]
+    }
+    shown = agentv(root, "show", runs[0].run_id, *where)
+    assert shown.returncode == 1
+
+
+def test_cli_prune_errors_are_one_line(tmp_path: Path, bare_remote: Path):
+    bad = agentv(tmp_path, "prune", "--older-than", "90", "--backend", "git")
+    assert bad.returncode == 2
+    assert "use a positive number and a unit: 12h, 90d or 6w" in bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1
+    local = agentv(tmp_path, "prune", "--older-than", "90d", "--backend", "local")
+    assert local.returncode == 2
+    assert "prune removes runs from a git results branch" in local.stderr

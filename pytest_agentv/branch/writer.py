@@ -28,7 +28,7 @@ from pytest_agentv.branch.target import BranchTarget, resolve_target
 from pytest_agentv.credentials import mask_credentials
 from pytest_agentv.fs import make_ignored_dir
 from pytest_agentv.git.errors import GitError, TransportError
-from pytest_agentv.git.repository import CommitMeta, GitRepository, genesis_sha
+from pytest_agentv.git.repository import REMOTE_BUSY, CommitMeta, GitRepository, genesis_sha
 from pytest_agentv.layout import ProjectLayout
 from pytest_agentv.serial import epoch_seconds, iso_from_epoch
 
@@ -401,7 +401,8 @@ class BranchWriter:
                 except TransportError as exc:
                     state.problems.append(str(exc))
                     return False
-                if fetched.tip == remote_tip:  # it did not move, so it refused: retrying won't
+                if fetched.tip == remote_tip and why != REMOTE_BUSY:
+                    # it did not move, so it refused the update: retrying will not help
                     state.problems.append(f"push to {target.remote_label} was refused: {why}")
                     return False
                 self._set_tracking(repo, fetched.tip)

@@ -14,9 +14,10 @@ from dulwich.repo import Repo
 
 from pytest_agentv.git import objects, packs, provenance, refs, transport
 from pytest_agentv.git.objects import CommitMeta
-from pytest_agentv.git.transport import RemoteBranch
+from pytest_agentv.git.transport import REMOTE_BUSY, RemoteBranch
 
 __all__ = [
+    "REMOTE_BUSY",
     "CommitMeta",
     "GitRepository",
     "RemoteBranch",

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from dulwich.config import StackedConfig
 from dulwich.errors import HangupException, NotGitRepository
+from dulwich.file import FileLocked
 from dulwich.objects import Commit, ObjectID, ShaFile
 from dulwich.pack import pack_objects_to_data
 from dulwich.refs import Ref
@@ -175,6 +176,10 @@ def _new_tree_objects(
             out.append(repo.object_store[entry.sha])
 
 
+#: what :func:`push_branch` says when the remote's ref is locked by another writer's update
+REMOTE_BUSY = "the remote branch is being updated by another writer"
+
+
 def push_branch(repo: Repo, url: str, branch: str, old: str | None, new: str) -> str | None:
     """Push ``new`` to ``branch`` at ``url`` only if the remote still has ``old`` there.
 
@@ -209,7 +214,11 @@ def push_branch(repo: Repo, url: str, branch: str, old: str | None, new: str) ->
     try:
         client, path = _client(url, repo.get_config_stack(), "push")
         try:
-            result = client.send_pack(path.encode("utf-8"), update_refs, generate_pack_data)
+            try:
+                result = client.send_pack(path.encode("utf-8"), update_refs, generate_pack_data)
+            except FileLocked:
+                # a path remote whose ref another writer is updating right now: a lost race
+                return REMOTE_BUSY
         finally:
             client.close()
     except Exception as exc:  # socket, urllib3, subprocess, protocol: every failure keeps the run

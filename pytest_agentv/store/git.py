@@ -8,7 +8,6 @@ the trailers, the branch rules and the retry algorithm.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
@@ -37,10 +36,9 @@ from pytest_agentv.store.paths import RUN_FILES, SUMMARY_FILE, check_run_id, is_
 from pytest_agentv.store.spool import SYNC_HINT, Spool, project_spool
 
 if TYPE_CHECKING:
-    from pytest_agentv.models import RunSummary
     from pytest_agentv.settings import Settings
 
-RUN_TRAILER = "AgentV-Run"
+RUN_TRAILER = trailer_format.RUN
 
 
 @dataclass(frozen=True)
@@ -129,10 +127,10 @@ def run_change(run: RunArtifacts, prefix: str = "") -> ChangeSet:
     files: dict[str, bytes | None] = {f"{shard}/{name}": run.files[name] for name in RUN_FILES}
     return ChangeSet(
         key=run.run_id,
-        subject=f"Run: {run.run_id}",
+        subject=trailer_format.run_subject(run.run_id),
         files=files,
         preconditions={path: MustNotExist() for path in files},
-        trailers=tuple(run_trailers(run.summary)),
+        trailers=tuple(trailer_format.run_trailers(run.summary)),
         timestamp=run.summary.timestamp,
     )
 
@@ -361,43 +359,3 @@ class GitArtifactStore:
             except (RunNotFound, ValueError):
                 continue
             yield StoredRun(summary=summary, pending=commit.run_id in pending)
-
-
-# --- commit messages ------------------------------------------------------------------------------
-
-
-def _one_line(value: str | None) -> str:
-    """A trailer value: one line, no control characters, ``unknown`` when missing."""
-    if value is None:
-        return "unknown"
-    return mask_credentials(trailer_format.one_line(value)) or "unknown"
-
-
-def _score_name(name: str) -> str:
-    return re.sub(r"[\s=]+", "_", _one_line(name))
-
-
-def run_trailers(summary: RunSummary) -> list[tuple[str, str]]:
-    """The trailers of a run commit, in order; every key is always present (docs/storage.md)."""
-    counts = summary.counts
-    scores = " ".join(
-        f"{_score_name(name)}={aggregate.mean:.12g}" for name, aggregate in summary.scores.items()
-    )
-    return [
-        (RUN_TRAILER, summary.run_id),
-        ("AgentV-Eval", _one_line(summary.eval_file)),
-        ("AgentV-Model", _one_line(summary.model)),
-        ("Source-Commit", _one_line(summary.source_commit)),
-        ("AgentV-Timestamp", _one_line(summary.timestamp)),
-        (
-            "AgentV-Tests",
-            f"total={counts.total} passed={counts.passed} failed={counts.failed} "
-            f"skipped={counts.skipped} errors={counts.errors}",
-        ),
-        ("AgentV-Scores", scores or "none"),
-    ]
-
-
-def run_message(summary: RunSummary) -> bytes:
-    """``Run: <runId>``, a blank line, then :func:`run_trailers`."""
-    return trailer_format.format_message(f"Run: {summary.run_id}", run_trailers(summary))

@@ -1,0 +1,1 @@
+"""One module per ``agentv-results`` command, each exporting ``COMMAND`` (see ..command)."""
