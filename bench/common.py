@@ -91,21 +91,41 @@ def run_process(
     return elapsed
 
 
+# Started from a small interpreter: a child forked from this (big) benchmark process would count
+# the parent's pages it touched before exec in its own peak RSS.
+_RSS_WRAPPER = (
+    "import os, resource, subprocess, sys; "
+    "code = subprocess.run(sys.argv[1:]).returncode; "
+    "os.write({fd}, str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss).encode()); "
+    "sys.exit(code)"
+)
+
+
 def peak_rss_process(
     command: list[str], cwd: Path | None = None, env: Mapping[str, str] | None = None
 ) -> tuple[float, int]:
-    """Wall seconds and peak RSS (bytes) of one whole process and the children it waited for."""
+    """Wall seconds and peak RSS (bytes) of one whole process (and the children it waited for)."""
+    read, write = os.pipe()
+    os.set_inheritable(write, True)
     started = time.perf_counter()
-    process = subprocess.Popen(
-        command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    _pid, status, usage = os.wait4(process.pid, 0)
-    elapsed = time.perf_counter() - started
-    process.returncode = os.waitstatus_to_exitcode(status)
-    stderr = process.stderr.read() if process.stderr else b""
-    if process.returncode != 0:
-        raise SystemExit(f"{' '.join(command)} failed: {stderr.decode()[-800:]}")
-    return elapsed, usage.ru_maxrss * 1024  # Linux reports KiB
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", _RSS_WRAPPER.format(fd=write), *command],
+            cwd=cwd,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            pass_fds=(write,),
+            check=False,
+        )
+        elapsed = time.perf_counter() - started
+    finally:
+        os.close(write)
+    with os.fdopen(read, "rb") as pipe:
+        reported = pipe.read()
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed: {done.stderr.decode()[-800:]}")
+    return elapsed, int(reported) * 1024  # Linux reports KiB
 
 
 def git_out(*args: str, cwd: Path | None = None) -> str:
