@@ -21,7 +21,7 @@ from pathlib import Path
 import filelock
 
 from pytest_agentv import trailers as trailer_format
-from pytest_agentv.branch.changes import ChangeSet, MustHaveBlob
+from pytest_agentv.branch.changes import ChangeSet, MustHaveBlob, blob_sha
 from pytest_agentv.branch.errors import BranchConflict, BranchError, FileTooLarge
 from pytest_agentv.branch.spool import ChangeSpool, PendingChanges, SpoolError, check_key
 from pytest_agentv.branch.target import BranchTarget, resolve_target
@@ -180,6 +180,7 @@ class BranchWriter:
         try:
             with self._open(lock=True) as repo:
                 state = self._deliver(repo, focus=change.key)
+                repo.consolidate_packs()  # one pack per commit and per fetch: keep them few
         except (BranchError, GitError, OSError) as exc:
             return self._kept(change.key, mask_credentials(str(exc)))
         except Exception as exc:  # a bug must not cost the change: it is safe in the spool
@@ -212,6 +213,7 @@ class BranchWriter:
         try:
             with self._open(lock=True) as repo:
                 state = self._deliver(repo, focus=None)
+                repo.consolidate_packs()
         except (BranchError, GitError, OSError) as exc:
             return BranchSync(
                 spooled=tuple(self.pending.waiting()), problems=(mask_credentials(str(exc)),)
@@ -311,8 +313,7 @@ class BranchWriter:
         except FileTooLarge as exc:
             raise SpoolError(f"{exc}; it stays in {self.pending.where(key)}") from None
         blobs = {
-            path: None if data is None else repo.write_blob(data)
-            for path, data in change.files.items()
+            path: None if data is None else blob_sha(data) for path, data in change.files.items()
         }
         if all(repo.blob_id(tip, path) == sha for path, sha in blobs.items()):
             # already on the branch (committed before a crash that left the spool copy behind)
@@ -330,7 +331,7 @@ class BranchWriter:
             author_time=author_time if author_time is not None else now,
             commit_time=now,
         )
-        new = repo.commit(tip, blobs, meta)
+        new = repo.commit(tip, change.files, meta)  # blobs, trees and commit: one pack
         self._move(repo, self.target.local_ref, new, tip)
         self.pending.remove(key)
         state.commits[key] = new

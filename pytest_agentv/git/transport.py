@@ -180,6 +180,25 @@ def _new_tree_objects(
 REMOTE_BUSY = "the remote branch is being updated by another writer"
 
 
+def _is_local(client: GitClient) -> bool:
+    from dulwich.client import LocalGitClient
+
+    return isinstance(client, LocalGitClient)
+
+
+def _consolidate_served(path: str) -> None:
+    """A push into a path remote adds one pack there (dulwich receives in this process, and
+    opens every pack index of the remote on each fetch and push): keep that remote's packs few
+    too. Never fails the push."""
+    from pytest_agentv.git.maintenance import consolidate
+
+    try:
+        with Repo(path) as served:
+            consolidate(served)
+    except Exception:  # an optimisation: every pack stays readable
+        return
+
+
 def push_branch(repo: Repo, url: str, branch: str, old: str | None, new: str) -> str | None:
     """Push ``new`` to ``branch`` at ``url`` only if the remote still has ``old`` there.
 
@@ -228,4 +247,6 @@ def push_branch(repo: Repo, url: str, branch: str, old: str | None, new: str) ->
     status = (result.ref_status or {}).get(wanted)
     if status is not None:
         return scrub(f"the remote rejected the update: {status}")
+    if _is_local(client):
+        _consolidate_served(path)
     return None
