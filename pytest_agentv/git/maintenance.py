@@ -28,7 +28,7 @@ from dulwich.repo import Repo
 from pytest_agentv.git.objects import write_pack
 
 #: below this many packs nothing is consolidated (listing them is the only cost)
-MIN_PACKS = 6
+MIN_PACKS = 12
 FACTOR = 2
 #: packs bigger than this (a huge transcript) are left alone
 MAX_ROLLUP_BYTES = 32 * 1024 * 1024
