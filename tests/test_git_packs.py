@@ -72,6 +72,9 @@ def test_a_path_remote_keeps_few_packs(tmp_path: Path, bare_remote: Path):
     for run in runs:
         assert store.write(run).delivered
     assert len(packs(bare_remote)) <= MIN_PACKS + math.log2(len(runs))
+    assert loose(bare_remote) == []  # every push landed as one pack
+    leftovers = [p.name for p in (bare_remote / "objects" / "pack").iterdir() if "tmp" in p.name]
+    assert leftovers == []
     git("fsck", "--strict", "--no-dangling", cwd=bare_remote)
     log = git("log", "--format=%s", BRANCH, cwd=bare_remote).splitlines()
     assert log[: len(runs)] == [f"Run: {run.run_id}" for run in reversed(runs)]

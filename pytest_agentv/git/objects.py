@@ -9,10 +9,12 @@ of seven, and :mod:`.maintenance` keeps the number of packs small.
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from dulwich.objects import Blob, Commit, ObjectID, ShaFile, Tree
+from dulwich.pack import iter_sha1, write_pack_index, write_pack_objects
 from dulwich.repo import Repo
 
 from pytest_agentv.git.errors import GitError
@@ -100,11 +102,52 @@ def commit_changes(
 
 
 def write_pack(repo: Repo, objects: list[ShaFile]) -> str | None:
-    """Store ``objects`` as one new pack (index written last: readers see all of it or none);
-    return the pack's file name without extension."""
+    """Store ``objects`` as one new pack; return its name (``pack-<sha>``, no extension).
+
+    Written here rather than through dulwich's ``add_objects``: that one compares the new
+    pack's name with the name of every existing pack, hashing every object id of the
+    repository on each call, so a commit would cost more as the branch grows. The pack and then
+    its index are renamed into place, so readers see all of a pack or none of it.
+    """
     unique = list({obj.id: obj for obj in objects}.values())
-    pack = repo.object_store.add_objects([(obj, None) for obj in unique])
-    return None if pack is None else os.path.basename(pack._basename)
+    if not unique:
+        return None
+    store = repo.object_store
+    pack_dir = str(store.pack_dir)
+    fsync = bool(getattr(store, "fsync_object_files", False))
+    os.makedirs(pack_dir, exist_ok=True)
+    fd, pack_tmp = tempfile.mkstemp(dir=pack_dir, prefix="tmp_pack_")  # git gc's temp name
+    idx_tmp = None
+    try:
+        with os.fdopen(fd, "wb") as out:
+            found, checksum = write_pack_objects(
+                out, [(obj, None) for obj in unique], object_format=store.object_format
+            )
+            if fsync:
+                out.flush()
+                os.fsync(out.fileno())
+        entries = sorted((sha, offset, crc) for sha, (offset, crc) in found.items())
+        name = "pack-" + iter_sha1(sha for sha, _offset, _crc in entries).decode("ascii")
+        base = os.path.join(pack_dir, name)
+        if os.path.exists(base + ".idx"):  # these very objects are packed already
+            os.unlink(pack_tmp)
+            return name
+        fd, idx_tmp = tempfile.mkstemp(dir=pack_dir, prefix="tmp_idx_")
+        with os.fdopen(fd, "wb") as out:
+            write_pack_index(out, entries, checksum)
+            if fsync:
+                out.flush()
+                os.fsync(out.fileno())
+        os.chmod(pack_tmp, 0o444)
+        os.chmod(idx_tmp, 0o444)
+        os.replace(pack_tmp, base + ".pack")
+        os.replace(idx_tmp, base + ".idx")
+        return name
+    except BaseException:
+        for leftover in (pack_tmp, idx_tmp):
+            if leftover is not None and os.path.exists(leftover):
+                os.unlink(leftover)
+        raise
 
 
 def _edit_tree(
