@@ -132,7 +132,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=_rows_arg, default=list(ROW_NAMES), help="comma-separated")
     parser.add_argument("--repeat", type=int, help="override every row's number of repeats")
     parser.add_argument(
-        "--sizes", type=_sizes_arg, help="branch sizes for P2 and P3/P4, e.g. 1000,100000"
+        "--sizes",
+        type=_sizes_arg,
+        help="branch sizes for P2 and P3/P4 (scale: the first and the last), e.g. 1000,100000",
     )
     parser.add_argument(
         "--out", type=Path, help="JSON file (default bench/results/suite-<time>.json)"
@@ -165,6 +167,8 @@ def main(argv: list[str] | None = None) -> int:
                 params["repeat"] = args.repeat
             if args.sizes is not None and "sizes" in params:
                 params["sizes"] = args.sizes
+            if args.sizes is not None and key == "scale":
+                params["base"], params["big"] = args.sizes[0], args.sizes[-1]
             params_used[key] = params
             found = _runner(key)(**params)
         for row in found:

@@ -10,12 +10,14 @@ runs first, then waiting for a common start signal, then writing them one after 
 p95), pushes per run (retries after lost races), writes not delivered by the write that made
 them, and the runs on the remote at the end. The anchor, alternating with it: one writer writing
 as many runs to a fresh remote. Target: p95 ≤ 2 s, every run delivered by its own write.
+``AGENTV_BENCH_BACKOFF_CAP=0.5`` sets the writers' backoff cap (seconds) to explore its shape.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -31,7 +33,11 @@ from bench.common import BRANCH, Row, clean_env, git_out, median, p95
 
 def worker(url: str, root: Path, runs: int, go: Path, out: Path) -> None:
     """One writer process: build ``runs`` runs, wait for ``go``, write them, report as JSON."""
+    from pytest_agentv.branch.writer import BranchWriter
     from pytest_agentv.git.repository import GitRepository
+
+    if os.environ.get("AGENTV_BENCH_BACKOFF_CAP"):  # to explore the backoff shape
+        BranchWriter.backoff_cap = float(os.environ["AGENTV_BENCH_BACKOFF_CAP"])
     from pytest_agentv.settings import Settings
     from pytest_agentv.store.git import GitArtifactStore
     from tests.git_fixtures import make_run
@@ -75,7 +81,10 @@ def _round(work: Path, daemon: Any, name: str, writers: int, runs: int) -> dict[
         out = work / f"{name}-w{n}.json"
         outs.append(out)
         command = [sys.executable, __file__, "--worker", url, str(root), str(runs), str(go)]
-        procs.append(subprocess.Popen([*command, str(out)], env=clean_env()))
+        env = clean_env()
+        if "AGENTV_BENCH_BACKOFF_CAP" in os.environ:
+            env["AGENTV_BENCH_BACKOFF_CAP"] = os.environ["AGENTV_BENCH_BACKOFF_CAP"]
+        procs.append(subprocess.Popen([*command, str(out)], env=env))
     roots = [work / f"{name}-w{n}" for n in range(writers)]
     deadline = time.monotonic() + 600
     while not all((root / "ready").exists() for root in roots):

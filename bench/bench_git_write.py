@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -142,10 +143,11 @@ def _one_more_commit(repo: Path, number: int) -> None:
     subprocess.run(["git", "fast-import", "--quiet"], cwd=repo, input=b"".join(chunks), check=True)
 
 
-def _measure_size(
-    work: Path, base: Path, daemon: GitDaemon, size: int, repeat: int
-) -> dict[str, list[float]]:
-    """Every P2 mode on a branch of ``size`` runs, alternating round by round."""
+def _prepare_size(
+    work: Path, base: Path, daemon: GitDaemon, size: int, cpu: list[float]
+) -> dict[str, Callable[[], float]]:
+    """Every P2 mode on a branch of ``size`` runs, ready to be timed (one write per call);
+    the daemon mode's CPU time goes to ``cpu``."""
     remote = base / f"remote-{size}.git"
     build_branch(remote, size)
     anchor_target = shutil.copytree(remote, work / f"anchor-target-{size}.git")
@@ -182,7 +184,6 @@ def _measure_size(
     (work / f"daemon-{size}").mkdir()
     for store in stores.values():  # warm: first fetch, cache repository created
         assert store.write(make_run()).delivered
-    cpu: list[float] = []
     pushes = iter(range(10**9))
 
     def write(store: GitArtifactStore, cpu_out: list[float] | None = None) -> float:
@@ -206,17 +207,12 @@ def _measure_size(
         )
         return time.perf_counter() - started
 
-    samples = interleaved(
-        {
-            "commit": lambda: write(stores["commit"]),
-            "push-path": lambda: write(stores["push-path"]),
-            "git-push": git_push,
-            "push-daemon": lambda: write(stores["push-daemon"], cpu),
-        },
-        repeat,
-    )
-    samples["push-daemon-cpu"] = cpu
-    return samples
+    return {
+        "commit": lambda: write(stores["commit"]),
+        "push-path": lambda: write(stores["push-path"]),
+        "git-push": git_push,
+        "push-daemon": lambda: write(stores["push-daemon"], cpu),
+    }
 
 
 def measure(sizes: tuple[int, ...] = (1000, 10_000, 100_000), repeat: int = 7) -> list[Row]:
@@ -228,9 +224,22 @@ def measure(sizes: tuple[int, ...] = (1000, 10_000, 100_000), repeat: int = 7) -
     daemon.start()
     samples: dict[int, dict[str, list[float]]] = {}
     try:
+        # every size is built first, then all modes of all sizes alternate in each round, so a
+        # burst of load from elsewhere hits the small and the big branch alike
+        cpu: dict[int, list[float]] = {size: [] for size in sizes}
+        measures: dict[str, Callable[[], float]] = {}
         for size in sizes:
-            samples[size] = _measure_size(work, base, daemon, size, repeat)
-            print(f"  P2 {size} runs: done", file=sys.stderr, flush=True)
+            for mode, measure_one in _prepare_size(work, base, daemon, size, cpu[size]).items():
+                measures[f"{mode}@{size}"] = measure_one
+            print(f"  P2 {size} runs: ready", file=sys.stderr, flush=True)
+        found = interleaved(measures, repeat)
+        for size in sizes:
+            samples[size] = {
+                key.split("@")[0]: values
+                for key, values in found.items()
+                if key.endswith(f"@{size}")
+            }
+            samples[size]["push-daemon-cpu"] = cpu[size]
     finally:
         daemon.stop()
         shutil.rmtree(work, ignore_errors=True)
