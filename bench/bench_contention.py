@@ -40,7 +40,7 @@ def worker(url: str, root: Path, runs: int, go: Path, out: Path) -> None:
         BranchWriter.backoff_cap = float(os.environ["AGENTV_BENCH_BACKOFF_CAP"])
     from pytest_agentv.settings import Settings
     from pytest_agentv.store.git import GitArtifactStore
-    from tests.git_fixtures import make_run
+    from tests.runs import make_run
 
     pushes = [0]
     original = GitRepository.push_branch

@@ -37,7 +37,8 @@ sys.path.insert(0, str(REPO))
 from bench.common import Row, interleaved, median, size_label  # noqa: E402
 from pytest_agentv.settings import Settings  # noqa: E402
 from pytest_agentv.store.git import GitArtifactStore  # noqa: E402
-from tests.git_fixtures import GitDaemon, make_run  # noqa: E402
+from tests.git_fixtures import GitDaemon  # noqa: E402
+from tests.runs import make_run  # noqa: E402
 
 BRANCH = "agentv/checkpoints/v1"
 

@@ -41,7 +41,7 @@ def measure(base: int = 100_000, big: int = 1_000_000, repeat: int = 5) -> list[
     from bench.bench_cli import build_branch, run_id_of
     from pytest_agentv.settings import Settings
     from pytest_agentv.store.git import GitArtifactStore
-    from tests.git_fixtures import make_run
+    from tests.runs import make_run
 
     work = Path(tempfile.mkdtemp(prefix="agentv-bench-scale-"))
     cli = shutil.which("agentv-results") or "agentv-results"

@@ -38,7 +38,7 @@ IDENTITY = {
 
 def make_runs(count: int) -> list[Any]:
     """``count`` small complete runs (three files each), built before any timing starts."""
-    from tests.git_fixtures import make_run
+    from tests.runs import make_run
 
     return [make_run() for _ in range(count)]
 

@@ -9,7 +9,14 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from pytest_agentv.options import OPTIONS, Backend, SettingsError, check_branch, check_repo_path
+from pytest_agentv.options import (
+    OPTIONS,
+    Backend,
+    SettingsError,
+    check_branch,
+    check_repo_path,
+    check_size,
+)
 
 
 class NamedPattern(BaseModel):
@@ -55,9 +62,13 @@ class GitSection(_Section):
     remote: str | None = None
     branch: str | None = None
     path: str | None = None
+    max_file_size: str | None = None
 
     _branch = field_validator("branch")(lambda v: None if v is None else check_branch(v))
     _path = field_validator("path")(lambda v: None if v is None else check_repo_path(v))
+    _size = field_validator("max_file_size", mode="before")(
+        lambda v: None if v is None else check_size(str(v))
+    )
 
 
 class LocalSection(_Section):
@@ -75,13 +86,42 @@ class ArtifactsSection(_Section):
     local: LocalSection = LocalSection()
 
 
+class ReleasesSection(_Section):
+    """``releases``: where agent releases live (docs/releases.md)."""
+
+    remote: str | None = None
+    branch: str | None = None
+    path: str | None = None
+    on_event: str | None = None
+
+    _branch = field_validator("branch")(lambda v: None if v is None else check_branch(v))
+    _path = field_validator("path")(lambda v: None if v is None else check_repo_path(v))
+
+
+class GatesSection(_Section):
+    """``gates`` (docs/gates.md); values are checked again, with the command line's rules, when
+    the gate settings are resolved."""
+
+    min_score: dict[str, float] | None = None
+    min_pass_rate: float | None = None
+    baseline: str | None = None
+    max_regression: dict[str, float] | None = None
+    fail_on_regression: bool | None = None
+    cluster_by: str | None = None
+    method: str | None = None
+
+    def given(self) -> dict[str, Any]:
+        """The keys the file sets."""
+        return {key: value for key, value in self.model_dump().items() if value is not None}
+
+
 class ConfigFile(_Section):
-    """The whole ``.agentv/config.yaml``; ``gates`` and ``releases`` are reserved for later use."""
+    """The whole ``.agentv/config.yaml``."""
 
     artifacts: ArtifactsSection = ArtifactsSection()
     redaction: RedactionConfig = RedactionConfig()
-    gates: dict[str, Any] | None = None
-    releases: dict[str, Any] | None = None
+    gates: GatesSection = GatesSection()
+    releases: ReleasesSection = ReleasesSection()
 
     def value_of(self, key: str) -> Any:
         """The value the file gives a setting (by its ``file_key`` in the option table)."""

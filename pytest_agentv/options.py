@@ -17,6 +17,7 @@ from typing import Literal
 from pytest_agentv.layout import DEFAULT_RUNS_DIR
 
 DEFAULT_BRANCH = "agentv/checkpoints/v1"
+DEFAULT_RELEASES_BRANCH = "agentv/releases/v1"
 DEFAULT_LOCAL_DIR = DEFAULT_RUNS_DIR
 Backend = Literal["local", "git"]
 BACKENDS: tuple[Backend, ...] = ("local", "git")
@@ -65,11 +66,39 @@ def check_backend(value: str) -> str:
     return value
 
 
+_RELEASE_REF = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(@[1-9][0-9]*)?")
+
+
+def check_release_ref(value: str) -> str:
+    """Return ``value`` if it is ``SLUG`` or ``SLUG@VERSION`` (a DNS-1123 label, a number)."""
+    if not _RELEASE_REF.fullmatch(value):
+        raise ValueError(
+            f"{value!r} is not SLUG or SLUG@VERSION (e.g. support-agent or support-agent@3; the "
+            "slug is lowercase letters, digits and '-')"
+        )
+    return value
+
+
 def check_text(value: str) -> str:
     """Return ``value`` if it is non-empty."""
     if not value.strip():
         raise ValueError("must not be empty")
     return value
+
+
+_SIZE = re.compile(r"(\d+)\s*(|b|kb|kib|mb|mib|gb|gib)", re.IGNORECASE)
+_SIZE_UNITS = {"": 1, "b": 1, "kb": 10**3, "kib": 2**10, "mb": 10**6, "mib": 2**20}
+_SIZE_UNITS |= {"gb": 10**9, "gib": 2**30}
+
+
+def check_size(value: str) -> str:
+    """``value`` (``100MiB``, ``50MB``, ``1048576``; ``0`` for no limit) as a count of bytes."""
+    match = _SIZE.fullmatch(value.strip())
+    if match is None:
+        raise ValueError(
+            f"{value!r} is not a size; use bytes or a unit, like 100MiB, 50MB or 0 for no limit"
+        )
+    return str(int(match[1]) * _SIZE_UNITS[match[2].lower()])
 
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -118,6 +147,10 @@ class OptionSpec:
     is_bool: bool = False
     #: dotted path in ``.agentv/config.yaml`` (None: not settable there)
     file_key: str | None = None
+    #: a boolean flag that turns the setting off (``--agentv-no-record``) rather than on
+    negated_flag: bool = False
+    #: the allowed values, when they are a fixed list (argparse shows them in ``--help``)
+    choices: tuple[str, ...] = ()
 
 
 OPTIONS: tuple[OptionSpec, ...] = (
@@ -130,6 +163,7 @@ OPTIONS: tuple[OptionSpec, ...] = (
         "where runs go: local (default) or git",
         check_backend,
         file_key="artifacts.backend",
+        choices=BACKENDS,
     ),
     OptionSpec(
         "remote",
@@ -207,5 +241,76 @@ OPTIONS: tuple[OptionSpec, ...] = (
         "agentv_record",
         "run the evals but record nothing",
         is_bool=True,
+        negated_flag=True,
+    ),
+    # agent releases (docs/releases.md); agentv-release has its own --remote/--branch/--path
+    OptionSpec(
+        "releases_remote",
+        "--agentv-releases-remote",
+        None,
+        "AGENTV_RELEASES_REMOTE",
+        "agentv_releases_remote",
+        "git remote name or URL of the releases branch (default: the runs' remote)",
+        check_text,
+        file_key="releases.remote",
+    ),
+    OptionSpec(
+        "releases_branch",
+        "--agentv-releases-branch",
+        None,
+        "AGENTV_RELEASES_BRANCH",
+        "agentv_releases_branch",
+        f"branch holding agent releases (default {DEFAULT_RELEASES_BRANCH})",
+        check_branch,
+        file_key="releases.branch",
+    ),
+    OptionSpec(
+        "releases_path",
+        "--agentv-releases-path",
+        None,
+        "AGENTV_RELEASES_PATH",
+        "agentv_releases_path",
+        "directory prefix inside the releases branch",
+        check_repo_path,
+        file_key="releases.path",
+    ),
+    OptionSpec(
+        "releases_on_event",
+        "--agentv-releases-on-event",
+        None,
+        "AGENTV_RELEASES_ON_EVENT",
+        "agentv_releases_on_event",
+        "shell command that receives every release event as JSON on stdin",
+        check_text,
+        file_key="releases.on_event",
+    ),
+    OptionSpec(
+        "release",
+        "--agentv-release",
+        None,
+        "AGENTV_RELEASE",
+        "agentv_release",
+        "gate this release with the run: SLUG or SLUG@VERSION (default: its latest pending_eval)",
+        check_release_ref,
+    ),
+    OptionSpec(
+        "max_file_size",
+        "--agentv-max-file-size",
+        "--max-file-size",
+        "AGENTV_MAX_FILE_SIZE",
+        "agentv_max_file_size",
+        "refuse a run with a file bigger than this, which the git host would refuse "
+        "(default 100MiB, GitHub's limit; 0: no limit)",
+        check_size,
+        file_key="artifacts.git.max_file_size",
+    ),
+    OptionSpec(
+        "quality_metric",
+        "--agentv-quality-metric",
+        None,
+        "AGENTV_QUALITY_METRIC",
+        "agentv_quality_metric",
+        "metric whose mean x 100 is the release's quality score (default: the pass rate)",
+        check_text,
     ),
 )

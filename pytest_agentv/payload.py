@@ -1,7 +1,8 @@
 """Build a run's three files from what the session collected (pure: data in, bytes out).
 
 Everything goes through :meth:`Redactor.json` in :func:`build_run`, the one place where bytes are
-made, so nothing can reach a store unredacted.
+made, so nothing can reach a store unredacted: values and keys alike, so the summary and the
+commit trailers, built from the redacted metadata, hold no secret either.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 from pytest_agentv.models import (
     Counts,
+    GateRecord,
     RunMetadata,
     RunSummary,
     ScoreAggregate,
@@ -22,7 +24,7 @@ from pytest_agentv.models import (
     Usage,
     Versions,
 )
-from pytest_agentv.redact import Redactor
+from pytest_agentv.redact import KeyNames, Redactor
 from pytest_agentv.serial import dump_json, dump_jsonl, iso, sha256
 from pytest_agentv.store.base import RunArtifacts
 from pytest_agentv.store.paths import METADATA_FILE, SUMMARY_FILE, TRANSCRIPT_FILE
@@ -65,6 +67,8 @@ class RunInputs:
     tags: Sequence[str] = ()
     metadata: dict[str, Any] = field(default_factory=dict)
     args: Sequence[str] = ()
+    run_group: str | None = None
+    gate: GateRecord | None = None  # the verdict of the session's gates, when it has any
 
 
 def count_outcomes(tests: Iterable[TestRecord]) -> Counts:
@@ -126,13 +130,17 @@ def build_run(inputs: RunInputs, redactor: Redactor) -> RunArtifacts:
         tags=list(inputs.tags),
         metadata=inputs.metadata,
         args=list(inputs.args),
+        run_group=inputs.run_group,
+        gate=inputs.gate,
         versions=inputs.versions,
         counts=count_outcomes(inputs.tests),
         scores=aggregate_scores(inputs.tests),
         usage=total_usage,
         tests=list(inputs.tests),
     )
-    metadata_doc = redactor.json(metadata.model_dump(mode="json", by_alias=True), "metadata")
+    # one KeyNames for the run: a key holding a secret gets one name in every file and event
+    names = KeyNames()
+    metadata_doc = redactor.json(metadata.model_dump(mode="json", by_alias=True), "metadata", names)
     metadata_bytes = dump_json(metadata_doc)
 
     events = []
@@ -145,7 +153,7 @@ def build_run(inputs: RunInputs, redactor: Redactor) -> RunArtifacts:
             timestamp=raw.timestamp,
             **raw.fields,
         )
-        events.append(redactor.json(event.model_dump(mode="json"), "transcript"))
+        events.append(redactor.json(event.model_dump(mode="json"), "transcript", names))
     transcript_bytes = dump_jsonl(events)
 
     summary = summarise(RunMetadata.model_validate(metadata_doc), metadata_bytes, transcript_bytes)
@@ -174,5 +182,7 @@ def summarise(metadata: RunMetadata, metadata_bytes: bytes, transcript_bytes: by
         source_repo=metadata.source_repo,
         source_branch=metadata.source_branch,
         tags=metadata.tags,
+        run_group=metadata.run_group,
+        gate=None if metadata.gate is None else metadata.gate.verdict,
         files={METADATA_FILE: sha256(metadata_bytes), TRANSCRIPT_FILE: sha256(transcript_bytes)},
     )

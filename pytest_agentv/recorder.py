@@ -14,6 +14,7 @@ from pytest_agentv.exceptions import AgentvRecordError
 from pytest_agentv.models import Score, Usage
 from pytest_agentv.payload import RawEvent
 from pytest_agentv.serial import now_iso
+from pytest_agentv.wire import RunContextWire, TestWire, WireEvent
 
 #: Transcript fields the plugin sets itself; ``agentv.message(**fields)`` may not use them.
 RESERVED_EVENT_FIELDS = frozenset({"test", "seq", "role", "content", "timestamp"})
@@ -95,8 +96,10 @@ class EvalRecorder:
         *,
         threshold: float | None = None,
         reason: str | None = None,
+        greater_is_better: bool = True,
     ) -> Score:
-        """Record a named score; with a threshold, whether it passed (``value >= threshold``)."""
+        """Record a named score; with a threshold, whether it passed (``value >= threshold``,
+        or ``value <= threshold`` with ``greater_is_better=False``, for latency or cost)."""
         _check_name(name, "score name")
         if name in self._scores:
             raise AgentvRecordError(f"score {name!r} was already recorded in this test")
@@ -104,11 +107,20 @@ class EvalRecorder:
         limit = None if threshold is None else _check_number(threshold, f"score {name!r} threshold")
         if reason is not None and not isinstance(reason, str):
             raise AgentvRecordError(f"score {name!r} reason must be a string, got {reason!r}")
+        if not isinstance(greater_is_better, bool):
+            raise AgentvRecordError(
+                f"score {name!r} greater_is_better must be True or False, got {greater_is_better!r}"
+            )
+        passed = None
+        if limit is not None:
+            passed = number >= limit if greater_is_better else number <= limit
         score = Score(
             value=number,
             threshold=limit,
-            passed=None if limit is None else number >= limit,
+            passed=passed,
             reason=reason,
+            # stored only when it is not the default, so existing files do not change
+            greater_is_better=None if greater_is_better else False,
         )
         self._scores[name] = score
         return score
@@ -157,16 +169,16 @@ class EvalRecorder:
             check_json(value, f"agentv.metadata[{key!r}]")
 
     def to_wire(self) -> dict[str, Any]:
-        """A JSON-able snapshot; it rides on the teardown report, which xdist ships."""
-        return {
-            "scores": {name: s.model_dump(mode="json") for name, s in self._scores.items()},
-            "usage": self._usage.model_dump(mode="json"),
-            "metadata": {key: _storable(value) for key, value in self.metadata.items()},
-            "events": [
-                {"role": e.role, "content": e.content, "timestamp": e.timestamp, "fields": e.fields}
+        """A JSON-able :class:`TestWire`; it rides on the teardown report, which xdist ships."""
+        return TestWire(
+            scores=dict(self._scores),
+            usage=self._usage,
+            metadata={key: _storable(value) for key, value in self.metadata.items()},
+            events=tuple(
+                WireEvent(role=e.role, content=e.content, timestamp=e.timestamp, fields=e.fields)
                 for e in self._events
-            ],
-        }
+            ),
+        ).model_dump(mode="json")
 
 
 @dataclass
@@ -179,23 +191,24 @@ class RunContext:
     metadata: JsonDict = field(default_factory=lambda: JsonDict("agentv_run.metadata"))
 
     def to_wire(self) -> dict[str, Any]:
-        """A JSON-able snapshot for ``workeroutput``."""
-        return {
-            "model": self.model,
-            "eval_file": self.eval_file,
-            "tags": list(self.tags),
-            "metadata": dict(self.metadata),
-        }
+        """A JSON-able :class:`RunContextWire` for ``workeroutput``."""
+        return RunContextWire(
+            model=self.model,
+            eval_file=self.eval_file,
+            tags=tuple(self.tags),
+            metadata=dict(self.metadata),
+        ).model_dump(mode="json")
 
     def merge_wire(self, data: dict[str, Any], initial: RunContext) -> None:
         """Take what a worker set: values it changed from the shared starting point win."""
+        wire = RunContextWire.model_validate(data)
         for name in ("model", "eval_file"):
-            if data.get(name) != getattr(initial, name):
-                setattr(self, name, data.get(name))
-        for tag in data.get("tags", []):
+            if getattr(wire, name) != getattr(initial, name):
+                setattr(self, name, getattr(wire, name))
+        for tag in wire.tags:
             if tag not in self.tags:
                 self.tags.append(tag)
-        self.metadata.update(data.get("metadata", {}))
+        self.metadata.update(wire.metadata)
 
     def check(self) -> None:
         """Validate fields users may have assigned freely."""

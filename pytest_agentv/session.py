@@ -10,20 +10,25 @@ import os
 import platform
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from pytest_agentv.models import Outcome, Score, TestRecord, Usage, Versions
+from pytest_agentv.gate_render import render_gate_table
+from pytest_agentv.gate_settings import GateSettings
+from pytest_agentv.gates import GateReport, evaluate_gates
+from pytest_agentv.models import Outcome, RunMetadata, RunSummary, TestRecord, Versions
 from pytest_agentv.payload import Provenance, RawEvent, RunInputs, build_run
 from pytest_agentv.recorder import RunContext, check_json
 from pytest_agentv.redact import Redactor
 from pytest_agentv.settings import Settings
 from pytest_agentv.store import ArtifactStore, StoreError, WriteResult, open_store
-from pytest_agentv.store.paths import new_run_id
+from pytest_agentv.store.base import RunArtifacts
+from pytest_agentv.store.paths import METADATA_FILE, new_run_id
+from pytest_agentv.wire import TestWire
 
 #: Attribute on a test's teardown report carrying its recorder snapshot (xdist serialises it).
 REPORT_ATTR = "agentv_record"
@@ -48,6 +53,9 @@ class SessionOutcome:
     tests: int
     result: WriteResult | None = None
     error: str | None = None
+    summary: RunSummary | None = None  # what was stored (the release gate scores it)
+    gate: GateReport | None = None
+    repeats: tuple[str, ...] = ()  # what the repeats of --agentv-repeat say, when there are any
 
     @property
     def delivered(self) -> bool:
@@ -71,6 +79,10 @@ class SessionOutcome:
             lines = [f"agentv: run {self.run_id} ({tests}) {verb} {self.result.location}"]
             lines += [f"agentv: {note}" for note in self.result.notes]
         lines += [f"agentv: WARNING: {problem}" for problem in self.problems]
+        lines += self.repeats
+        if self.gate is not None:
+            lines.append("agentv: gates")
+            lines += [f"  {line}" for line in render_gate_table(self.gate)]
         return lines
 
 
@@ -85,6 +97,7 @@ class AgentvSession:
     run_id: str = field(default_factory=new_run_id)
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     provenance: Provenance = field(default_factory=Provenance)
+    gates: GateSettings = field(default_factory=GateSettings)
     _tests: dict[str, _TestState] = field(default_factory=dict)
     _initial: RunContext = field(default_factory=RunContext)
 
@@ -145,7 +158,7 @@ class AgentvSession:
         tests: list[TestRecord] = []
         transcript: list[RawEvent] = []
         for state in self._tests.values():
-            wire = state.wire or {}
+            wire = TestWire.model_validate(state.wire or {})
             tests.append(
                 TestRecord(
                     nodeid=state.nodeid,
@@ -153,20 +166,20 @@ class AgentvSession:
                     duration=round(state.duration, 6),
                     failure=state.failure,
                     reason=state.reason,
-                    scores={k: Score.model_validate(v) for k, v in wire.get("scores", {}).items()},
-                    usage=Usage.model_validate(wire.get("usage", {})),
-                    metadata=wire.get("metadata", {}),
+                    scores=wire.scores,
+                    usage=wire.usage,
+                    metadata=wire.metadata,
                 )
             )
             transcript.extend(
                 RawEvent(
                     test=state.nodeid,
-                    role=e["role"],
-                    content=e["content"],
-                    timestamp=e["timestamp"],
-                    fields=e.get("fields", {}),
+                    role=e.role,
+                    content=e.content,
+                    timestamp=e.timestamp,
+                    fields=dict(e.fields),
                 )
-                for e in wire.get("events", [])
+                for e in wire.events
             )
         return RunInputs(
             run_id=self.run_id,
@@ -181,16 +194,53 @@ class AgentvSession:
             tags=self.context.tags,
             metadata=dict(self.context.metadata),
             args=[self.redactor.text(arg, "args") for arg in self.args],
+            run_group=self.gates.run_group,
         )
 
     def finish(self, store: ArtifactStore | None = None) -> SessionOutcome:
-        """Build and store the run; a store failure is reported, never raised."""
-        run = build_run(self.build_inputs(), self.redactor)
+        """Build the run, evaluate its gates, store it; a store failure is reported, never
+        raised, and whatever the gates do the run is stored."""
+        inputs = self.build_inputs()
+        run = build_run(inputs, self.redactor)
+        report = None
+        if self.gates.spec.enabled:
+            report = self._evaluate_gates(run)
+            # built again so that the stored metadata carries the verdict
+            run = build_run(replace(inputs, gate=report.to_record()), self.redactor)
+        repeats: tuple[str, ...] = ()
+        if self.gates.repeat > 1:
+            from pytest_agentv.trends import repeat_lines
+
+            repeats = tuple(repeat_lines(RunMetadata.model_validate_json(run.files[METADATA_FILE])))
+        tests = len(self._tests)
         try:
             result = (store or open_store(self.settings)).write(run)
         except StoreError as exc:
-            return SessionOutcome(self.run_id, len(self._tests), error=str(exc))
-        return SessionOutcome(self.run_id, len(self._tests), result=result)
+            return SessionOutcome(self.run_id, tests, error=str(exc), gate=report, repeats=repeats)
+        return SessionOutcome(
+            self.run_id, tests, result=result, summary=run.summary, gate=report, repeats=repeats
+        )
+
+    def _evaluate_gates(self, run: RunArtifacts) -> GateReport:
+        from pytest_agentv.baseline import ThisRun
+        from pytest_agentv.gate_run import gate_run
+        from pytest_agentv.sources import open_source
+
+        metadata = RunMetadata.model_validate_json(run.files[METADATA_FILE])
+        this = ThisRun(run.run_id, metadata.model, metadata.eval_file, self.provenance.branch)
+        try:
+            return gate_run(
+                metadata,
+                self.gates.spec,
+                self.gates.baseline,
+                lambda: open_source(self.settings),
+                self.settings.rootdir,
+                this,
+            )
+        except Exception as exc:  # a failed gate, never a lost run
+            return evaluate_gates(
+                metadata, self.gates.spec, baseline_error=f"the gates could not be evaluated: {exc}"
+            )
 
 
 def default_eval_file(tests: dict[str, Any]) -> str | None:

@@ -20,6 +20,7 @@ from pytest_agentv.options import (
     BACKENDS,
     DEFAULT_BRANCH,
     DEFAULT_LOCAL_DIR,
+    DEFAULT_RELEASES_BRANCH,
     OPTIONS,
     Backend,
     OptionSpec,
@@ -52,6 +53,8 @@ __all__ = [
     "check_text",
     "parse_bool",
     "resolve_settings",
+    "settings_from_wire",
+    "settings_to_wire",
 ]
 
 
@@ -76,11 +79,18 @@ class Settings:
     eval_file: str | None = None
     strict: bool = False
     record: bool = True
+    releases_remote: str | None = None  # None: the runs' remote
+    releases_branch: str = DEFAULT_RELEASES_BRANCH
+    releases_path: str = ""
+    releases_on_event: str | None = None
+    release: str | None = None
+    quality_metric: str | None = None
     #: bytes one stored file may have (None: no limit); git backend only
     max_file_size: int | None = DEFAULT_MAX_FILE_SIZE
     redaction: RedactionConfig | None = None  # None: the defaults
     config_file: Path | None = None
     sources: Mapping[str, str] = field(default_factory=dict)
+    file_gates: Mapping[str, Any] = field(default_factory=dict)  # the config file's gates:
 
     def describe_destination(self) -> str:
         """One phrase saying where runs go, for the report header."""
@@ -94,6 +104,39 @@ class Settings:
         else:
             where += " of the source repository (no remote configured)"
         return where
+
+
+_PATH_FIELDS = ("rootdir", "local_dir", "config_file")
+
+
+def settings_to_wire(settings: Settings) -> dict[str, Any]:
+    """``settings`` as plain data (for an xdist worker's ``workerinput``)."""
+    # every setting of the option table travels: a new one cannot be forgotten here
+    data: dict[str, Any] = {
+        spec.key: getattr(settings, spec.key) for spec in OPTIONS if spec.key not in _PATH_FIELDS
+    }
+    for name in _PATH_FIELDS:
+        value = getattr(settings, name)
+        data[name] = None if value is None else str(value)
+    data["redaction"] = (
+        None if settings.redaction is None else settings.redaction.model_dump(mode="json")
+    )
+    data["sources"] = dict(settings.sources)
+    data["file_gates"] = dict(settings.file_gates)
+    return data
+
+
+def settings_from_wire(data: Mapping[str, Any]) -> Settings:
+    """The :class:`Settings` :func:`settings_to_wire` described (the controller's, resolved)."""
+    values = dict(data)
+    for name in _PATH_FIELDS:
+        if values.get(name) is not None:
+            values[name] = Path(values[name])
+    if values.get("redaction") is not None:
+        from pytest_agentv.config_file import RedactionConfig
+
+        values["redaction"] = RedactionConfig.model_validate(values["redaction"])
+    return Settings(**values)
 
 
 def resolve_settings(
@@ -135,12 +178,15 @@ def resolve_settings(
             sources[spec.key] = "default"
 
     local_dir = Path(values.pop("local_dir", DEFAULT_LOCAL_DIR))
+    if "max_file_size" in values:  # a count of bytes, 0 for no limit (options.check_size)
+        values["max_file_size"] = int(values["max_file_size"]) or None
     return Settings(
         rootdir=rootdir,
         local_dir=local_dir if local_dir.is_absolute() else rootdir / local_dir,
         redaction=file_config.redaction if file_config else None,
         config_file=path if file_config is not None else None,
         sources=sources,
+        file_gates=file_config.gates.given() if file_config else {},
         **values,
     )
 

@@ -108,6 +108,10 @@ class RunSource(Protocol):
         """What is out of place in one run's directory (or, with None, in the store itself)."""
         ...
 
+    def close(self) -> None:
+        """Release what the source holds open (the run index's database)."""
+        ...
+
     def sync(self) -> SyncOutcome:
         """Push what is pending."""
         ...
@@ -262,6 +266,9 @@ class LocalRunSource:
         ]
         return problems
 
+    def close(self) -> None:
+        """Nothing to release."""
+
     def sync(self) -> SyncOutcome:
         report = self.store.sync()
         if report.problems:
@@ -322,6 +329,10 @@ class GitRunSource:
         self.index = index
         self._fresh = False
         self._pending: set[str] | None = None
+
+    def close(self) -> None:
+        """Close the run index's database."""
+        self.index.close()
 
     def describe(self) -> str:
         return self.store.describe()

@@ -32,6 +32,8 @@ from typing import Any
 
 import pytest
 
+from tests.system_packages import ensure_program
+
 HTTP_BACKEND = Path("/usr/lib/git-core/git-http-backend")
 SSHD = Path("/usr/sbin/sshd")
 
@@ -252,10 +254,8 @@ class SshServer:
 
 @pytest.fixture
 def ssh_server(tmp_path: Path, git_env: Path) -> Iterator[SshServer]:
-    """A running OpenSSH server on 127.0.0.1 (needs the openssh-server package: .ci/run
-    installs it)."""
-    if not SSHD.exists():
-        pytest.fail(f"{SSHD} is missing: install openssh-server (as .ci/run does)")
+    """A running OpenSSH server on 127.0.0.1 (openssh-server is installed on first use)."""
+    ensure_program(SSHD, "openssh-server")
     base = tmp_path / "sshd"
     base.mkdir()
     server = SshServer(base)
@@ -452,53 +452,3 @@ def copy_repo(source: Path, target: Path) -> Path:
     """A byte-for-byte copy of a repository directory (for before/after comparisons)."""
     shutil.copytree(source, target, symlinks=True)
     return target
-
-
-def make_run(
-    run_id: str | None = None,
-    *,
-    model: str | None = "gpt-test",
-    eval_file: str | None = "evals/test_qa.py",
-    source_commit: str | None = None,
-    scores: dict[str, float] | None = None,
-) -> Any:
-    """A small but complete run (three files) built by the real payload builder."""
-    from datetime import UTC, datetime, timedelta
-
-    from pytest_agentv.models import Score, TestRecord, Versions
-    from pytest_agentv.payload import Provenance, RawEvent, RunInputs, build_run
-    from pytest_agentv.redact import Redactor
-    from pytest_agentv.store.paths import new_run_id
-
-    started = datetime(2025, 5, 1, 12, 0, tzinfo=UTC)
-    test_scores = {
-        name: Score(value=value)
-        for name, value in ({"accuracy": 0.75} if scores is None else scores).items()
-    }
-    inputs = RunInputs(
-        run_id=run_id or new_run_id(),
-        started_at=started,
-        finished_at=started + timedelta(seconds=3),
-        tests=[
-            TestRecord(
-                nodeid="evals/test_qa.py::test_a",
-                outcome="passed",
-                duration=1.0,
-                scores=test_scores,
-            ),
-            TestRecord(nodeid="evals/test_qa.py::test_b", outcome="failed", duration=2.0),
-        ],
-        transcript=[
-            RawEvent(
-                test="evals/test_qa.py::test_a",
-                role="user",
-                content="hi",
-                timestamp="2025-05-01T12:00:01Z",
-            )
-        ],
-        versions=Versions(agentv="0.1.0", pytest="8", python="3.11", platform="linux"),
-        provenance=Provenance(repo="org/project", commit=source_commit or "a" * 40, branch="main"),
-        model=model,
-        eval_file=eval_file,
-    )
-    return build_run(inputs, Redactor())

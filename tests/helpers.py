@@ -1,10 +1,15 @@
-"""Small helpers shared by the plugin tests."""
+"""Small helpers shared by the test modules (which never import each other)."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 from typing import Any
+
+from pytest_agentv.settings import Settings
+from pytest_agentv.store import open_store
+from pytest_agentv.store.git import GitArtifactStore
+from tests.git_fixtures import git
 
 
 def only_run_dir(root: Path) -> Path:
@@ -25,3 +30,33 @@ def load_run(run_dir: Path) -> tuple[dict[str, Any], list[dict[str, Any]], dict[
 def records_by_name(metadata: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """The per-test entries of a run's metadata, by the test function's name."""
     return {t["nodeid"].split("::")[-1]: t for t in metadata["tests"]}
+
+
+BRANCH = "agentv/checkpoints/v1"
+
+
+def git_store(rootdir: Path, **settings: Any) -> GitArtifactStore:
+    store = open_store(Settings(rootdir=rootdir, backend="git", **settings))
+    assert isinstance(store, GitArtifactStore)
+    return store
+
+
+def worktree_state(repo: Path) -> tuple[str, str, bytes]:
+    """What must never change: status, HEAD (symbolic and resolved) and the index file."""
+    head = git("symbolic-ref", "HEAD", cwd=repo) + " " + git("rev-parse", "HEAD", cwd=repo)
+    return (
+        git("status", "--porcelain", "--untracked-files=all", cwd=repo),
+        head,
+        (repo / ".git" / "index").read_bytes(),
+    )
+
+
+def assert_delivered_once(remote: Path, run_ids: list[str]) -> None:
+    """Every run is on the branch exactly once, history is linear, and git fsck is clean."""
+    log = git("log", "--format=%(trailers:key=AgentV-Run,valueonly)", BRANCH, cwd=remote)
+    found = [line for line in log.splitlines() if line]
+    assert sorted(found) == sorted(run_ids)
+    assert git("rev-list", "--merges", BRANCH, cwd=remote) == ""
+    summaries = git("ls-tree", "-r", "--name-only", BRANCH, cwd=remote).count("summary.json")
+    assert summaries == len(run_ids)
+    git("fsck", "--strict", cwd=remote)

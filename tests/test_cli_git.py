@@ -20,8 +20,10 @@ import pytest
 from pytest_agentv.settings import resolve_settings
 from pytest_agentv.store.base import RunArtifacts
 from pytest_agentv.store.git import GitArtifactStore
+from tests.cli_support import agentv, agentv_bytes
 from tests.git_fixtures import GitDaemon, git
-from tests.test_cli_support import agentv, agentv_bytes, make_run, record
+from tests.runs import cli_run as make_run
+from tests.runs import record
 
 BRANCH = "agentv/checkpoints/v1"
 OLD, MID, NEW = "3f9a2c1b7d4e5f60", "3f9a2c1b00000000", "a0b1c2d3e4f50617"

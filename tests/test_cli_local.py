@@ -11,15 +11,9 @@ import pytest
 
 from pytest_agentv.models import TestRecord
 from pytest_agentv.serial import sha256
-from tests.test_cli_support import (
-    BASE_TESTS,
-    EVAL,
-    agentv,
-    agentv_bytes,
-    make_run,
-    record,
-    write_local,
-)
+from tests.cli_support import agentv, agentv_bytes, write_local
+from tests.runs import BASE_TESTS, EVAL, record
+from tests.runs import cli_run as make_run
 
 OLD, MID, NEW = "3f9a2c1b7d4e5f60", "3f9a2c1b00000000", "a0b1c2d3e4f50617"
 
@@ -522,7 +516,7 @@ def test_version_and_help(project: Path) -> None:
 def test_output_closed_early_is_not_an_error(project: Path) -> None:
     import subprocess
 
-    from tests.test_cli_support import clean_env
+    from tests.cli_support import clean_env
 
     done = subprocess.run(
         "agentv-results show latest --transcript | head -n 1",

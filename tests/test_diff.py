@@ -6,7 +6,8 @@ import pytest
 
 from pytest_agentv.diff import compare_score, diff_runs, render_markdown, render_text
 from pytest_agentv.models import RunMetadata, Score, TestRecord
-from tests.test_cli_support import make_run, record
+from tests.runs import cli_run as make_run
+from tests.runs import record
 
 
 def metadata(run_id: str, *tests: TestRecord) -> RunMetadata:
@@ -103,3 +104,29 @@ def test_markdown_escapes_table_characters() -> None:
 def test_negative_tolerance_is_refused() -> None:
     with pytest.raises(ValueError, match="tolerance must not be negative"):
         diff_runs(metadata("a" * 16), metadata("b" * 16), tolerance=-0.1)
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "status", "why"),
+    [
+        (1.0, 1.5, "regressed", "latency rose by 0.5 (tolerance 0)"),
+        (1.5, 1.0, "improved", "latency dropped by 0.5"),
+    ],
+)
+def test_a_score_where_lower_is_better_regresses_when_it_rises(
+    before: float, after: float, status: str, why: str
+) -> None:
+    change = compare_score(
+        "latency",
+        Score(value=before, greater_is_better=False),
+        Score(value=after, greater_is_better=False),
+        0.0,
+    )
+    assert (change.status, change.why) == (status, why)
+
+
+def test_a_lower_is_better_threshold_is_a_ceiling() -> None:
+    ok = Score(value=1.0, threshold=2.0, greater_is_better=False)
+    slow = Score(value=3.0, threshold=2.0, greater_is_better=False)
+    change = compare_score("latency", ok, slow, 10.0)
+    assert (change.status, change.why) == ("regressed", "latency rose above its threshold 2")

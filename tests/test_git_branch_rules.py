@@ -6,8 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from pytest_agentv.git.repository import genesis_sha
-from tests.git_fixtures import git, make_run
-from tests.test_git_store import BRANCH, git_store, worktree_state
+from tests.git_fixtures import git
+from tests.helpers import BRANCH, git_store, worktree_state
+from tests.runs import make_run
 
 
 def test_a_new_branch_is_an_orphan_rooted_at_the_same_genesis_everywhere(

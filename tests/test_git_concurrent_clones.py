@@ -17,9 +17,9 @@ import pytest
 
 from pytest_agentv.settings import Settings
 from pytest_agentv.store import open_store
-from tests.git_fixtures import git, make_run
-from tests.test_git_remotes import assert_delivered_once
-from tests.test_git_store import BRANCH
+from tests.git_fixtures import git
+from tests.helpers import BRANCH, assert_delivered_once
+from tests.runs import make_run
 
 CLONES, SESSIONS, RUNS_EACH = 3, 2, 4
 CLI = (sys.executable, "-m", "pytest_agentv.cli", "--backend", "git", "--remote", "origin")
@@ -29,7 +29,7 @@ import json, sys
 from pathlib import Path
 from pytest_agentv.settings import Settings
 from pytest_agentv.store import open_store
-from tests.git_fixtures import make_run
+from tests.runs import make_run
 
 rootdir, count = Path(sys.argv[1]), int(sys.argv[2])
 store = open_store(Settings(rootdir=rootdir, backend="git", remote="origin"))

@@ -5,9 +5,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from tests.git_fixtures import GitDaemon, HttpGitServer, git, init_bare, make_run
-from tests.test_git_remotes import assert_delivered_once
-from tests.test_git_store import BRANCH, git_store, worktree_state
+from tests.git_fixtures import GitDaemon, HttpGitServer, git, init_bare
+from tests.helpers import BRANCH, assert_delivered_once, git_store, worktree_state
+from tests.runs import make_run
 
 
 def test_missing_remote_repository_then_sync(source_repo: Path, tmp_path: Path) -> None:

@@ -20,10 +20,11 @@ from pytest_agentv.models import TestRecord, Versions
 from pytest_agentv.payload import RawEvent, RunInputs, build_run
 from pytest_agentv.redact import Redactor
 from pytest_agentv.run_ids import new_run_id
-from pytest_agentv.settings import Settings
+from pytest_agentv.settings import Settings, SettingsError, resolve_settings
 from pytest_agentv.store.base import RunArtifacts
 from pytest_agentv.store.git import GitArtifactStore
-from tests.git_fixtures import GitDaemon, git, make_run
+from tests.git_fixtures import GitDaemon, git
+from tests.runs import make_run
 
 BRANCH = "agentv/checkpoints/v1"
 HOST_LIMIT = 200_000  # bytes; the hook's limit, standing in for GitHub's 100 MiB
@@ -157,3 +158,57 @@ def test_the_writer_refuses_a_change_over_the_limit_before_keeping_it(tmp_path: 
     assert "a/b.bin is 11 bytes, over the per-file limit of 10 bytes" in str(raised.value)
     assert spool.waiting() == []
     assert writer.tip() is None
+
+
+def test_max_file_size_from_every_source(tmp_path: Path):
+    assert resolve_settings(tmp_path).max_file_size == 100 * 1024 * 1024
+    assert (
+        resolve_settings(tmp_path, env={"AGENTV_MAX_FILE_SIZE": "50MB"}).max_file_size == 50 * 10**6
+    )
+    assert resolve_settings(tmp_path, env={"AGENTV_MAX_FILE_SIZE": "0"}).max_file_size is None
+    config = tmp_path / ".agentv" / "config.yaml"
+    config.parent.mkdir()
+    config.write_text("artifacts:\n  git:\n    max_file_size: 2KiB\n")
+    assert resolve_settings(tmp_path).max_file_size == 2048
+    cli = resolve_settings(tmp_path, cli={"max_file_size": "1MiB"})
+    assert cli.max_file_size == 2**20
+    assert cli.sources["max_file_size"] == "command line --agentv-max-file-size"
+    with pytest.raises(
+        SettingsError, match=r"AGENTV_MAX_FILE_SIZE: invalid value 'lots'.*0 for no"
+    ):
+        resolve_settings(tmp_path, env={"AGENTV_MAX_FILE_SIZE": "lots"})
+    config.write_text("artifacts:\n  git:\n    max_file_size: huge\n")
+    with pytest.raises(SettingsError, match="max_file_size"):
+        resolve_settings(tmp_path)
+
+
+def test_a_session_over_the_limit_warns_and_keeps_the_run(pytester: pytest.Pytester, git_env: Path):
+    pytester.makepyfile(
+        test_big="def test_big(agentv):\n    agentv.message('tool', 'all tests passed\\n' * 400)\n"
+    )
+    result = pytester.runpytest(
+        "-p",
+        "no:xdist",
+        "--agentv-git",
+        "--agentv-max-file-size=2KiB",
+        "-W",
+        "default::pytest_agentv.AgentvDeliveryWarning",
+    )
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(
+        ["*was not committed: its transcript.jsonl is *KiB, over the per-file limit of 2.0 KiB*"]
+    )
+    refused = list((pytester.path / ".agentv" / "spool" / "refused").iterdir())
+    assert [p.name for p in refused if p.name != ".gitignore"] and all(
+        (p / "transcript.jsonl").is_file() for p in refused if p.name != ".gitignore"
+    )
+    strict = pytester.runpytest(
+        "-p",
+        "no:xdist",
+        "--agentv-git",
+        "--agentv-max-file-size=2KiB",
+        "--agentv-strict",
+        "-W",
+        "default::pytest_agentv.AgentvDeliveryWarning",
+    )
+    assert strict.ret != 0

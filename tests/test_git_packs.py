@@ -10,7 +10,8 @@ from dulwich.repo import Repo
 from pytest_agentv.git.maintenance import MIN_PACKS, consolidate, rollup_count
 from pytest_agentv.settings import Settings
 from pytest_agentv.store.git import GitArtifactStore
-from tests.git_fixtures import git, make_run
+from tests.git_fixtures import git
+from tests.runs import make_run
 
 BRANCH = "agentv/checkpoints/v1"
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.git_fixtures import GitDaemon, HttpGitServer, git
-from tests.test_git_store import BRANCH
+from tests.helpers import BRANCH
 
 SUITE = "def test_one(agentv):\n    agentv.score('accuracy', 0.5)\n\ndef test_two():\n    pass\n"
 SHOW_WARNING = ("-W", "default::pytest_agentv.AgentvDeliveryWarning")

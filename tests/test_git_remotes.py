@@ -7,19 +7,9 @@ from pathlib import Path
 import pytest
 
 from pytest_agentv.credentials import mask_credentials as scrub
-from tests.git_fixtures import GitDaemon, HttpGitServer, SshServer, git, make_run
-from tests.test_git_store import BRANCH, git_store
-
-
-def assert_delivered_once(remote: Path, run_ids: list[str]) -> None:
-    """Every run is on the branch exactly once, history is linear, and git fsck is clean."""
-    log = git("log", "--format=%(trailers:key=AgentV-Run,valueonly)", BRANCH, cwd=remote)
-    found = [line for line in log.splitlines() if line]
-    assert sorted(found) == sorted(run_ids)
-    assert git("rev-list", "--merges", BRANCH, cwd=remote) == ""
-    summaries = git("ls-tree", "-r", "--name-only", BRANCH, cwd=remote).count("summary.json")
-    assert summaries == len(run_ids)
-    git("fsck", "--strict", cwd=remote)
+from tests.git_fixtures import GitDaemon, HttpGitServer, SshServer, git
+from tests.helpers import BRANCH, assert_delivered_once, git_store
+from tests.runs import make_run
 
 
 @pytest.mark.parametrize("form", ["path", "file-url"])

@@ -7,33 +7,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from pytest_agentv.settings import Settings
-from pytest_agentv.store import RunExists, RunNotFound, open_store
-from pytest_agentv.store.git import GitArtifactStore, RunCommit
+from pytest_agentv.store import RunExists, RunNotFound
+from pytest_agentv.store.git import RunCommit
 from pytest_agentv.store.paths import RUN_FILES, SUMMARY_FILE
-from tests.git_fixtures import git, make_run
-
-BRANCH = "agentv/checkpoints/v1"
-
-
-def git_store(rootdir: Path, **settings: Any) -> GitArtifactStore:
-    store = open_store(Settings(rootdir=rootdir, backend="git", **settings))
-    assert isinstance(store, GitArtifactStore)
-    return store
-
-
-def worktree_state(repo: Path) -> tuple[str, str, bytes]:
-    """What must never change: status, HEAD (symbolic and resolved) and the index file."""
-    head = git("symbolic-ref", "HEAD", cwd=repo) + " " + git("rev-parse", "HEAD", cwd=repo)
-    return (
-        git("status", "--porcelain", "--untracked-files=all", cwd=repo),
-        head,
-        (repo / ".git" / "index").read_bytes(),
-    )
+from tests.git_fixtures import git
+from tests.helpers import BRANCH, git_store, worktree_state
+from tests.runs import make_run
 
 
 def test_run_layout_message_and_trailers_read_back_with_git(

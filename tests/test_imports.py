@@ -107,3 +107,26 @@ def test_only_the_git_package_names_dulwich() -> None:
         and not name.startswith("pytest_agentv.git")
     )
     assert naming == []
+
+
+def test_no_test_module_imports_another() -> None:
+    """Shared test helpers live in helper modules (helpers, runs, cli_support, git_fixtures)."""
+    tests = Path(__file__).resolve().parent
+    offenders = []
+    for path in sorted(tests.glob("test_*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("tests.test_"):
+                offenders.append(f"{path.name} imports {node.module}")
+    assert offenders == []
+
+
+def test_the_branch_writer_reaches_git_only_through_its_facade() -> None:
+    allowed = {"pytest_agentv.git", "pytest_agentv.git.repository", "pytest_agentv.git.errors"}
+    reached = {
+        (name, target)
+        for name, targets in GRAPH.items()
+        if name.startswith("pytest_agentv.branch")
+        for target in targets
+        if target.startswith("pytest_agentv.git") and target not in allowed
+    }
+    assert reached == set()

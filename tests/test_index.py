@@ -147,8 +147,8 @@ def test_the_fast_path_reads_store_commits_as_the_trailer_parser_does(source_rep
     """A first index reads the store's own trailer block with one regex; it must agree with the
     general trailer parser on every column, including missing ('unknown') values."""
     from pytest_agentv.index import _fast_values
-    from tests.git_fixtures import make_run
-    from tests.test_git_store import git_store
+    from tests.helpers import git_store
+    from tests.runs import make_run
 
     store = git_store(source_repo)
     store.write(make_run(model="gpt-4o"))

@@ -2,34 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from pytest_agentv.models import TestRecord, Versions
-from pytest_agentv.payload import RunInputs, build_run
-from pytest_agentv.redact import Redactor
-from pytest_agentv.store import RunArtifacts, RunExists, RunNotFound, StoreError
+from pytest_agentv.store import RunExists, RunNotFound, StoreError
 from pytest_agentv.store.local import LocalArtifactStore
 from pytest_agentv.store.paths import new_run_id, shard_path
-
-VERSIONS = Versions(agentv="0", pytest="0", python="3", platform="linux")
-
-
-def make_run(run_id: str | None = None, minutes: int = 0) -> RunArtifacts:
-    start = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=minutes)
-    return build_run(
-        RunInputs(
-            run_id=run_id or new_run_id(),
-            started_at=start,
-            finished_at=start + timedelta(seconds=3),
-            tests=[TestRecord(nodeid="t.py::test_a", outcome="passed", duration=1.0)],
-            transcript=[],
-            versions=VERSIONS,
-        ),
-        Redactor(),
-    )
+from tests.runs import local_run as make_run
 
 
 def test_layout(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from pytest_agentv.payload import (
 )
 from pytest_agentv.redact import Redactor
 from pytest_agentv.serial import sha256
-from tests.test_local_store import VERSIONS
+from tests.runs import LOCAL_VERSIONS as VERSIONS
 
 START = datetime(2026, 3, 4, 5, 6, 7, 123456, tzinfo=UTC)
 

@@ -57,3 +57,31 @@ def test_one_run_per_session(pytester: pytest.Pytester, mode: str) -> None:
         assert workers <= {"gw0", "gw1"} and workers
     else:
         assert workers == {"none"}
+
+
+def test_workers_inherit_the_controllers_settings(pytester: pytest.Pytester) -> None:
+    """A worker does not resolve settings again (its environment may differ): it gets the
+    controller's through workerinput."""
+    pytester.makeconftest(
+        """
+import os
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ["AGENTV_MODEL"] = "seen-only-by-workers"
+"""
+    )
+    pytester.makepyfile(
+        test_suite="""
+from pytest_agentv.plugin import SETTINGS_KEY
+
+def test_one(agentv, pytestconfig):
+    settings = pytestconfig.stash[SETTINGS_KEY]
+    agentv.metadata["model_setting"] = settings.model
+    agentv.metadata["worker_input"] = "agentv_settings" in pytestconfig.workerinput
+"""
+    )
+    result = pytester.runpytest("-n1", "-p", "no:benchmark", "--agentv-eval=chosen")
+    result.assert_outcomes(passed=1)
+    metadata, _events, _summary = load_run(only_run_dir(pytester.path / ".agentv" / "runs"))
+    assert metadata["model"] is None and metadata["evalFile"] == "chosen"
+    (test,) = metadata["tests"]
+    assert test["metadata"] == {"model_setting": None, "worker_input": True}

@@ -21,8 +21,8 @@ from pytest_agentv.store.base import RunArtifacts, RunNotFound
 from pytest_agentv.store.git import GitArtifactStore
 from pytest_agentv.store.paths import shard_path
 from pytest_agentv.store.prune import prune_runs
+from tests.cli_support import agentv
 from tests.git_fixtures import git
-from tests.test_cli_support import agentv
 
 BRANCH = "agentv/checkpoints/v1"
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)

@@ -16,8 +16,7 @@ from typing import Literal
 
 from pytest_agentv.branch.errors import BranchError
 from pytest_agentv.credentials import mask_credentials, strip_credentials
-from pytest_agentv.git.provenance import repo_slug
-from pytest_agentv.git.repository import source_info
+from pytest_agentv.git.repository import repo_slug, source_info
 from pytest_agentv.layout import ProjectLayout
 
 FALLBACK_IDENTITY = "AgentV <agentv@localhost>"

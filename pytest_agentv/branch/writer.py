@@ -13,24 +13,22 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import filelock
 
 from pytest_agentv import trailers as trailer_format
 from pytest_agentv.branch.changes import ChangeSet, MustHaveBlob, blob_sha
 from pytest_agentv.branch.errors import BranchConflict, BranchError, FileTooLarge
+from pytest_agentv.branch.history import describe_path, unpushed_commits
+from pytest_agentv.branch.reader import BranchReader
+from pytest_agentv.branch.results import BranchCommit, BranchDelivery, BranchSync
 from pytest_agentv.branch.spool import ChangeSpool, PendingChanges, SpoolError, check_key
 from pytest_agentv.branch.target import BranchTarget, resolve_target
 from pytest_agentv.credentials import mask_credentials
-from pytest_agentv.fs import make_ignored_dir
 from pytest_agentv.git.errors import GitError, TransportError
 from pytest_agentv.git.repository import REMOTE_BUSY, CommitMeta, GitRepository, genesis_sha
 from pytest_agentv.layout import ProjectLayout
-from pytest_agentv.serial import epoch_seconds, iso_from_epoch
+from pytest_agentv.serial import epoch_seconds
 
 __all__ = [
     "BranchCommit",
@@ -46,47 +44,6 @@ _ALWAYS_DEFAULT = frozenset({"main", "master"})
 CONFLICTS_REF = "refs/agentv/conflicts/"
 
 
-@dataclass(frozen=True)
-class BranchCommit:
-    """One commit of the branch's first-parent history."""
-
-    sha: str
-    parents: tuple[str, ...]
-    author: str
-    timestamp: str  # author date, ISO 8601 UTC
-    subject: str
-    trailers: dict[str, str]
-    changed: tuple[str, ...]  # file paths changed against the first parent
-
-
-@dataclass(frozen=True)
-class BranchDelivery:
-    """What :meth:`BranchWriter.apply` did with one change set."""
-
-    key: str
-    commit: str | None  # the local commit holding it; None while it waits in the spool
-    pushed: bool  # the remote has it (False without a remote: see ``target.push_url``)
-    spooled: bool  # still only in the spool (not committed)
-    problems: tuple[str, ...] = ()
-    #: other pending change sets committed in the same pass
-    also_committed: tuple[str, ...] = ()
-
-    @property
-    def delivered(self) -> bool:
-        """True when the change is where the target says it should end up, without problems."""
-        return not self.spooled and not self.problems
-
-
-@dataclass(frozen=True)
-class BranchSync:
-    """What :meth:`BranchWriter.sync` did."""
-
-    committed: tuple[str, ...] = ()  # keys committed from the spool now
-    spooled: tuple[str, ...] = ()  # keys still waiting in the spool
-    pushed: bool = False  # the remote has the local branch (False without a remote)
-    problems: tuple[str, ...] = ()
-
-
 @dataclass
 class _Pass:
     """The outcome of one catch-up, commit and push pass, under the lock."""
@@ -100,21 +57,18 @@ class _Pass:
     conflict: BranchConflict | None = None
 
 
-class BranchWriter:
+class BranchWriter(BranchReader):
     """Writes change sets to one branch of one target; see the module docstring."""
 
     #: how long lost push races are retried before the change is left for the next pass
     push_budget = 120.0
     backoff_base = 0.05
     backoff_cap = 2.0
-    #: how long to wait for another local writer of the same repository
-    lock_timeout = 300.0
 
     def __init__(
         self, target: BranchTarget, pending: PendingChanges, max_file_size: int | None = None
     ) -> None:
-        self.target = target
-        self.branch = target.branch
+        super().__init__(target)
         self.pending = pending
         #: bytes a file may have (None: no limit); a bigger file is refused by :meth:`apply`
         self.max_file_size = max_file_size
@@ -133,32 +87,6 @@ class BranchWriter:
         if pending is None:
             pending = ChangeSpool(ProjectLayout(rootdir).changes_spool_dir)
         return cls(target, pending)
-
-    # --- opening ----------------------------------------------------------------------------
-
-    @contextmanager
-    def _open(self, *, lock: bool) -> Iterator[GitRepository]:
-        target = self.target
-        if target.kind == "cache":
-            make_ignored_dir(target.lock_path.parent)
-        guard = filelock.FileLock(str(target.lock_path), timeout=self.lock_timeout)
-        if lock:
-            try:
-                guard.acquire()
-            except filelock.Timeout:
-                raise BranchError(
-                    f"another process held the lock {target.lock_path} for {self.lock_timeout:.0f}s"
-                ) from None
-        try:
-            if target.kind == "cache":
-                repo = GitRepository.open_bare(target.repo_dir)
-            else:
-                repo = GitRepository.open(target.repo_dir)
-            with repo:
-                yield repo
-        finally:
-            if lock:
-                guard.release()
 
     # --- writing ----------------------------------------------------------------------------
 
@@ -344,11 +272,11 @@ class BranchWriter:
             if isinstance(rule, MustHaveBlob):
                 if found != rule.sha:
                     raise BranchConflict(
-                        change.key, path, f"blob {rule.sha}", _describe(repo, tip, path, found)
+                        change.key, path, f"blob {rule.sha}", describe_path(repo, tip, path, found)
                     )
             elif found is not None or repo.exists(tip, path):
                 raise BranchConflict(
-                    change.key, path, "no such path", _describe(repo, tip, path, found)
+                    change.key, path, "no such path", describe_path(repo, tip, path, found)
                 )
 
     # --- refs -------------------------------------------------------------------------------
@@ -356,15 +284,6 @@ class BranchWriter:
     def _move(self, repo: GitRepository, ref: str, new: str | None, old: str | None) -> None:
         if not repo.update_ref(ref, new, old):
             raise GitError(f"{ref} changed under us (another writer); try again")
-
-    def _present_ref(self, repo: GitRepository, ref: str) -> str | None:
-        """The ref's sha when its commit is in the object store; a ref to a missing object
-        (left by an interrupted or racing fetch) is removed, so the next fetch repairs it."""
-        sha = repo.read_ref(ref)
-        if sha is None or repo.has_object(sha):
-            return sha
-        repo.update_ref(ref, None, sha)
-        return None
 
     def _set_tracking(self, repo: GitRepository, tip: str | None) -> None:
         ref = self.target.tracking_ref
@@ -432,7 +351,7 @@ class BranchWriter:
         if local is None:
             self._move(repo, ref, remote_tip, None)
             return remote_tip
-        unpushed, base = self._unpushed(repo, local, remote_tip)
+        unpushed, base = unpushed_commits(repo, local, remote_tip)
         if base == local:  # nothing of ours is missing from the remote
             self._move(repo, ref, remote_tip, local)
             return remote_tip
@@ -492,135 +411,3 @@ class BranchWriter:
             f"unpushed commit {commit[:12]} ({subject}) conflicts with the remote branch at "
             f"{path}: expected {expected}, found {found_text}; it is kept as {ref} and not pushed"
         )
-
-    def _unpushed(
-        self, repo: GitRepository, local: str, remote: str | None
-    ) -> tuple[list[str], str | None]:
-        """Commits on ``local``'s first-parent chain missing from ``remote``'s, newest first,
-        and where the chains meet (None if never).
-
-        Both chains are walked in lockstep so the cost is the distance to the fork point.
-        """
-        ours = repo.walk_first_parent(local)
-        theirs = repo.walk_first_parent(remote) if remote else None
-        order: list[str] = []
-        seen_ours: set[str] = set()
-        seen_theirs: set[str] = set()
-        try:
-            while True:
-                mine = next(ours, None)
-                if mine is not None:
-                    if mine[0] in seen_theirs:
-                        return order, mine[0]
-                    seen_ours.add(mine[0])
-                    order.append(mine[0])
-                other = next(theirs, None) if theirs is not None else None
-                if other is not None:
-                    if other[0] in seen_ours:
-                        return order[: order.index(other[0])], other[0]
-                    seen_theirs.add(other[0])
-                if mine is None and other is None:
-                    return order, None
-        finally:
-            ours.close()
-            if theirs is not None:
-                theirs.close()
-
-    # --- reading ----------------------------------------------------------------------------
-
-    def tip(self) -> str | None:
-        """The local branch tip (the remote-tracking tip if there is no local branch)."""
-        with self._open(lock=False) as repo:
-            return self._tip(repo)
-
-    def _tip(self, repo: GitRepository) -> str | None:
-        local = self._present_ref(repo, self.target.local_ref)
-        if local is None and self.target.tracking_ref is not None:
-            return self._present_ref(repo, self.target.tracking_ref)
-        return local
-
-    def read(self, path: str, commit: str | None = None) -> bytes | None:
-        """The bytes of the file ``path`` at ``commit`` (default: the tip); None if absent."""
-        with self._open(lock=False) as repo:
-            at = commit or self._tip(repo)
-            return None if at is None else repo.read(at, path)
-
-    def blob_id(self, path: str, commit: str | None = None) -> str | None:
-        """The blob id of the file ``path`` at ``commit`` (default: the tip); None if absent."""
-        with self._open(lock=False) as repo:
-            at = commit or self._tip(repo)
-            return None if at is None else repo.blob_id(at, path)
-
-    def exists(self, path: str, commit: str | None = None) -> bool:
-        """True if the file or directory ``path`` exists at ``commit`` (default: the tip)."""
-        with self._open(lock=False) as repo:
-            at = commit or self._tip(repo)
-            return at is not None and repo.exists(at, path)
-
-    def list_dir(self, path: str, commit: str | None = None) -> list[str]:
-        """Entry names of the directory ``path`` (``""``: the root), sorted; [] if none."""
-        with self._open(lock=False) as repo:
-            at = commit or self._tip(repo)
-            return [] if at is None else repo.list_dir(at, path)
-
-    def walk(self, stop_at: str | None = None) -> Iterator[tuple[str, bytes, int]]:
-        """``(sha, raw message, commit time)`` along first parents from the tip, newest first,
-        before ``stop_at``; reads no trees (the fast path of the run index)."""
-        with self._open(lock=False) as repo:
-            tip = self._tip(repo)
-            if tip is not None:
-                yield from repo.walk_first_parent(tip, stop_at)
-
-    def log(self, path: str | None = None) -> Iterator[BranchCommit]:
-        """First-parent history from the tip, newest first; with ``path``, only the commits
-        that changed it (a file, or anything below a directory)."""
-        with self._open(lock=False) as repo:
-            tip = self._tip(repo)
-            if tip is None:
-                return
-            for sha, _message, _time in repo.walk_first_parent(tip):
-                commit = _branch_commit(repo, sha)
-                if path is None or any(
-                    changed == path or changed.startswith(path.rstrip("/") + "/")
-                    for changed in commit.changed
-                ):
-                    yield commit
-
-    def unpushed(self) -> list[BranchCommit]:
-        """Local commits the remote does not have yet, newest first ([] without a remote)."""
-        with self._open(lock=False) as repo:
-            local = self._present_ref(repo, self.target.local_ref)
-            if self.target.tracking_ref is None or local is None:
-                return []
-            remote = self._present_ref(repo, self.target.tracking_ref)
-            if local == remote:
-                return []
-            shas, _base = self._unpushed(repo, local, remote)
-            return [_branch_commit(repo, sha) for sha in shas]
-
-    def is_ancestor(self, ancestor: str, descendant: str) -> bool:
-        """True if ``ancestor`` is ``descendant`` or in its history (False if either is unknown)."""
-        with self._open(lock=False) as repo:
-            if not (repo.has_object(ancestor) and repo.has_object(descendant)):
-                return False
-            return repo.is_ancestor(ancestor, descendant)
-
-
-def _describe(repo: GitRepository, tip: str, path: str, found: str | None) -> str:
-    if found is not None:
-        return f"blob {found}"
-    return "a directory" if repo.exists(tip, path) else "no such path"
-
-
-def _branch_commit(repo: GitRepository, sha: str) -> BranchCommit:
-    info = repo.commit_info(sha)
-    message = info.meta.message
-    return BranchCommit(
-        sha=sha,
-        parents=info.parents,
-        author=info.meta.author,
-        timestamp=iso_from_epoch(info.meta.author_time),
-        subject=message.split(b"\n", 1)[0].decode("utf-8", "replace"),
-        trailers=trailer_format.parse(message),
-        changed=tuple(sorted(repo.changed_files(sha))),
-    )

@@ -64,9 +64,14 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 
 
 def open_for(args: argparse.Namespace, *, reads: bool = True) -> RunSource:
+    """The run source the arguments name, fetched first when reading (see ``--fetch``); it is
+    closed when the command ends (``args.resources``, set up by the entry point)."""
     from pytest_agentv.store.base import StoreError
 
     source = open_source(settings_from_args(args))
+    resources = getattr(args, "resources", None)
+    if resources is not None:
+        resources.callback(source.close)
     fetch = getattr(args, "fetch", None)
     if reads and source.has_remote() and fetch is not False:
         try:

@@ -11,11 +11,23 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 from pytest_agentv.cli.command import Command
-from pytest_agentv.cli.commands import diff, export, prune, show, sync, verify
+from pytest_agentv.cli.commands import (
+    dashboard,
+    diff,
+    export,
+    flaky,
+    gate,
+    prune,
+    show,
+    sync,
+    trend,
+    verify,
+)
 from pytest_agentv.cli.commands import list as list_
 from pytest_agentv.cli.common import (
     EXIT_FINDINGS,
@@ -33,9 +45,13 @@ COMMANDS: tuple[Command, ...] = (
     list_.COMMAND,
     show.COMMAND,
     diff.COMMAND,
+    gate.COMMAND,
+    trend.COMMAND,
+    flaky.COMMAND,
     sync.COMMAND,
     verify.COMMAND,
     export.COMMAND,
+    dashboard.COMMAND,
     prune.COMMAND,
 )
 
@@ -76,8 +92,9 @@ _EPILOG = """commands print reports for people; add --json for machines.
 
 exit codes:
   0  success
-  1  findings: a regression (diff --fail-on-regression), a verification problem, runs left
-     unpushed by sync, or a run reference that names no run or more than one
+  1  findings: a regression (diff --fail-on-regression), a failed gate, a degrading series
+     (trend --fail-on-degrading), a verification problem, runs left unpushed by sync, or a
+     run reference that names no run or more than one
   2  usage or configuration error, or the store could not be read
 
 examples:
@@ -134,7 +151,9 @@ def _run(command: Command, args: argparse.Namespace) -> int:
     from pytest_agentv.store.base import StoreError
 
     try:
-        return command.run(args)
+        with ExitStack() as resources:
+            args.resources = resources
+            return command.run(args)
     except CliError as exc:
         return _fail(str(exc), exc.code)
     except SettingsError as exc:

@@ -14,6 +14,7 @@ from dulwich.repo import Repo
 
 from pytest_agentv.git import maintenance, objects, packs, provenance, refs, transport
 from pytest_agentv.git.objects import CommitMeta
+from pytest_agentv.git.provenance import repo_slug
 from pytest_agentv.git.transport import REMOTE_BUSY, RemoteBranch
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "RemoteBranch",
     "SourceInfo",
     "genesis_sha",
+    "repo_slug",
     "source_info",
 ]
 
