@@ -12,7 +12,7 @@ from pathlib import Path
 
 from dulwich.repo import Repo
 
-from pytest_agentv.git import objects, packs, provenance, refs, transport
+from pytest_agentv.git import maintenance, objects, packs, provenance, refs, transport
 from pytest_agentv.git.objects import CommitMeta
 from pytest_agentv.git.provenance import repo_slug
 from pytest_agentv.git.transport import REMOTE_BUSY, RemoteBranch
@@ -127,9 +127,6 @@ class GitRepository:
     def has_object(self, sha: str) -> bool:
         return objects.has_object(self._repo, sha)
 
-    def write_blob(self, data: bytes) -> str:
-        return objects.write_blob(self._repo, data)
-
     def blob_bytes(self, sha: str) -> bytes:
         return objects.read_blob_id(self._repo, sha)
 
@@ -150,9 +147,10 @@ class GitRepository:
         return objects.list_dir(self._repo, commit, path)
 
     def commit(
-        self, parent: str | None, changes: Mapping[str, str | None], meta: CommitMeta
+        self, parent: str | None, changes: Mapping[str, str | bytes | None], meta: CommitMeta
     ) -> str:
-        """Commit ``changes`` (path -> blob sha, None deletes) on top of ``parent``."""
+        """Commit ``changes`` on top of ``parent`` as one pack: path -> blob sha (stored
+        already), file contents (``bytes``, stored now) or None (delete)."""
         return objects.commit_changes(self._repo, parent, changes, meta)
 
     def changed_files(self, sha: str) -> dict[str, tuple[str | None, str | None]]:
@@ -179,6 +177,14 @@ class GitRepository:
         """``(sha, message, commit time)`` along first parents from ``tip``, before ``stop_at``."""
         with packs.ObjectReader(self._repo) as reader:
             yield from packs.walk_first_parent(reader, tip, stop_at)
+
+    def consolidate_packs(self) -> int:
+        """Roll small packs into one when they break the geometric progression (see
+        :mod:`.maintenance`); never raises: it is an optimisation. Returns packs rolled up."""
+        try:
+            return maintenance.consolidate(self._repo)
+        except Exception:  # a failed repack leaves every pack in place
+            return 0
 
     # --- remotes ----------------------------------------------------------------------------
 
