@@ -216,9 +216,7 @@ def test_cli_prune_dry_run_then_prune_as_json(tmp_path: Path, bare_remote: Path)
 
     listed = agentv(root, "list", "--json", *where)
     assert listed.returncode == 0, listed.stderr
-    assert {run["summary"]["runId"] for run in json.loads(listed.stdout)} == {
-        r.run_id for r in runs[1:]
-    }
+    assert {run["runId"] for run in json.loads(listed.stdout)} == {r.run_id for r in runs[1:]}
     shown = agentv(root, "show", runs[0].run_id, *where)
     assert shown.returncode == 1
 
