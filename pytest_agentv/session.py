@@ -10,7 +10,7 @@ import os
 import platform
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,10 +19,10 @@ import pytest
 
 from pytest_agentv.models import Outcome, TestRecord, Versions
 from pytest_agentv.payload import Provenance, RawEvent, RunInputs, build_run
-from pytest_agentv.recorder import RunContext, check_json
+from pytest_agentv.recorder import RunContext
 from pytest_agentv.redact import Redactor
 from pytest_agentv.settings import Settings
-from pytest_agentv.store import ArtifactStore, StoreError, WriteResult, open_store
+from pytest_agentv.store import ArtifactStore, RunArtifacts, StoreError, WriteResult, open_store
 from pytest_agentv.store.paths import new_run_id
 from pytest_agentv.wire import TestWire
 
@@ -49,6 +49,8 @@ class SessionOutcome:
     tests: int
     result: WriteResult | None = None
     error: str | None = None
+    #: what had to be left out of the run to store the rest (a value that could not be built)
+    build_problems: tuple[str, ...] = ()
 
     @property
     def delivered(self) -> bool:
@@ -58,9 +60,10 @@ class SessionOutcome:
     @property
     def problems(self) -> tuple[str, ...]:
         """What went wrong, one message each (each becomes a warning)."""
-        if self.error is not None:
-            return (self.error,)
-        return self.result.problems if self.result is not None else ()
+        delivery: tuple[str, ...] = (self.error,) if self.error is not None else ()
+        if self.result is not None and self.error is None:
+            delivery = self.result.problems
+        return self.build_problems + delivery
 
     def summary_lines(self) -> list[str]:
         """The terminal summary: one line saying where the run went, then any problems."""
@@ -115,7 +118,7 @@ class AgentvSession:
             if report.passed:
                 state.outcome = "xpassed" if wasxfail else "passed"
                 if wasxfail:
-                    state.reason = str(report.wasxfail) or None
+                    state.reason = _printable(str(report.wasxfail)) or None
             elif report.failed:
                 state.outcome, state.failure = "failed", _failure_text(report)
             else:
@@ -139,14 +142,22 @@ class AgentvSession:
 
     # -- finishing --------------------------------------------------------------------------------
 
-    def build_inputs(self, finished_at: datetime | None = None) -> RunInputs:
-        """Everything collected, as plain data for :func:`build_run`."""
-        self.context.check()
-        check_json(dict(self.context.metadata), "agentv_run.metadata")
+    def build_inputs(
+        self, finished_at: datetime | None = None, problems: list[str] | None = None
+    ) -> RunInputs:
+        """Everything collected, as plain data for :func:`build_run`; what had to be left out
+        (a run value spoiled in place, a record that is not one) is added to ``problems``."""
+        problems = [] if problems is None else problems
+        problems.extend(self.context.check())
         tests: list[TestRecord] = []
         transcript: list[RawEvent] = []
         for state in self._tests.values():
-            wire = TestWire.model_validate(state.wire or {})
+            try:
+                wire = TestWire.model_validate(state.wire or {})
+            except ValueError as exc:
+                problems.append(_unstorable(state.nodeid, exc))
+                tests.append(_bare_record(state, exc))
+                continue
             tests.append(
                 TestRecord(
                     nodeid=state.nodeid,
@@ -181,17 +192,85 @@ class AgentvSession:
             eval_file=self.context.eval_file or default_eval_file(self._tests),
             tags=self.context.tags,
             metadata=dict(self.context.metadata),
-            args=[self.redactor.text(arg, "args") for arg in self.args],
+            args=[self.redactor.text(_printable(arg), "args") for arg in self.args],
         )
+
+    def build(self, problems: list[str]) -> RunArtifacts:
+        """The run's files. Values are checked where they are recorded, but a bug or a hook
+        writing junk must not cost the other tests' records: a test whose record cannot be
+        built is stored bare (outcome and duration) and the problem reported."""
+        inputs = self.build_inputs(problems=problems)
+        try:
+            return build_run(inputs, self.redactor)
+        except Exception:
+            pass
+        tests: list[TestRecord] = []
+        transcript: list[RawEvent] = []
+        for test in inputs.tests:
+            events = [event for event in inputs.transcript if event.test == test.nodeid]
+            alone = replace(inputs, tests=[test], transcript=events, metadata={}, tags=())
+            try:
+                build_run(alone, self.redactor)
+            except Exception as exc:
+                problems.append(_unstorable(test.nodeid, exc))
+                state = self._tests.get(test.nodeid, _TestState(test.nodeid))
+                tests.append(_bare_record(state, exc))
+                continue
+            tests.append(test)
+            transcript.extend(events)
+        inputs = replace(inputs, tests=tests, transcript=transcript)
+        try:
+            return build_run(inputs, self.redactor)
+        except Exception as exc:
+            problems.append(
+                f"the run's own values (agentv_run model, tags, metadata) could not be stored "
+                f"({_describe(exc)}); they were left out of run {self.run_id}"
+            )
+        return build_run(replace(inputs, model=None, tags=(), metadata={}), self.redactor)
 
     def finish(self, store: ArtifactStore | None = None) -> SessionOutcome:
         """Build and store the run; a store failure is reported, never raised."""
-        run = build_run(self.build_inputs(), self.redactor)
+        problems: list[str] = []
+        tests = len(self._tests)
+        try:
+            run = self.build(problems)
+        except Exception as exc:  # nothing left to leave out: say so, do not crash pytest
+            error = f"run {self.run_id} could not be built: {_describe(exc)}"
+            return SessionOutcome(self.run_id, tests, error=error, build_problems=tuple(problems))
         try:
             result = (store or open_store(self.settings)).write(run)
         except StoreError as exc:
-            return SessionOutcome(self.run_id, len(self._tests), error=str(exc))
-        return SessionOutcome(self.run_id, len(self._tests), result=result)
+            return SessionOutcome(
+                self.run_id, tests, error=str(exc), build_problems=tuple(problems)
+            )
+        return SessionOutcome(self.run_id, tests, result=result, build_problems=tuple(problems))
+
+
+def _describe(exc: BaseException) -> str:
+    return _printable(f"{type(exc).__name__}: {exc}")[:500]
+
+
+def _unstorable(nodeid: str, exc: BaseException) -> str:
+    return (
+        f"the record of {_printable(nodeid)} could not be stored ({_describe(exc)}); it is kept "
+        "with its outcome only (no scores, usage, metadata or messages)"
+    )
+
+
+def _bare_record(state: _TestState, exc: BaseException) -> TestRecord:
+    why = f"agentv: this test's record could not be stored: {_describe(exc)}"
+    return TestRecord(
+        nodeid=_printable(state.nodeid),
+        outcome=state.outcome,
+        duration=round(state.duration, 6),
+        failure=why if state.failure is None else f"{state.failure}\n{why}",
+        reason=state.reason,
+    )
+
+
+def _printable(text: str) -> str:
+    """``text`` writable as UTF-8: lone surrogates (from pytest's own text) escaped."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def default_eval_file(tests: dict[str, Any]) -> str | None:
@@ -212,14 +291,14 @@ def _failure_text(report: pytest.TestReport) -> str:
     else:
         lines = [line for line in report.longreprtext.splitlines() if line.strip()]
         text = lines[-1] if lines else report.outcome
-    return text[:FAILURE_TEXT_LIMIT]
+    return _printable(text[:FAILURE_TEXT_LIMIT])
 
 
 def _skip_reason(report: pytest.TestReport) -> str | None:
     if hasattr(report, "wasxfail"):
-        return str(report.wasxfail) or None
+        return _printable(str(report.wasxfail)) or None
     if isinstance(report.longrepr, tuple) and len(report.longrepr) == 3:
-        return str(report.longrepr[2]).removeprefix("Skipped: ")
+        return _printable(str(report.longrepr[2]).removeprefix("Skipped: "))
     return None
 
 
