@@ -123,9 +123,14 @@ class BranchWriter(BranchReader):
         try:
             with self._open(lock=True) as repo:
                 state = self._deliver(repo, focus=None)
-        except (BranchError, GitError, OSError) as exc:
+        except Exception as exc:  # sync reports; a traceback helps no one and loses nothing here
+            detail = (
+                str(exc)
+                if isinstance(exc, BranchError | GitError | OSError)
+                else (f"{type(exc).__name__}: {exc}")
+            )
             return BranchSync(
-                spooled=tuple(self.pending.waiting()), problems=(mask_credentials(str(exc)),)
+                spooled=tuple(self.pending.waiting()), problems=(mask_credentials(detail),)
             )
         return BranchSync(
             committed=tuple(state.committed),
@@ -190,8 +195,12 @@ class BranchWriter(BranchReader):
                 else:
                     state.problems.append(f"{exc}; it stays in {self.pending.where(key)}")
                     state.spooled.append(key)
-            except (SpoolError, GitError) as exc:
+            except (SpoolError, GitError, OSError) as exc:
                 state.problems.append(mask_credentials(str(exc)))
+                state.spooled.append(key)
+            except Exception as exc:  # one change set that trips a bug must not block the rest
+                detail = mask_credentials(f"{type(exc).__name__}: {exc}")
+                state.problems.append(f"{detail}; it stays in {self.pending.where(key)}")
                 state.spooled.append(key)
 
         if target.push_url is not None and local is not None and local != remote_tip and reachable:

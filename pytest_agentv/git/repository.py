@@ -6,16 +6,23 @@ Code outside :mod:`pytest_agentv.git` holds a :class:`GitRepository` and never t
 
 from __future__ import annotations
 
-from collections.abc import Generator, Mapping
+import os
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
+from dulwich.file import FileLocked
 from dulwich.repo import Repo
 
+from pytest_agentv.fs_locks import LOCK_STALE_AFTER, remove_if_stale
 from pytest_agentv.git import objects, packs, provenance, refs, transport
+from pytest_agentv.git.errors import GitError
 from pytest_agentv.git.objects import CommitMeta
 from pytest_agentv.git.provenance import repo_slug
 from pytest_agentv.git.transport import REMOTE_BUSY, RemoteBranch
+
+_T = TypeVar("_T")
 
 __all__ = [
     "REMOTE_BUSY",
@@ -123,7 +130,21 @@ class GitRepository:
         return objects.has_object(self._repo, sha)
 
     def write_blob(self, data: bytes) -> str:
-        return objects.write_blob(self._repo, data)
+        return self._writing(lambda: objects.write_blob(self._repo, data))
+
+    def _writing(self, action: Callable[[], _T]) -> _T:
+        """Run an object write; a loose object's ``.lock`` left by a killed writer is removed
+        (when stale: :mod:`pytest_agentv.fs_locks`) and the write tried again."""
+        removed: set[Path] = set()
+        while True:
+            try:
+                return action()
+            except FileLocked as exc:
+                lock = Path(os.fsdecode(exc.lockfilename))
+                if lock in removed or not remove_if_stale(lock, wait=LOCK_STALE_AFTER + 2):
+                    message = refs.stuck_lock_message("cannot write a git object", lock)
+                    raise GitError(message) from None
+                removed.add(lock)
 
     def blob_bytes(self, sha: str) -> bytes:
         return objects.read_blob_id(self._repo, sha)
@@ -148,7 +169,7 @@ class GitRepository:
         self, parent: str | None, changes: Mapping[str, str | None], meta: CommitMeta
     ) -> str:
         """Commit ``changes`` (path -> blob sha, None deletes) on top of ``parent``."""
-        return objects.commit_changes(self._repo, parent, changes, meta)
+        return self._writing(lambda: objects.commit_changes(self._repo, parent, changes, meta))
 
     def changed_files(self, sha: str) -> dict[str, tuple[str | None, str | None]]:
         """``path -> (blob before, blob after)`` of a commit against its first parent."""
@@ -163,7 +184,7 @@ class GitRepository:
 
     def genesis_commit(self) -> str:
         """Write the deterministic root commit; return its sha."""
-        return objects.genesis_commit(self._repo)
+        return self._writing(lambda: objects.genesis_commit(self._repo))
 
     def is_ancestor(self, ancestor: str, descendant: str) -> bool:
         return objects.is_ancestor(self._repo, ancestor, descendant)

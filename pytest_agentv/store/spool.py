@@ -12,6 +12,7 @@ import shutil
 from pathlib import Path
 
 from pytest_agentv.fs import display_path, make_ignored_dir, write_dir_atomically
+from pytest_agentv.fs_locks import clean_staging
 from pytest_agentv.layout import ProjectLayout
 from pytest_agentv.store.base import RunArtifacts, StoreError, WriteResult, load_summary
 from pytest_agentv.store.paths import RUN_FILES, SUMMARY_FILE, is_run_id
@@ -69,6 +70,8 @@ class Spool:
         """Spooled run ids, oldest first (by when they were spooled, then by id)."""
         if not self.directory.is_dir():
             return []
+        # what a killed writer left: a half-written run (.tmp-*), a half-removed one (.done-*)
+        clean_staging(self.directory, prefixes=(".tmp-", ".done-"))
         found = []
         for entry in self.directory.iterdir():
             if is_run_id(entry.name) and (entry / SUMMARY_FILE).is_file():
