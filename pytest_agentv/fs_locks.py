@@ -4,8 +4,8 @@ live writer's (pure filesystem, no git library).
 A git-style ``.lock`` file carries no owner, so a lock is stale only when all of these hold:
 it belongs to this user, no process has it open (on Linux, read from ``/proc``; where that
 cannot be observed, only the age counts and must be much larger), and it has not changed for
-:data:`LOCK_STALE_AFTER` seconds. A live writer of loose objects keeps its lock open until it renames it,
-and git holds its ref locks for milliseconds.
+:data:`LOCK_STALE_AFTER` seconds. A live writer of loose objects keeps its lock open until it
+renames it, and git holds its ref locks for milliseconds.
 """
 
 from __future__ import annotations

@@ -146,9 +146,12 @@ class BranchWriter(BranchReader):
             with self._open(lock=True) as repo:
                 if target.fetch_url is None or target.tracking_ref is None:
                     return
+                acknowledged = self._present_ref(repo, target.tracking_ref)
                 state = repo.fetch_branch(target.fetch_url, self.branch)
+                if state.tip is None and acknowledged is not None:
+                    raise BranchError(self._deleted(acknowledged))
+                self._catch_up(repo, state.tip, _Pass(), acknowledged)
                 self._set_tracking(repo, state.tip)
-                self._catch_up(repo, state.tip, _Pass())
         except (GitError, OSError) as exc:
             raise BranchError(mask_credentials(str(exc))) from None
 
@@ -163,16 +166,25 @@ class BranchWriter(BranchReader):
         remote_tip: str | None = None
         default_branch: str | None = None
         reachable = target.fetch_url is not None
+        acknowledged: str | None = None
         if target.fetch_url is not None and target.tracking_ref is not None:
+            # what the remote last acknowledged: a run on it was delivered, whatever comes next
+            acknowledged = remote_tip = self._present_ref(repo, target.tracking_ref)
             try:
                 fetched = repo.fetch_branch(target.fetch_url, self.branch)
                 default_branch = fetched.default_branch
-                self._set_tracking(repo, fetched.tip)
+                remote_tip = fetched.tip
             except TransportError as exc:
                 state.problems.append(str(exc))
                 reachable = False
-            remote_tip = self._present_ref(repo, target.tracking_ref)
-        local = self._catch_up(repo, remote_tip, state)
+        if reachable and remote_tip is None and acknowledged is not None:
+            # deleted since it acknowledged our runs: recreating it would bring them all back
+            state.problems.append(self._deleted(acknowledged))
+            state.spooled.extend(self.pending.waiting())
+            return state
+        local = self._catch_up(repo, remote_tip, state, acknowledged)
+        if reachable and remote_tip != acknowledged:
+            self._set_tracking(repo, remote_tip)
         # with a remote, "exists" is the remote's answer: a local branch of the same name (the
         # user's own main, say) must not smuggle the default branch onto the remote
         missing_remotely = reachable and remote_tip is None
@@ -312,10 +324,13 @@ class BranchWriter(BranchReader):
                     # it did not move, so it refused the update: retrying will not help
                     state.problems.append(f"push to {target.remote_label} was refused: {why}")
                     return False
+                if fetched.tip is None and remote_tip is not None:
+                    state.problems.append(self._deleted(remote_tip))
+                    return False
+                caught_up = self._catch_up(repo, fetched.tip, state, remote_tip)
+                assert caught_up is not None
                 self._set_tracking(repo, fetched.tip)
                 remote_tip = fetched.tip
-                caught_up = self._catch_up(repo, remote_tip, state)
-                assert caught_up is not None
                 local = caught_up
                 if local == remote_tip:
                     return True  # everything was already there (an earlier push got through)
@@ -329,8 +344,19 @@ class BranchWriter(BranchReader):
                 return True
             attempt += 1
 
-    def _catch_up(self, repo: GitRepository, remote_tip: str | None, state: _Pass) -> str | None:
-        """Bring the local branch onto ``remote_tip``: fast-forward, or replay unpushed commits."""
+    def _catch_up(
+        self,
+        repo: GitRepository,
+        remote_tip: str | None,
+        state: _Pass,
+        acknowledged: str | None = None,
+    ) -> str | None:
+        """Bring the local branch onto ``remote_tip``: fast-forward, or replay unpushed commits.
+
+        ``acknowledged`` is the tip the remote had when we last looked. When ``remote_tip`` no
+        longer contains it, the branch was rewritten (runs removed on purpose, say a leaked
+        secret): the commits it had acknowledged are not replayed, only those never delivered.
+        """
         ref = self.target.local_ref
         local = self._present_ref(repo, ref)
         if remote_tip is None or local == remote_tip:
@@ -344,6 +370,11 @@ class BranchWriter(BranchReader):
             return remote_tip
         if base == remote_tip:  # we are simply ahead
             return local
+        if acknowledged is not None and not repo.is_ancestor(acknowledged, remote_tip):
+            gone, _base = unpushed_commits(repo, acknowledged, remote_tip)
+            dropped = set(gone)
+            unpushed = [commit for commit in unpushed if commit not in dropped]
+            state.problems.append(self._rewritten(repo, gone))
         genesis = genesis_sha()
         tip = remote_tip
         for commit in reversed(unpushed):
@@ -351,6 +382,30 @@ class BranchWriter(BranchReader):
                 tip = self._replay(repo, tip, commit, state)
         self._move(repo, ref, tip, local)
         return tip
+
+    def _rewritten(self, repo: GitRepository, gone: list[str]) -> str:
+        subjects = [
+            repo.commit_info(sha).meta.message.split(b"\n", 1)[0].decode("utf-8", "replace")
+            for sha in gone[:3]
+            if sha != genesis_sha()
+        ]
+        more = f" and {len(gone) - 3} more" if len(gone) > 3 else ""
+        listed = f" ({', '.join(subjects)}{more})" if subjects else ""
+        return (
+            f"the remote branch {self.branch} of {self.target.remote_label} was rewritten: "
+            f"{len(gone)} commit(s) it had acknowledged are gone{listed}; they are not pushed "
+            "again (nothing is forced), and what was recorded here since goes on top of the "
+            "new history"
+        )
+
+    def _deleted(self, acknowledged: str) -> str:
+        return (
+            f"the remote branch {self.branch} of {self.target.remote_label} was deleted after "
+            f"it had acknowledged {acknowledged[:12]}; it is not recreated (that would push "
+            "back what was removed). Runs stay committed locally; to start the branch afresh, "
+            f"delete {self.target.local_ref} and {self.target.tracking_ref} in {self.target.where} "
+            "(`git update-ref -d`), then run `agentv-results sync`"
+        )
 
     def _replay(self, repo: GitRepository, tip: str, commit: str, state: _Pass) -> str:
         """``commit``'s changes on top of ``tip``, when every path it touched still holds what

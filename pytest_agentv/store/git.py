@@ -226,11 +226,12 @@ class GitArtifactStore:
                 notes=tuple(notes),
                 problems=(problem,) if problem else (),
             )
-        if delivery.pushed and not delivery.problems:
+        if delivery.pushed:  # delivered; problems, if any, are about other commits
             return WriteResult(
                 run_id=run_id,
                 location=f"{target.remote_label}, branch {self.branch}, {shard}",
                 notes=tuple(notes),
+                problems=delivery.problems,
             )
         return WriteResult(
             run_id=run_id,
