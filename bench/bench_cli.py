@@ -41,7 +41,8 @@ sys.path.insert(0, str(REPO))
 
 from pytest_agentv.serial import iso, sha256  # noqa: E402
 from pytest_agentv.trailers import run_message  # noqa: E402
-from tests.test_cli_support import BASE_TESTS, make_run  # noqa: E402
+from tests.runs import BASE_TESTS  # noqa: E402
+from tests.runs import cli_run as make_run  # noqa: E402
 
 BRANCH = "agentv/checkpoints/v1"
 T0 = datetime(2024, 1, 1, tzinfo=UTC)

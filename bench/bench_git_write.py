@@ -29,7 +29,8 @@ sys.path.insert(0, str(REPO))
 
 from pytest_agentv.settings import Settings  # noqa: E402
 from pytest_agentv.store.git import GitArtifactStore  # noqa: E402
-from tests.git_fixtures import GitDaemon, make_run  # noqa: E402
+from tests.git_fixtures import GitDaemon  # noqa: E402
+from tests.runs import make_run  # noqa: E402
 
 BRANCH = "agentv/checkpoints/v1"
 

@@ -12,8 +12,10 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from pytest_agentv.exceptions import AgentvDeliveryWarning, AgentvRecordError, AgentvWarning
     from pytest_agentv.recorder import EvalRecorder, RunContext
+    from pytest_agentv.releases.models import AgentRelease
 
 __all__ = [
+    "AgentRelease",
     "AgentvDeliveryWarning",
     "AgentvRecordError",
     "AgentvWarning",
@@ -23,6 +25,7 @@ __all__ = [
 ]
 
 _LAZY = {
+    "AgentRelease": "pytest_agentv.releases.models",
     "AgentvDeliveryWarning": "pytest_agentv.exceptions",
     "AgentvRecordError": "pytest_agentv.exceptions",
     "AgentvWarning": "pytest_agentv.exceptions",

@@ -75,13 +75,25 @@ class ArtifactsSection(_Section):
     local: LocalSection = LocalSection()
 
 
+class ReleasesSection(_Section):
+    """``releases``: where agent releases live (docs/releases.md)."""
+
+    remote: str | None = None
+    branch: str | None = None
+    path: str | None = None
+    on_event: str | None = None
+
+    _branch = field_validator("branch")(lambda v: None if v is None else check_branch(v))
+    _path = field_validator("path")(lambda v: None if v is None else check_repo_path(v))
+
+
 class ConfigFile(_Section):
-    """The whole ``.agentv/config.yaml``; ``gates`` and ``releases`` are reserved for later use."""
+    """The whole ``.agentv/config.yaml``; ``gates`` is reserved for later use."""
 
     artifacts: ArtifactsSection = ArtifactsSection()
     redaction: RedactionConfig = RedactionConfig()
     gates: dict[str, Any] | None = None
-    releases: dict[str, Any] | None = None
+    releases: ReleasesSection = ReleasesSection()
 
     def value_of(self, key: str) -> Any:
         """The value the file gives a setting (by its ``file_key`` in the option table)."""

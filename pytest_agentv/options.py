@@ -17,6 +17,7 @@ from typing import Literal
 from pytest_agentv.layout import DEFAULT_RUNS_DIR
 
 DEFAULT_BRANCH = "agentv/checkpoints/v1"
+DEFAULT_RELEASES_BRANCH = "agentv/releases/v1"
 DEFAULT_LOCAL_DIR = DEFAULT_RUNS_DIR
 Backend = Literal["local", "git"]
 BACKENDS: tuple[Backend, ...] = ("local", "git")
@@ -62,6 +63,19 @@ def check_backend(value: str) -> str:
     """Return ``value`` if it names a backend."""
     if value not in BACKENDS:
         raise ValueError(f"{value!r} is not a backend; choose one of: {', '.join(BACKENDS)}")
+    return value
+
+
+_RELEASE_REF = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(@[1-9][0-9]*)?")
+
+
+def check_release_ref(value: str) -> str:
+    """Return ``value`` if it is ``SLUG`` or ``SLUG@VERSION`` (a DNS-1123 label, a number)."""
+    if not _RELEASE_REF.fullmatch(value):
+        raise ValueError(
+            f"{value!r} is not SLUG or SLUG@VERSION (e.g. support-agent or support-agent@3; the "
+            "slug is lowercase letters, digits and '-')"
+        )
     return value
 
 
@@ -213,5 +227,64 @@ OPTIONS: tuple[OptionSpec, ...] = (
         "run the evals but record nothing",
         is_bool=True,
         negated_flag=True,
+    ),
+    # agent releases (docs/releases.md); agentv-release has its own --remote/--branch/--path
+    OptionSpec(
+        "releases_remote",
+        "--agentv-releases-remote",
+        None,
+        "AGENTV_RELEASES_REMOTE",
+        "agentv_releases_remote",
+        "git remote name or URL of the releases branch (default: the runs' remote)",
+        check_text,
+        file_key="releases.remote",
+    ),
+    OptionSpec(
+        "releases_branch",
+        "--agentv-releases-branch",
+        None,
+        "AGENTV_RELEASES_BRANCH",
+        "agentv_releases_branch",
+        f"branch holding agent releases (default {DEFAULT_RELEASES_BRANCH})",
+        check_branch,
+        file_key="releases.branch",
+    ),
+    OptionSpec(
+        "releases_path",
+        "--agentv-releases-path",
+        None,
+        "AGENTV_RELEASES_PATH",
+        "agentv_releases_path",
+        "directory prefix inside the releases branch",
+        check_repo_path,
+        file_key="releases.path",
+    ),
+    OptionSpec(
+        "releases_on_event",
+        "--agentv-releases-on-event",
+        None,
+        "AGENTV_RELEASES_ON_EVENT",
+        "agentv_releases_on_event",
+        "shell command that receives every release event as JSON on stdin",
+        check_text,
+        file_key="releases.on_event",
+    ),
+    OptionSpec(
+        "release",
+        "--agentv-release",
+        None,
+        "AGENTV_RELEASE",
+        "agentv_release",
+        "gate this release with the run: SLUG or SLUG@VERSION (default: its latest pending_eval)",
+        check_release_ref,
+    ),
+    OptionSpec(
+        "quality_metric",
+        "--agentv-quality-metric",
+        None,
+        "AGENTV_QUALITY_METRIC",
+        "agentv_quality_metric",
+        "metric whose mean x 100 is the release's quality score (default: the pass rate)",
+        check_text,
     ),
 )

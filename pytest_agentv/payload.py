@@ -1,7 +1,8 @@
 """Build a run's three files from what the session collected (pure: data in, bytes out).
 
 Everything goes through :meth:`Redactor.json` in :func:`build_run`, the one place where bytes are
-made, so nothing can reach a store unredacted.
+made, so nothing can reach a store unredacted: values and keys alike, so the summary and the
+commit trailers, built from the redacted metadata, hold no secret either.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from pytest_agentv.models import (
     Usage,
     Versions,
 )
-from pytest_agentv.redact import Redactor
+from pytest_agentv.redact import KeyNames, Redactor
 from pytest_agentv.serial import dump_json, dump_jsonl, iso, sha256
 from pytest_agentv.store.base import RunArtifacts
 from pytest_agentv.store.paths import METADATA_FILE, SUMMARY_FILE, TRANSCRIPT_FILE
@@ -149,7 +150,9 @@ def build_run(inputs: RunInputs, redactor: Redactor) -> RunArtifacts:
         usage=total_usage(test.usage for test in inputs.tests),
         tests=list(inputs.tests),
     )
-    metadata_doc = redactor.json(metadata.model_dump(mode="json", by_alias=True), "metadata")
+    # one KeyNames for the run: a key holding a secret gets one name in every file and event
+    names = KeyNames()
+    metadata_doc = redactor.json(metadata.model_dump(mode="json", by_alias=True), "metadata", names)
     metadata_bytes = dump_json(metadata_doc)
 
     events = []
@@ -162,7 +165,7 @@ def build_run(inputs: RunInputs, redactor: Redactor) -> RunArtifacts:
             timestamp=raw.timestamp,
             **raw.fields,
         )
-        events.append(redactor.json(event.model_dump(mode="json"), "transcript"))
+        events.append(redactor.json(event.model_dump(mode="json"), "transcript", names))
     transcript_bytes = dump_jsonl(events)
 
     summary = summarise(RunMetadata.model_validate(metadata_doc), metadata_bytes, transcript_bytes)

@@ -13,7 +13,7 @@ import warnings
 from collections.abc import Generator, Sequence
 from itertools import pairwise
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -31,6 +31,9 @@ from pytest_agentv.settings import (
     settings_from_wire,
     settings_to_wire,
 )
+
+if TYPE_CHECKING:
+    from pytest_agentv.releases.models import AgentRelease
 
 __all__ = ["RUN_CONTEXT_KEY", "SETTINGS_KEY", "AgentvReporter", "is_xdist_worker"]
 
@@ -126,9 +129,15 @@ def pytest_configure(config: pytest.Config) -> None:
         )
     config.stash[SETTINGS_KEY] = settings
     config.stash[RUN_CONTEXT_KEY] = RunContext(model=settings.model, eval_file=settings.eval_file)
+    reporter = None
     if settings.record and not is_xdist_worker(config) and not config.option.collectonly:
         reporter = AgentvReporter(config, settings)
         config.pluginmanager.register(reporter, REPORTER_NAME)
+    if settings.release is not None:
+        from pytest_agentv.releases.pytest_gate import configure_gate
+
+        outcome = (lambda: reporter.outcome) if reporter is not None else None
+        configure_gate(config, settings, config.stash[RUN_CONTEXT_KEY], outcome)
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -140,6 +149,10 @@ def pytest_configure_node(node: Any) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    if SETTINGS_KEY in config.stash and config.stash[SETTINGS_KEY].release is not None:
+        from pytest_agentv.releases.pytest_gate import unconfigure_gate
+
+        unconfigure_gate(config)
     reporter = config.pluginmanager.get_plugin(REPORTER_NAME)
     if reporter is not None:
         config.pluginmanager.unregister(reporter, REPORTER_NAME)
@@ -195,6 +208,14 @@ def agentv(request: pytest.FixtureRequest) -> Generator[EvalRecorder]:
 def agentv_run(pytestconfig: pytest.Config) -> RunContext:
     """The run as a whole: set ``model``, ``eval_file``, ``tags`` and ``metadata`` here."""
     return pytestconfig.stash[RUN_CONTEXT_KEY]
+
+
+@pytest.fixture(scope="session")
+def agentv_release(pytestconfig: pytest.Config) -> AgentRelease:
+    """The release under evaluation (``--agentv-release``): build the agent under test from it."""
+    from pytest_agentv.releases.pytest_gate import release_for
+
+    return release_for(pytestconfig)
 
 
 # -- hooks on every process --------------------------------------------------------------------

@@ -9,11 +9,15 @@ Three layers, applied in order (see docs/redaction.md):
    :meth:`Redactor.json` the key a string sits under.
 
 Each secret becomes ``[REDACTED:<rule-id>]``. No rule matches a marker, so redacting twice
-changes nothing.
+changes nothing. In :meth:`Redactor.json` object keys go through layers 1 and 2 as well (a
+secret used as a score name or a field name is renamed, see :class:`KeyNames`), and one scan of
+all of an object's strings (:meth:`Redactor.could_change`) lets the usual event, where no rule
+can apply, skip the per-string passes.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -22,7 +26,7 @@ from pytest_agentv import redact_rules as rules
 from pytest_agentv.config_file import NamedPattern, RedactionConfig
 from pytest_agentv.redact_rules import MARKER_PREFIX, Rule
 
-__all__ = ["ExtraRedaction", "NamedPattern", "RedactionConfig", "Redactor"]
+__all__ = ["ExtraRedaction", "KeyNames", "NamedPattern", "RedactionConfig", "Redactor"]
 
 JsonValue = Any
 #: An extra redaction step (the ``pytest_agentv_redact`` hook): ``(text, context) -> text``.
@@ -48,7 +52,12 @@ _OPERATOR = re.compile(
 )
 _UNQUOTED = re.compile(r"[^\s\"'`,;&<\\][^\s\"'`;&<\\]*")
 # '"value" == name': found from the operator, then the quoted value is read backwards.
-_REVERSED = re.compile(r"(?:===?|!==?)[ \t]*(?P<name>[A-Za-z_][\w.]*)")
+_REVERSED = re.compile(r"[=!]==?[ \t]*(?P<name>[A-Za-z_][\w.]*)")
+# The same, split by operator so that each regex starts with a literal (a faster search).
+_REVERSED_SPLIT = (
+    ("==", re.compile(r"===?[ \t]*(?P<name>[A-Za-z_][\w.]*)")),
+    ("!=", re.compile(r"!==?[ \t]*(?P<name>[A-Za-z_][\w.]*)")),
+)
 _XML = re.compile(r"<(?P<name>[A-Za-z_][\w.-]*)>\s*(?P<secret>[^<>\s]{1,1000})\s*</(?P=name)>")
 _KEY_VALUE_ATTRS = re.compile(
     r"""\bkey=["'](?P<name>[^"'\n]{1,100})["']\s+value=["'](?P<secret>[^"'\n]*)["']"""
@@ -90,13 +99,23 @@ def _strip_unbalanced(value: str) -> str:
 
 # A secret stem, the rest of its word, then what may follow a name in an assignment (operator,
 # quote, '[', or a type). Run on the lowercased text; the start of the name is found backwards.
-_CANDIDATE = re.compile(
-    r"(?:pass|pw|secret|token|key|auth|cred)[a-z0-9_.-]*+"
-    r"(?=[ \t]{0,8}(?:(?:string|str|const|char)[ \t]+)?[=:!?.,>+<\"'`\\\[@])"
+# One regex per stem: each starts with a literal, which the regex engine finds several times
+# faster than an alternation of them. A name ending in 'tokens' (max_tokens, input_tokens) is a
+# count, and by far the most common hit.
+_STEMS = ("pass", "pw", "secret", "token", "key", "auth", "cred")
+_CANDIDATES = tuple(
+    re.compile(
+        stem + r"[a-z0-9_.-]*+(?<!tokens)"
+        r"(?=[ \t]{0,8}(?:(?:string|str|const|char)[ \t]+)?[=:!?.,>+<\"'`\\\[@])"
+    )
+    for stem in _STEMS
 )
 # '--password value': a command-line flag, separated from its value by a space.
+# (Written to start with the literal '-', which the regex engine finds quickly; the look-behind
+# then checks that the '-' starts a word.)
 _FLAG = re.compile(
-    r"(?<![^\s])--?[a-z0-9_.-]*(?:pass|pw|secret|token|key|auth|cred)[a-z0-9_.-]*(?=[ \t])"
+    r"-(?<![^\s]-)-?[a-z0-9_.-]*(?:pass|pw|secret|token|key|auth|cred)[a-z0-9_.-]*"
+    r"(?<!tokens)(?=[ \t])"
 )
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
 
@@ -104,17 +123,20 @@ _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ012
 def _candidate_names(text: str) -> Iterator[tuple[int, int]]:
     """Spans of names holding a secret stem and followed by something that can start a value."""
     lowered = text.lower()
-    found = [m.span() for m in _CANDIDATE.finditer(lowered)]
+    found = [
+        m.span()
+        for stem, pattern in zip(_STEMS, _CANDIDATES, strict=True)
+        if stem in lowered
+        for m in pattern.finditer(lowered)
+    ]
     if " -" in text or text.startswith("-"):
         found.extend(m.span() for m in _FLAG.finditer(lowered))
-        found.sort()
+    found.sort()
     last_end = -1
     for hit, end in found:
         if hit < last_end:
             continue
         last_end = end
-        if lowered.endswith("tokens", hit, end):
-            continue  # max_tokens, input_tokens: counts, and by far the most common hit
         start = hit
         while start > 0 and text[start - 1] in _NAME_CHARS and hit - start < 100:
             start -= 1
@@ -239,10 +261,55 @@ _SCHEME_VALUE = re.compile(r"(?i)^(bearer|basic|token|bot|apikey|digest)\s+(\S+)
 _MEDIA_KEYS = frozenset({"data", "bytes", "b64_json", "image_url", "url"})
 
 
-# Every token rule's match is a run of these characters at least this long.
-_TOKEN_RUN = re.compile(r"[A-Za-z0-9_.~+/=|:%\\-]{16,}")
+# Every token rule's match is a run of these characters at least this long. The runs are found
+# on the UTF-8 bytes mapped to 'a' (a token character) or ' ' (any other byte): a literal search
+# for sixteen 'a's is several times faster than a character-class regex over the text.
+_TOKEN_CHARS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.~+/=|:%\\-"
+_TOKEN_MASK = bytes(ord("a") if i in _TOKEN_CHARS else ord(" ") for i in range(256))
+_RUN_MIN = 16
+_MASKED_RUN = re.compile(b"a" * _RUN_MIN + b"+")
+_BLOB_MASK = b"a" * _BLOB_MIN
+# Where a word starts, its first two characters: a rule's match begins at a word start (see
+# _word_start; a JSON escape before it, '\\nghp_', counts as a space).
+_WORD_HEAD = re.compile(r"(?<![A-Za-z0-9_])[A-Za-z0-9_].")
+_JSON_ESCAPE = re.compile(r"\\(?:[nrtbf]|u[0-9A-Fa-f]{4})")
 # No built-in rule matches fewer characters than this ('a://b:cd@e' is the shortest).
 _MIN_SECRET = 8
+
+
+def token_runs(text: str) -> tuple[str, bool]:
+    """The runs of token characters at least 16 long, joined by newlines, and whether one is as
+    long as a base64 media payload (:data:`_BLOB_MIN`)."""
+    encoded = text.encode("utf-8", "surrogatepass")
+    mask = encoded.translate(_TOKEN_MASK)
+    parts = [encoded[m.start() : m.end()] for m in _MASKED_RUN.finditer(mask)]
+    if not parts:
+        return "", False
+    return b"\n".join(parts).decode("ascii"), len(encoded) >= _BLOB_MIN and _BLOB_MASK in mask
+
+
+class KeyNames:
+    """The names redacted object keys get in one run: a key holding a secret becomes its marker,
+    the same key the same name everywhere, and two keys never one name (two scores named after
+    two secrets keep two aggregates: ``[REDACTED:github-pat]``, ``[REDACTED:github-pat]~2``)."""
+
+    def __init__(self) -> None:
+        self._names: dict[str, str] = {}
+        self._taken: set[str] = set()
+
+    def name(self, key: str, redacted: str) -> str:
+        """The name of ``key``, given what redaction made of it."""
+        if redacted == key:
+            return key
+        known = self._names.get(key)
+        if known is None:
+            known, n = redacted, 1
+            while known in self._taken:
+                n += 1
+                known = f"{redacted}~{n}"
+            self._names[key] = known
+            self._taken.add(known)
+        return known
 
 
 class Redactor:
@@ -255,7 +322,12 @@ class Redactor:
             Rule(f"custom:{p.name}", re.compile(p.regex), (), None, strong=True)
             for p in self.config.patterns
         )
-        builtin = (rules.PEM_PRIVATE_KEY, *rules.STRUCTURAL_RULES, *rules.RULES[1:])
+        builtin = (
+            rules.PEM_PRIVATE_KEY,
+            *rules.STRUCTURAL_RULES,
+            *rules.RULES[1:],
+            rules.TRUNCATED_TOKEN,
+        )
         if self.config.emails:
             builtin = (*builtin, rules.EMAIL)
         self._custom = custom
@@ -267,11 +339,17 @@ class Redactor:
             (a, i) for i, r in enumerate(builtin) if r.boundary and not r.fold for a in r.anchors
         )
         self._run_rules = frozenset(i for _, i in self._run_anchors)
-        # Grouped by their first two characters, so most groups are ruled out with one look-up.
+        # An anchor a rule's matches start with need only be looked for where a word starts:
+        # the first two characters of every word of the runs are collected with one regex and
+        # looked up here; the few anchors inside a match are searched for the plain way.
         groups: dict[str, list[tuple[str, int]]] = {}
         for a, i in self._run_anchors:
-            groups.setdefault(a[:2], []).append((a, i))
-        self._run_anchor_groups = tuple((head, tuple(g)) for head, g in groups.items())
+            if builtin[i].leading:
+                groups.setdefault(a[:2], []).append((a, i))
+        self._leading_groups = {head: tuple(g) for head, g in groups.items() if len(head) == 2}
+        # one-character anchors ('M', 'N', 'O' of a Discord token) by the first character alone
+        self._leading_initials = {head: tuple(g) for head, g in groups.items() if len(head) == 1}
+        self._inner_anchors = tuple((a, i) for a, i in self._run_anchors if not builtin[i].leading)
         self._text_anchors = tuple(
             (a, i)
             for i, r in enumerate(builtin)
@@ -293,36 +371,105 @@ class Redactor:
         if not self.config.enabled:
             return value
         key = _last_key(context)
-        if key and rules.is_identifier_name(key):
-            value = self._apply(value, strong_only=True)
-        else:
-            value = self._redact_until_stable(value)
-            if key and value and MARKER_PREFIX not in value:
-                value = self._redact_field(key, value)
-        if self._extra is not None:
-            value = self._extra(value, context)
-        return value
+        identifier = bool(key) and rules.is_identifier_name(key)
+        if self._custom or self.could_change(value):
+            if identifier:
+                value = self._apply(value, strong_only=True)
+            else:
+                value = self._redact_until_stable(value)
+        return self._finish(value, key, identifier, context)
 
-    def json(self, value: JsonValue, context: str = "") -> JsonValue:
-        """Return a copy of JSON-like ``value`` with string values redacted; keys, numbers and
-        the shape are kept. Ids and base64 media blocks are left as they are."""
+    def json(self, value: JsonValue, context: str = "", names: KeyNames | None = None) -> JsonValue:
+        """Return a copy of JSON-like ``value`` with strings redacted, keys included; numbers
+        and the shape are kept. Ids and base64 media blocks are left as they are.
+
+        One scan of all the strings together decides whether any rule can apply; when none can
+        (most transcript events), each string is only checked against its key. A key that holds
+        a secret is renamed through ``names`` (pass one :class:`KeyNames` for a whole run)."""
+        if not self.config.enabled:
+            return _copy(value)
+        pieces: list[str] = []
+        keyed = [False]
+        copy = _gather(value, _last_key(context), pieces, keyed)
+        if not self._custom and not self.could_change("\n".join(pieces)):
+            if keyed[0]:
+                return self._walk(copy, context, True, KeyNames())
+            if self._extra is not None:
+                if isinstance(copy, str):
+                    return self._extra(copy, context)
+                _offer(copy, context, self._extra)
+            return copy  # nothing for the rules to do: the common case
+        return self._walk(value, context, False, names if names is not None else KeyNames())
+
+    def could_change(self, text: str) -> bool:
+        """Whether a built-in rule might change ``text``; False is a promise that none does.
+
+        The same conditions as the rules themselves (an anchor present, then the rule's regex
+        found), run once over a whole event instead of once per string."""
+        if len(text) < _MIN_SECRET:
+            return False
+        for a, i in self._text_anchors:
+            if a in text and self._rules[i].pattern.search(text):
+                return True
+        lowered = text.lower()
+        for a, i in self._folded_anchors:
+            if a in lowered and self._rules[i].pattern.search(text):
+                return True
+        runs, blob = token_runs(text)
+        if blob or "base64," in text:
+            return True  # media-aware splitting: leave it to the full pass
+        if runs and any(self._rules[i].pattern.search(runs) for i in self._run_rules_in(runs)):
+            return True
+        return _may_assign(text, lowered)
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _run_rules_in(self, runs: str) -> set[int]:
+        """The token rules with an anchor in ``runs`` (a leading one where a word starts)."""
+        present = {i for a, i in self._inner_anchors if a in runs}
+        words = _JSON_ESCAPE.sub(" ", runs) if "\\" in runs else runs
+        heads = set(_WORD_HEAD.findall(words))
+        for head in self._leading_groups.keys() & heads:
+            present.update(i for a, i in self._leading_groups[head] if a in runs)
+        if self._leading_initials:
+            for initial in self._leading_initials.keys() & {h[0] for h in heads}:
+                present.update(i for _, i in self._leading_initials[initial])
+        return present
+
+    def _walk(self, value: JsonValue, context: str, clean: bool, names: KeyNames) -> JsonValue:
         if isinstance(value, str):
+            if clean:
+                key = _last_key(context)
+                return self._finish(
+                    value, key, bool(key) and rules.is_identifier_name(key), context
+                )
             return self.text(value, context)
         if isinstance(value, dict):
             media = _is_media_block(value)
             out: dict[Any, JsonValue] = {}
             for k, v in value.items():
-                path = f"{context}.{k}" if context else str(k)
+                name = k
+                if isinstance(k, str) and not clean and (self._custom or self.could_change(k)):
+                    name = names.name(k, self._redact_until_stable(k))
+                    while name in out:  # a key that already held a marker: keep both values
+                        name += "~"
+                path = f"{context}.{name}" if context else str(name)
                 if media and k in _MEDIA_KEYS and isinstance(v, str):
-                    out[k] = v
+                    out[name] = v
                 else:
-                    out[k] = self.json(v, path)
+                    out[name] = self._walk(v, path, clean, names)
             return out
         if isinstance(value, list | tuple):
-            return [self.json(v, context) for v in value]
+            return [self._walk(v, context, clean, names) for v in value]
         return value
 
-    # -- internals ----------------------------------------------------------------------------
+    def _finish(self, value: str, key: str, identifier: bool, context: str) -> str:
+        """The key's say (a secret-named field is a secret whatever its shape), then the hook."""
+        if key and not identifier and value and MARKER_PREFIX not in value:
+            value = self._redact_field(key, value)
+        if self._extra is not None:
+            value = self._extra(value, context)
+        return value
 
     def _redact_until_stable(self, value: str) -> str:
         # A marker can complete a neighbour's shape ('AIza…-AKIA…': once the AWS id becomes a
@@ -363,18 +510,8 @@ class Redactor:
             text = self._sub(rule, text)
         if len(text) < _MIN_SECRET:
             return text
-        runs = "\n".join(_TOKEN_RUN.findall(text))
-        present = (
-            {
-                i
-                for head, group in self._run_anchor_groups
-                if head in runs
-                for a, i in group
-                if a in runs
-            }
-            if runs
-            else set()
-        )
+        runs = token_runs(text)[0]
+        present = self._run_rules_in(runs) if runs else set()
         present.update(i for a, i in self._text_anchors if a in text)
         if self._folded_anchors:
             lowered = text.lower()
@@ -419,7 +556,7 @@ class Redactor:
     def _redact_field(self, key: str, value: str) -> str:
         """A string under a secret-named key is a secret whatever its shape."""
         lowered = key.lower()
-        if lowered in ("authorization", "proxy-authorization", "cookie", "set-cookie"):
+        if lowered in _FIELD_KEYS:
             scheme = _SCHEME_VALUE.match(value.strip())
             if scheme and rules.real_token(scheme.group(2)) and not self._allowed(scheme.group(2)):
                 return f"{scheme.group(1)} {marker(FIELD_ID)}"
@@ -445,6 +582,103 @@ def _word_start(text: str, index: int) -> bool:
     if index >= 2 and text[index - 2] == "\\" and before in "nrtbf":
         return True
     return index >= 6 and text[index - 6 : index - 4] == "\\u"
+
+
+def _may_assign(text: str, lowered: str) -> bool:
+    """Whether :func:`_assignment_spans` might find a value in ``text`` (``lowered`` is
+    ``text.lower()``): a secret-named name is there."""
+    found: list[re.Match[str]] = []
+    for stem, pattern in zip(_STEMS, _CANDIDATES, strict=True):
+        if stem in lowered:
+            found.extend(pattern.finditer(lowered))
+    if " -" in text or text.startswith("-"):
+        found.extend(_FLAG.finditer(lowered))
+    for match in found:
+        hit, end = match.span()
+        start = hit
+        while start > 0 and text[start - 1] in _NAME_CHARS and hit - start < 100:
+            start -= 1
+        if rules.is_secret_name(text[start:end].strip(".-")):
+            return True
+    for operator, pattern in _REVERSED_SPLIT:
+        if operator not in text:
+            continue
+        for match in pattern.finditer(text):
+            close = match.start()
+            while close > 0 and text[close - 1] in " \t":
+                close -= 1
+            if text[close - 1 : close] in ("'", '"') and rules.is_secret_name(match.group("name")):
+                return True
+    return any(
+        gate in text and any(rules.is_secret_name(m.group("name")) for m in pattern.finditer(text))
+        for pattern, gate in ((_XML, "</"), (_KEY_VALUE_ATTRS, "value="))
+    )
+
+
+_FIELD_KEYS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
+
+
+@functools.lru_cache(maxsize=4096)
+def _keyed(key: str) -> bool:
+    """Whether a string under ``key`` can be redacted for its key alone (``_redact_field``)."""
+    return (
+        bool(key)
+        and not rules.is_identifier_name(key)
+        and (key.lower() in _FIELD_KEYS or rules.is_secret_name(key))
+    )
+
+
+def _gather(value: JsonValue, key: str, pieces: list[str], keyed: list[bool]) -> JsonValue:
+    """A copy of ``value``. Its strings, keys included and media payloads not, are appended to
+    ``pieces``; ``keyed[0]`` becomes True when a string sits under a secret-named key."""
+    if isinstance(value, str):
+        pieces.append(value)
+        if not keyed[0] and _keyed(key):
+            keyed[0] = True
+        return value
+    if isinstance(value, dict):
+        media = _is_media_block(value)
+        out: dict[Any, JsonValue] = {}
+        for k, v in value.items():
+            if isinstance(k, str):
+                pieces.append(k)
+            if media and k in _MEDIA_KEYS and isinstance(v, str):
+                out[k] = v
+            else:
+                # the key the text sees: the last part of the dotted path (see _last_key)
+                out[k] = _gather(v, str(k).rsplit(".", 1)[-1], pieces, keyed)
+        return out
+    if isinstance(value, list | tuple):
+        return [_gather(v, key, pieces, keyed) for v in value]
+    return value
+
+
+def _offer(value: JsonValue, context: str, extra: ExtraRedaction) -> None:
+    """Replace, in place, each string of a copy made by :func:`_gather` (media payloads aside)
+    by what ``extra`` returns for it, given its dotted path as :meth:`Redactor.json` builds it."""
+    if isinstance(value, dict):
+        media = _is_media_block(value)
+        for k, v in value.items():
+            path = f"{context}.{k}" if context else str(k)
+            if isinstance(v, str):
+                if not (media and k in _MEDIA_KEYS):
+                    value[k] = extra(v, path)
+            elif isinstance(v, dict | list):
+                _offer(v, path, extra)
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            if isinstance(v, str):
+                value[i] = extra(v, context)
+            elif isinstance(v, dict | list):
+                _offer(v, context, extra)
+
+
+def _copy(value: JsonValue) -> JsonValue:
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_copy(v) for v in value]
+    return value
 
 
 def _compile_or_none(pattern: str) -> re.Pattern[str] | None:

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from pytest_agentv.models import Outcome, TestRecord, Versions
+from pytest_agentv.models import Outcome, RunSummary, TestRecord, Versions
 from pytest_agentv.payload import Provenance, RawEvent, RunInputs, build_run
 from pytest_agentv.recorder import RunContext
 from pytest_agentv.redact import Redactor
@@ -49,6 +49,7 @@ class SessionOutcome:
     tests: int
     result: WriteResult | None = None
     error: str | None = None
+    summary: RunSummary | None = None  # what was stored (the release gate scores it)
     #: what had to be left out of the run to store the rest (a value that could not be built)
     build_problems: tuple[str, ...] = ()
 
@@ -243,7 +244,13 @@ class AgentvSession:
             return SessionOutcome(
                 self.run_id, tests, error=str(exc), build_problems=tuple(problems)
             )
-        return SessionOutcome(self.run_id, tests, result=result, build_problems=tuple(problems))
+        return SessionOutcome(
+            self.run_id,
+            tests,
+            result=result,
+            summary=run.summary,
+            build_problems=tuple(problems),
+        )
 
 
 def _describe(exc: BaseException) -> str:

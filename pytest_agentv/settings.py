@@ -20,6 +20,7 @@ from pytest_agentv.options import (
     BACKENDS,
     DEFAULT_BRANCH,
     DEFAULT_LOCAL_DIR,
+    DEFAULT_RELEASES_BRANCH,
     OPTIONS,
     Backend,
     OptionSpec,
@@ -74,6 +75,12 @@ class Settings:
     eval_file: str | None = None
     strict: bool = False
     record: bool = True
+    releases_remote: str | None = None  # None: the runs' remote
+    releases_branch: str = DEFAULT_RELEASES_BRANCH
+    releases_path: str = ""
+    releases_on_event: str | None = None
+    release: str | None = None
+    quality_metric: str | None = None
     redaction: RedactionConfig | None = None  # None: the defaults
     config_file: Path | None = None
     sources: Mapping[str, str] = field(default_factory=dict)
@@ -97,11 +104,10 @@ _PATH_FIELDS = ("rootdir", "local_dir", "config_file")
 
 def settings_to_wire(settings: Settings) -> dict[str, Any]:
     """``settings`` as plain data (for an xdist worker's ``workerinput``)."""
+    # every setting of the option table travels: a new one cannot be forgotten here
     data: dict[str, Any] = {
-        name: getattr(settings, name)
-        for name in ("backend", "remote", "branch", "path", "model", "eval_file", "strict")
+        spec.key: getattr(settings, spec.key) for spec in OPTIONS if spec.key not in _PATH_FIELDS
     }
-    data["record"] = settings.record
     for name in _PATH_FIELDS:
         value = getattr(settings, name)
         data[name] = None if value is None else str(value)

@@ -74,6 +74,10 @@ SOURCE_COMMIT = "Source-Commit"
 TIMESTAMP = "AgentV-Timestamp"
 TESTS = "AgentV-Tests"
 SCORES = "AgentV-Scores"
+#: only on a run that gated a release (``--agentv-release``): ``<slug>@<version>``
+RELEASE = "AgentV-Release"
+#: a run tagged ``release:<slug>@<version>`` evaluated that release, and gets :data:`RELEASE`
+RELEASE_TAG_PREFIX = "release:"
 #: written for a missing value; a list shows it as absent
 UNKNOWN = "unknown"
 
@@ -84,7 +88,7 @@ RUN_BLOCK = re.compile(
     rb"\n\nAgentV-Run: ([0-9a-f]{16})\nAgentV-Eval: ([^\n]*)\nAgentV-Model: ([^\n]*)\n"
     rb"Source-Commit: ([^\n]*)\nAgentV-Timestamp: ([^\n]*)\n"
     rb"AgentV-Tests: total=(\d+) passed=(\d+) failed=(\d+) skipped=(\d+) errors=(\d+)\n"
-    rb"AgentV-Scores: ([^\n]*)\n?\Z"
+    rb"AgentV-Scores: ([^\n]*)\n?(?:AgentV-Release: [^\n]*\n?)?\Z"
 )
 
 
@@ -100,8 +104,10 @@ def _score_name(name: str) -> str:
 
 
 def run_trailers(summary: RunSummary) -> list[tuple[str, str]]:
-    """The trailers of a run commit, in order; every key is always present (docs/storage.md)."""
+    """The trailers of a run commit, in order (docs/storage.md); every key is always present,
+    except :data:`RELEASE`, only on a run that gated a release."""
     counts = summary.counts
+    release = next((tag for tag in summary.tags if tag.startswith(RELEASE_TAG_PREFIX)), None)
     scores = " ".join(
         f"{_score_name(name)}={aggregate.mean:.12g}" for name, aggregate in summary.scores.items()
     )
@@ -117,6 +123,7 @@ def run_trailers(summary: RunSummary) -> list[tuple[str, str]]:
             f"skipped={counts.skipped} errors={counts.errors}",
         ),
         (SCORES, scores or "none"),
+        *([(RELEASE, _value(release.removeprefix(RELEASE_TAG_PREFIX)))] if release else []),
     ]
 
 

@@ -32,6 +32,8 @@ from typing import Any
 
 import pytest
 
+from tests.system_packages import ensure_program
+
 HTTP_BACKEND = Path("/usr/lib/git-core/git-http-backend")
 SSHD = Path("/usr/sbin/sshd")
 
@@ -252,10 +254,8 @@ class SshServer:
 
 @pytest.fixture
 def ssh_server(tmp_path: Path, git_env: Path) -> Iterator[SshServer]:
-    """A running OpenSSH server on 127.0.0.1 (needs the openssh-server package: .ci/run
-    installs it)."""
-    if not SSHD.exists():
-        pytest.fail(f"{SSHD} is missing: install openssh-server (as .ci/run does)")
+    """A running OpenSSH server on 127.0.0.1 (openssh-server is installed on first use)."""
+    ensure_program(SSHD, "openssh-server")
     base = tmp_path / "sshd"
     base.mkdir()
     server = SshServer(base)

@@ -14,7 +14,7 @@ import string
 import pytest
 from pydantic import ValidationError
 
-from pytest_agentv.redact import NamedPattern, RedactionConfig, Redactor
+from pytest_agentv.redact import KeyNames, NamedPattern, RedactionConfig, Redactor
 
 _RNG = random.Random(20260101)
 ALNUM = string.ascii_letters + string.digits
@@ -380,10 +380,28 @@ def test_json_secret_named_key_redacts_value_of_any_shape() -> None:
     }
 
 
-def test_json_keys_are_never_changed() -> None:
-    token = "ghp_" + rand(ALNUM, 36)
-    out = Redactor().json({token: "value"})
-    assert list(out) == [token]
+def test_json_keys_holding_a_secret_are_renamed_and_kept_apart() -> None:
+    first, second = "ghp_" + rand(ALNUM, 36), "ghp_" + rand(ALNUM, 36)
+    names = KeyNames()
+    out = Redactor().json({first: 1, second: 2, "api_key_name": "x", "score": 3}, names=names)
+    assert out == {
+        "[REDACTED:github-pat]": 1,
+        "[REDACTED:github-pat]~2": 2,
+        "api_key_name": "x",
+        "score": 3,
+    }
+    # the same key gets the same name in every object of the run
+    assert Redactor().json({"tests": [{second: 5}]}, names=names) == {
+        "tests": [{"[REDACTED:github-pat]~2": 5}]
+    }
+
+
+def test_json_keys_without_secrets_are_kept_even_in_a_suspicious_object() -> None:
+    doc = {"password": "hunter2-but-longer", "max_tokens": 5, "nested": {"input_tokens": 1}}
+    out = Redactor().json(doc)
+    assert list(out) == ["password", "max_tokens", "nested"]
+    assert out["password"] == "[REDACTED:secret-field]"
+    assert out["nested"] == {"input_tokens": 1}
 
 
 def test_json_authorization_keeps_scheme() -> None:

@@ -1,6 +1,7 @@
 """Regression gate: recall and false positives of the built-in rules on the labelled corpus.
 
-The corpus lives outside the repo, at ``../shared/redaction/corpus.jsonl`` next to the checkout.
+The corpus is labelled public test data kept in the repository:
+``tests/data/redaction_corpus.jsonl``.
 A positive counts as caught only if its whole ``secret`` is gone from ``Redactor().text(text)``;
 a negative (empty ``secret``) is a false positive if the text changes at all.
 """
@@ -13,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from pytest_agentv.redact import Redactor
+from pytest_agentv.redact import NamedPattern, RedactionConfig, Redactor
 
-CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "redaction" / "corpus.jsonl"
+CORPUS = Path(__file__).resolve().parent / "data" / "redaction_corpus.jsonl"
 
 RECALL_CORE = 0.99
 RECALL_ALL = 0.95
@@ -24,11 +25,6 @@ MAX_FP_RATE = 0.02
 
 @pytest.fixture(scope="module")
 def corpus() -> list[dict[str, str]]:
-    if not CORPUS.exists():
-        pytest.fail(
-            f"redaction corpus missing: expected {CORPUS} (../shared/redaction/corpus.jsonl "
-            "beside the repository checkout); the recall gate cannot run without it"
-        )
     rows = [json.loads(line) for line in CORPUS.read_text(encoding="utf-8").splitlines() if line]
     assert rows, f"{CORPUS} is empty"
     return rows
@@ -97,3 +93,23 @@ def test_false_positive_rate(outcome: dict[str, object]) -> None:
         f"false positives {len(false_positives)}/{negatives} = {rate:.2%} > {MAX_FP_RATE:.0%}:\n"
         + "\n".join(false_positives)
     )
+
+
+def test_the_one_scan_shortcut_gives_what_the_full_pass_gives(corpus: list[dict[str, str]]) -> None:
+    """Every corpus text, alone and inside a transcript-like event, comes out of the shortcut
+    exactly as out of the full pass (forced by a pattern that never matches)."""
+    fast = Redactor()
+    full = Redactor(RedactionConfig(patterns=(NamedPattern(name="never", regex=r"(?!)"),)))
+    differ = []
+    for row in corpus:
+        event = {
+            "role": "tool",
+            "content": [{"type": "tool_result", "content": row["text"]}],
+            row["text"][:40]: "key",
+            "headers": {"Authorization": row["text"]},
+        }
+        if fast.json(event, "transcript") != full.json(event, "transcript"):
+            differ.append(row["text"][:80])
+        if not fast.could_change(row["text"]) and full.text(row["text"]) != row["text"]:
+            differ.append("could_change said no: " + row["text"][:80])
+    assert not differ, differ

@@ -370,8 +370,8 @@ class BranchWriter(BranchReader):
             return remote_tip
         if base == remote_tip:  # we are simply ahead
             return local
-        if acknowledged is not None and not repo.is_ancestor(acknowledged, remote_tip):
-            gone, _base = unpushed_commits(repo, acknowledged, remote_tip)
+        gone = unpushed_commits(repo, acknowledged, remote_tip)[0] if acknowledged else []
+        if gone:
             dropped = set(gone)
             unpushed = [commit for commit in unpushed if commit not in dropped]
             state.problems.append(self._rewritten(repo, gone))

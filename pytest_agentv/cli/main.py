@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_agentv.cli.command import Command
-from pytest_agentv.cli.commands import diff, export, show, sync, verify
+from pytest_agentv.cli.commands import dashboard, diff, export, show, sync, verify
 from pytest_agentv.cli.commands import list as list_
 from pytest_agentv.cli.common import (
     EXIT_FINDINGS,
@@ -37,6 +37,7 @@ COMMANDS: tuple[Command, ...] = (
     sync.COMMAND,
     verify.COMMAND,
     export.COMMAND,
+    dashboard.COMMAND,
 )
 
 

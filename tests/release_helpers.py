@@ -1,0 +1,74 @@
+"""Release artifacts for the release tests: one valid draft as YAML, and models built from it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pytest_agentv.releases.canonical import with_checksum
+from pytest_agentv.releases.models import AgentRelease
+
+DRAFT_YAML = """\
+apiVersion: agents.recif.dev/v1
+kind: AgentRelease
+metadata:
+  name: support-agent
+  changelog: First release
+runtime:
+  image: ghcr.io/acme/support-agent:1.0.0
+  replicas: 2
+  resources:
+    requests: {cpu: 500m, memory: 256Mi}
+    limits: {memory: 512Mi}
+agent:
+  model: {provider: openai, id: gpt-4o}
+  system_prompt: |
+    You are the support agent of Acme.
+    Answer briefly.
+  skills: [triage]
+  tools: [search_kb, open_ticket]
+  knowledge_bases: [faq]
+  memory: {backend: redis}
+governance:
+  guards: [pii]
+  risk_profile: standard
+  policies: [no-refunds]
+  eval_dataset: evals/support.jsonl
+  min_quality_score: 75
+deployment:
+  namespace: agents
+  environment: production
+"""
+
+
+def release_data(version: int = 1, **sections: Any) -> dict[str, Any]:
+    """A stored release's data (status pending_eval), with sections overridden by keyword."""
+    data: dict[str, Any] = {
+        "apiVersion": "agents.recif.dev/v1",
+        "kind": "AgentRelease",
+        "metadata": {
+            "name": "support-agent",
+            "version": version,
+            "previous": version - 1,
+            "author": "Ada Lovelace <ada@example.com>",
+            "timestamp": "2026-12-01T10:00:00Z",
+            "changelog": f"Release {version}",
+        },
+        "runtime": {"image": "ghcr.io/acme/support-agent:1.0.0", "replicas": 2},
+        "agent": {
+            "model": {"provider": "openai", "id": "gpt-4o"},
+            "system_prompt": "You are the support agent of Acme.\nAnswer briefly.\n",
+            "tools": ["search_kb", "open_ticket"],
+        },
+        "governance": {"min_quality_score": 75},
+        "deployment": {"namespace": "agents", "environment": "production"},
+    }
+    for name, value in sections.items():
+        data[name] = value
+    return data
+
+
+def make_release(version: int = 1, status: str = "pending_eval", **sections: Any) -> AgentRelease:
+    """A valid, checksummed release."""
+    data = release_data(version, **sections)
+    data["metadata"]["status"] = status
+    return with_checksum(AgentRelease.model_validate(data))
