@@ -12,7 +12,7 @@ import argparse
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from pytest_agentv.layout import DEFAULT_RUNS_DIR
 
@@ -86,6 +86,20 @@ def check_text(value: str) -> str:
     return value
 
 
+DEFAULT_NETWORK_TIMEOUT = 30.0
+
+
+def check_seconds(value: str) -> float:
+    """A positive number of seconds (``0`` turns the limit off)."""
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a number of seconds (e.g. 30 or 2.5)") from None
+    if not 0 <= seconds <= 86400:
+        raise ValueError(f"{value!r} is not between 0 (no limit) and 86400 seconds")
+    return seconds
+
+
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -102,10 +116,10 @@ def parse_bool(value: str | bool) -> bool:
     raise ValueError(f"{value!r} is not a boolean; use one of 1/0, true/false, yes/no, on/off")
 
 
-def argparse_type(check: Callable[[str], str]) -> Callable[[str], str]:
+def argparse_type(check: Callable[[str], Any]) -> Callable[[str], Any]:
     """Wrap a value check for argparse, which expects ``ArgumentTypeError``."""
 
-    def convert(value: str) -> str:
+    def convert(value: str) -> Any:
         try:
             return check(value)
         except ValueError as exc:
@@ -128,7 +142,8 @@ class OptionSpec:
     env: str
     ini: str
     help: str
-    check: Callable[[str], str] | None = None
+    #: validates (and converts) a value given as text
+    check: Callable[[str], Any] | None = None
     is_bool: bool = False
     #: dotted path in ``.agentv/config.yaml`` (None: not settable there)
     file_key: str | None = None
@@ -189,6 +204,16 @@ OPTIONS: tuple[OptionSpec, ...] = (
         f"directory of the local backend (default {DEFAULT_LOCAL_DIR})",
         check_text,
         file_key="artifacts.local.directory",
+    ),
+    OptionSpec(
+        "network_timeout",
+        "--agentv-network-timeout",
+        "--network-timeout",
+        "AGENTV_NETWORK_TIMEOUT",
+        "agentv_network_timeout",
+        f"seconds a fetch or push may wait to connect or for the remote to answer (default "
+        f"{DEFAULT_NETWORK_TIMEOUT:g}; a whole fetch or push gets 10 times that; 0: no limit)",
+        check_seconds,
     ),
     OptionSpec(
         "model",

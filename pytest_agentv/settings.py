@@ -20,6 +20,7 @@ from pytest_agentv.options import (
     BACKENDS,
     DEFAULT_BRANCH,
     DEFAULT_LOCAL_DIR,
+    DEFAULT_NETWORK_TIMEOUT,
     DEFAULT_RELEASES_BRANCH,
     OPTIONS,
     Backend,
@@ -71,6 +72,7 @@ class Settings:
     branch: str = DEFAULT_BRANCH
     path: str = ""
     local_dir: Path = Path(DEFAULT_LOCAL_DIR)
+    network_timeout: float = DEFAULT_NETWORK_TIMEOUT
     model: str | None = None
     eval_file: str | None = None
     strict: bool = False
@@ -184,6 +186,8 @@ def _check(spec: OptionSpec, raw: Any, source: str) -> Any:
     try:
         if spec.is_bool:
             return parse_bool(raw)
+        if isinstance(raw, int | float) and not isinstance(raw, bool):
+            raw = str(raw)  # a number (argparse converted it, or YAML read one) as its text
         if not isinstance(raw, str):
             raise ValueError(f"expected text, got {type(raw).__name__}")
         return spec.check(raw) if spec.check else raw

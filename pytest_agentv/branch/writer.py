@@ -28,6 +28,7 @@ from pytest_agentv.credentials import mask_credentials
 from pytest_agentv.git.errors import GitError, TransportError
 from pytest_agentv.git.repository import REMOTE_BUSY, CommitMeta, GitRepository, genesis_sha
 from pytest_agentv.layout import ProjectLayout
+from pytest_agentv.options import DEFAULT_NETWORK_TIMEOUT
 from pytest_agentv.serial import epoch_seconds
 
 __all__ = [
@@ -61,6 +62,8 @@ class BranchWriter(BranchReader):
 
     #: how long lost push races are retried before the change is left for the next pass
     push_budget = 120.0
+    #: seconds a fetch or push may wait to connect or for an answer (None: no limit)
+    network_timeout: float | None = DEFAULT_NETWORK_TIMEOUT
     backoff_base = 0.05
     backoff_cap = 2.0
 
@@ -147,7 +150,7 @@ class BranchWriter(BranchReader):
                 if target.fetch_url is None or target.tracking_ref is None:
                     return
                 acknowledged = self._present_ref(repo, target.tracking_ref)
-                state = repo.fetch_branch(target.fetch_url, self.branch)
+                state = repo.fetch_branch(target.fetch_url, self.branch, self.network_timeout)
                 if state.tip is None and acknowledged is not None:
                     raise BranchError(self._deleted(acknowledged))
                 self._catch_up(repo, state.tip, _Pass(), acknowledged)
@@ -171,7 +174,7 @@ class BranchWriter(BranchReader):
             # what the remote last acknowledged: a run on it was delivered, whatever comes next
             acknowledged = remote_tip = self._present_ref(repo, target.tracking_ref)
             try:
-                fetched = repo.fetch_branch(target.fetch_url, self.branch)
+                fetched = repo.fetch_branch(target.fetch_url, self.branch, self.network_timeout)
                 default_branch = fetched.default_branch
                 remote_tip = fetched.tip
             except TransportError as exc:
@@ -316,7 +319,7 @@ class BranchWriter(BranchReader):
                 ceiling = min(self.backoff_cap, self.backoff_base * 2 ** min(attempt, 16))
                 time.sleep(random.uniform(0, ceiling))
                 try:
-                    fetched = repo.fetch_branch(target.fetch_url, self.branch)
+                    fetched = repo.fetch_branch(target.fetch_url, self.branch, self.network_timeout)
                 except TransportError as exc:
                     state.problems.append(str(exc))
                     return False
@@ -335,7 +338,9 @@ class BranchWriter(BranchReader):
                 if local == remote_tip:
                     return True  # everything was already there (an earlier push got through)
             try:
-                why = repo.push_branch(target.push_url, self.branch, remote_tip, local)
+                why = repo.push_branch(
+                    target.push_url, self.branch, remote_tip, local, self.network_timeout
+                )
             except TransportError as exc:
                 state.problems.append(str(exc))
                 return False

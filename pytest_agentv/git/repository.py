@@ -198,10 +198,13 @@ class GitRepository:
 
     # --- remotes ----------------------------------------------------------------------------
 
-    def fetch_branch(self, url: str, branch: str) -> RemoteBranch:
-        """Fetch ``branch`` from ``url`` into the object store; refs are left alone."""
-        return transport.fetch_branch(self._repo, url, branch)
+    def fetch_branch(self, url: str, branch: str, timeout: float | None = None) -> RemoteBranch:
+        """Fetch ``branch`` from ``url`` into the object store; refs are left alone.
+        ``timeout``: seconds to connect and per read (:mod:`pytest_agentv.git.deadline`)."""
+        return transport.fetch_branch(self._repo, url, branch, timeout)
 
-    def push_branch(self, url: str, branch: str, old: str | None, new: str) -> str | None:
+    def push_branch(
+        self, url: str, branch: str, old: str | None, new: str, timeout: float | None = None
+    ) -> str | None:
         """Push ``new`` if the remote still has ``old``; None when taken, else why not."""
-        return transport.push_branch(self._repo, url, branch, old, new)
+        return transport.push_branch(self._repo, url, branch, old, new, timeout)

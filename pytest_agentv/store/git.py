@@ -149,6 +149,7 @@ class GitArtifactStore:
             settings = self.settings
             target = resolve_target(settings.rootdir, settings.branch, settings.remote)
             self._writer = BranchWriter(target, RunSpool(self.spool, self.prefix))
+            self._writer.network_timeout = self.settings.network_timeout or None
         return self._writer
 
     def target(self) -> BranchTarget:
