@@ -95,6 +95,22 @@ class GitRepository:
     def __init__(self, repo: Repo) -> None:
         self._repo = repo
 
+    def _reading(self, action: Callable[[], _T]) -> _T:
+        """Run a read; an object missing from the store (a lost pack, a cache cut short)
+        becomes a :class:`GitError` that says what to do, not a ``KeyError``."""
+        try:
+            return action()
+        except KeyError as exc:
+            sha = exc.args[0] if exc.args else b"?"
+            name = sha.decode("ascii", "replace") if isinstance(sha, bytes) else str(sha)
+            where = refs.control_dir(self._repo)
+            raise GitError(
+                f"object {name} is missing from {where} (a pack was lost or a write was cut "
+                "short); run the command again with --fetch to fetch what the remote has, or "
+                f"if this is a cache repository, delete {where} to rebuild it from the remote "
+                "(runs not yet delivered are kept in the spool)"
+            ) from None
+
     @classmethod
     def open(cls, path: Path) -> GitRepository:
         """Open the repository at ``path``."""
@@ -147,11 +163,11 @@ class GitRepository:
                 removed.add(lock)
 
     def blob_bytes(self, sha: str) -> bytes:
-        return objects.read_blob_id(self._repo, sha)
+        return self._reading(lambda: objects.read_blob_id(self._repo, sha))
 
     def blob_id(self, commit: str, path: str) -> str | None:
         """The blob sha of the file ``path`` in ``commit``; None if there is no such file."""
-        return objects.blob_at(self._repo, commit, path)
+        return self._reading(lambda: objects.blob_at(self._repo, commit, path))
 
     def read(self, commit: str, path: str) -> bytes | None:
         """The bytes of the file ``path`` in ``commit``; None if there is no such file."""
@@ -160,10 +176,10 @@ class GitRepository:
 
     def exists(self, commit: str, path: str) -> bool:
         """True if ``path`` (file or directory) exists in ``commit``."""
-        return objects.tree_entry(self._repo, commit, path) is not None
+        return self._reading(lambda: objects.tree_entry(self._repo, commit, path) is not None)
 
     def list_dir(self, commit: str, path: str) -> list[str]:
-        return objects.list_dir(self._repo, commit, path)
+        return self._reading(lambda: objects.list_dir(self._repo, commit, path))
 
     def commit(
         self, parent: str | None, changes: Mapping[str, str | None], meta: CommitMeta
@@ -173,13 +189,15 @@ class GitRepository:
 
     def changed_files(self, sha: str) -> dict[str, tuple[str | None, str | None]]:
         """``path -> (blob before, blob after)`` of a commit against its first parent."""
-        return objects.changed_files(self._repo, sha)
+        return self._reading(lambda: objects.changed_files(self._repo, sha))
 
     def commit_info(self, sha: str) -> CommitInfo:
-        return CommitInfo(
-            sha=sha,
-            parents=tuple(objects.commit_parents(self._repo, sha)),
-            meta=objects.commit_meta(self._repo, sha),
+        return self._reading(
+            lambda: CommitInfo(
+                sha=sha,
+                parents=tuple(objects.commit_parents(self._repo, sha)),
+                meta=objects.commit_meta(self._repo, sha),
+            )
         )
 
     def genesis_commit(self) -> str:
@@ -194,7 +212,12 @@ class GitRepository:
     ) -> Generator[tuple[str, bytes, int], None, None]:
         """``(sha, message, commit time)`` along first parents from ``tip``, before ``stop_at``."""
         with packs.ObjectReader(self._repo) as reader:
-            yield from packs.walk_first_parent(reader, tip, stop_at)
+            walk = packs.walk_first_parent(reader, tip, stop_at)
+            while True:
+                step = self._reading(lambda: next(walk, None))
+                if step is None:
+                    return
+                yield step
 
     # --- remotes ----------------------------------------------------------------------------
 
