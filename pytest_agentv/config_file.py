@@ -87,12 +87,29 @@ class ReleasesSection(_Section):
     _path = field_validator("path")(lambda v: None if v is None else check_repo_path(v))
 
 
+class GatesSection(_Section):
+    """``gates`` (docs/gates.md); values are checked again, with the command line's rules, when
+    the gate settings are resolved."""
+
+    min_score: dict[str, float] | None = None
+    min_pass_rate: float | None = None
+    baseline: str | None = None
+    max_regression: dict[str, float] | None = None
+    fail_on_regression: bool | None = None
+    cluster_by: str | None = None
+    method: str | None = None
+
+    def given(self) -> dict[str, Any]:
+        """The keys the file sets."""
+        return {key: value for key, value in self.model_dump().items() if value is not None}
+
+
 class ConfigFile(_Section):
-    """The whole ``.agentv/config.yaml``; ``gates`` is reserved for later use."""
+    """The whole ``.agentv/config.yaml``."""
 
     artifacts: ArtifactsSection = ArtifactsSection()
     redaction: RedactionConfig = RedactionConfig()
-    gates: dict[str, Any] | None = None
+    gates: GatesSection = GatesSection()
     releases: ReleasesSection = ReleasesSection()
 
     def value_of(self, key: str) -> Any:

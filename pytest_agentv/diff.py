@@ -6,7 +6,8 @@ What counts as a regression (docs/cli.md repeats this):
   do not fail a pytest session) in the base run and ``failed`` or ``error`` in the new run;
 * a **score regression**: a metric recorded in both runs either fell below its threshold (its
   ``passed`` verdict is false, or its value is under its ``threshold``) while it was not below
-  it before, or dropped by more than ``tolerance``.
+  it before, or dropped by more than ``tolerance``. For a score recorded with
+  ``greater_is_better=False`` the directions swap: above the threshold, or a rise, is worse.
 
 Improvements are the mirror image (``failed``/``error`` to ``passed``; a metric rising above its
 threshold or by more than ``tolerance``). Tests present in only one run are reported as added or
@@ -185,10 +186,20 @@ def _test_json(test: TestChange) -> dict[str, Any]:
     }
 
 
+def lower_is_better(score: Score) -> bool:
+    """True for a score recorded with ``greater_is_better=False`` (latency, cost, errors)."""
+    return score.greater_is_better is False
+
+
 def _below_threshold(score: Score) -> bool:
+    """True when the score misses its threshold (is on the worse side of it)."""
     if score.passed is not None:
         return not score.passed
-    return score.threshold is not None and score.value < score.threshold
+    if score.threshold is None:
+        return False
+    return (
+        score.value > score.threshold if lower_is_better(score) else score.value < score.threshold
+    )
 
 
 def compare_score(
@@ -204,46 +215,27 @@ def compare_score(
         return ScoreChange(metric, before.value, None, before.threshold, "removed")
     threshold = after.threshold if after.threshold is not None else before.threshold
     delta = after.value - before.value
+    lower = lower_is_better(after)
+    gain = -delta if lower else delta  # positive: better
+    worse, better = ("above", "below") if lower else ("below", "above")
+    fell, rose = ("rose", "dropped") if lower else ("dropped", "rose")
     was_below, is_below = _below_threshold(before), _below_threshold(after)
+    limit = f" {threshold:g}" if threshold is not None else ""
+
+    def change(status: ScoreStatus, why: str = "") -> ScoreChange:
+        return ScoreChange(metric, before.value, after.value, threshold, status, why)
+
     if is_below and not was_below:
-        limit = f" {threshold:g}" if threshold is not None else ""
-        return ScoreChange(
-            metric,
-            before.value,
-            after.value,
-            threshold,
-            "regressed",
-            f"{metric} fell below its threshold{limit}",
-        )
-    if delta < -(tolerance + _EPSILON):
-        return ScoreChange(
-            metric,
-            before.value,
-            after.value,
-            threshold,
-            "regressed",
-            f"{metric} dropped by {-delta:.4g} (tolerance {tolerance:g})",
-        )
+        verb = "rose" if lower else "fell"
+        return change("regressed", f"{metric} {verb} {worse} its threshold{limit}")
+    if gain < -(tolerance + _EPSILON):
+        return change("regressed", f"{metric} {fell} by {abs(delta):.4g} (tolerance {tolerance:g})")
     if was_below and not is_below:
-        limit = f" {threshold:g}" if threshold is not None else ""
-        return ScoreChange(
-            metric,
-            before.value,
-            after.value,
-            threshold,
-            "improved",
-            f"{metric} rose above its threshold{limit}",
-        )
-    if delta > tolerance + _EPSILON:
-        return ScoreChange(
-            metric,
-            before.value,
-            after.value,
-            threshold,
-            "improved",
-            f"{metric} rose by {delta:.4g}",
-        )
-    return ScoreChange(metric, before.value, after.value, threshold, "unchanged")
+        verb = "fell" if lower else "rose"
+        return change("improved", f"{metric} {verb} {better} its threshold{limit}")
+    if gain > tolerance + _EPSILON:
+        return change("improved", f"{metric} {rose} by {abs(delta):.4g}")
+    return change("unchanged")
 
 
 def compare_test(

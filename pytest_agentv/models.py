@@ -6,9 +6,9 @@ docs/format.md documents every field.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 from pydantic.alias_generators import to_camel
 
 SCHEMA_VERSION = 1
@@ -21,15 +21,30 @@ class _Model(BaseModel):
     model_config = ConfigDict(
         alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True
     )
+    #: Fields left out of the file while they are None: files of runs that do not use the
+    #: feature stay exactly as they were before it existed.
+    _omit_when_none: ClassVar[tuple[str, ...]] = ()
+
+    @model_serializer(mode="wrap")
+    def _serialise(self, handler: SerializerFunctionWrapHandler) -> Any:
+        data = handler(self)
+        for name in self._omit_when_none:
+            if getattr(self, name) is None and isinstance(data, dict):
+                data.pop(name, None)
+                data.pop(to_camel(name), None)
+        return data
 
 
 class Score(_Model):
     """One named score of one test."""
 
+    _omit_when_none = ("greater_is_better",)
+
     value: float
     threshold: float | None = None
     passed: bool | None = None
     reason: str | None = None
+    greater_is_better: bool | None = None  # None: higher is better
 
 
 class Usage(_Model):
@@ -94,8 +109,42 @@ class Versions(_Model):
     platform: str
 
 
+GateVerdict = Literal["pass", "fail", "inconclusive"]
+
+
+class GateRowRecord(_Model):
+    """One gate of a run, as evaluated at the end of its session (docs/gates.md)."""
+
+    gate: str
+    metric: str
+    verdict: GateVerdict
+    limit: float
+    this_run: float | None = None
+    baseline: float | None = None
+    difference: float | None = None
+    low: float | None = None
+    high: float | None = None
+    standard_error: float | None = None
+    detectable: float | None = None
+    clusters: int | None = None
+    tests: int = 0
+    greater_is_better: bool = True
+    note: str = ""
+
+
+class GateRecord(_Model):
+    """The gates of a run and their one verdict."""
+
+    verdict: GateVerdict
+    baseline: str | None = None
+    error: str | None = None
+    rows: list[GateRowRecord] = Field(default_factory=list)
+
+
 class RunMetadata(_Model):
     """``metadata.json``: the full record of one run."""
+
+    _omit_when_none = ("run_group", "gate")
 
     schema_version: int = SCHEMA_VERSION
     run_id: str
@@ -117,6 +166,8 @@ class RunMetadata(_Model):
     scores: dict[str, ScoreAggregate] = Field(default_factory=dict)
     usage: Usage = Field(default_factory=Usage)
     tests: list[TestRecord] = Field(default_factory=list)
+    run_group: str | None = None
+    gate: GateRecord | None = None
 
 
 class TranscriptEvent(BaseModel):
@@ -134,6 +185,8 @@ class TranscriptEvent(BaseModel):
 class RunSummary(_Model):
     """``summary.json``: what a list view needs, plus the checksums of the other two files."""
 
+    _omit_when_none = ("run_group", "gate")
+
     schema_version: int = SCHEMA_VERSION
     run_id: str
     timestamp: str
@@ -147,3 +200,5 @@ class RunSummary(_Model):
     source_branch: str | None = None
     tags: list[str] = Field(default_factory=list)
     files: dict[str, str] = Field(description="file name -> SHA-256 hex digest")
+    run_group: str | None = None
+    gate: GateVerdict | None = None

@@ -16,6 +16,7 @@ from typing import Any
 
 from pytest_agentv.models import (
     Counts,
+    GateRecord,
     RunMetadata,
     RunSummary,
     ScoreAggregate,
@@ -67,6 +68,8 @@ class RunInputs:
     tags: Sequence[str] = ()
     metadata: dict[str, Any] = field(default_factory=dict)
     args: Sequence[str] = ()
+    run_group: str | None = None
+    gate: GateRecord | None = None  # the verdict of the session's gates, when it has any
 
 
 def count_outcomes(tests: Iterable[TestRecord]) -> Counts:
@@ -144,6 +147,8 @@ def build_run(inputs: RunInputs, redactor: Redactor) -> RunArtifacts:
         tags=list(inputs.tags),
         metadata=inputs.metadata,
         args=list(inputs.args),
+        run_group=inputs.run_group,
+        gate=inputs.gate,
         versions=inputs.versions,
         counts=count_outcomes(inputs.tests),
         scores=aggregate_scores(inputs.tests),
@@ -194,5 +199,7 @@ def summarise(metadata: RunMetadata, metadata_bytes: bytes, transcript_bytes: by
         source_repo=metadata.source_repo,
         source_branch=metadata.source_branch,
         tags=metadata.tags,
+        run_group=metadata.run_group,
+        gate=None if metadata.gate is None else metadata.gate.verdict,
         files={METADATA_FILE: sha256(metadata_bytes), TRANSCRIPT_FILE: sha256(transcript_bytes)},
     )

@@ -19,8 +19,16 @@ import pytest
 
 from pytest_agentv import hookspecs
 from pytest_agentv.exceptions import AgentvDeliveryWarning, AgentvWarning
+from pytest_agentv.gate_settings import (
+    GATE_OPTIONS,
+    GateSettings,
+    argparse_checked,
+    resolve_gate_settings,
+)
+from pytest_agentv.gates import EXIT_GATE_FAILED
 from pytest_agentv.recorder import EvalRecorder, RunContext
 from pytest_agentv.redact import ExtraRedaction, Redactor
+from pytest_agentv.repeats import repeat_id
 from pytest_agentv.session import REPORT_ATTR, AgentvSession, SessionOutcome
 from pytest_agentv.settings import (
     OPTIONS,
@@ -38,6 +46,7 @@ if TYPE_CHECKING:
 __all__ = ["RUN_CONTEXT_KEY", "SETTINGS_KEY", "AgentvReporter", "is_xdist_worker"]
 
 SETTINGS_KEY = pytest.StashKey[Settings]()
+GATE_SETTINGS_KEY = pytest.StashKey[GateSettings]()
 RUN_CONTEXT_KEY = pytest.StashKey[RunContext]()
 RECORDER_KEY = pytest.StashKey[EvalRecorder]()
 WORKEROUTPUT_KEY = "agentv_run"
@@ -79,6 +88,29 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 spec.flag, dest=dest, type=check, metavar=spec.key.upper(), help=spec.help
             )
         parser.addini(spec.ini, f"{spec.help} (pytest-agentv)", default=None)
+    add_gate_options(group, parser)
+
+
+def add_gate_options(group: Any, parser: pytest.Parser) -> None:
+    """The options of :data:`~pytest_agentv.gate_settings.GATE_OPTIONS` (docs/gates.md)."""
+    for option in GATE_OPTIONS:
+        dest = f"agentv_{option.key}"
+        if option.is_bool:
+            group.addoption(
+                option.flag, action="store_true", dest=dest, default=None, help=option.help
+            )
+        else:
+            assert option.check is not None
+            group.addoption(
+                option.flag,
+                dest=dest,
+                default=None,
+                metavar=option.metavar,
+                type=argparse_checked(option.check),
+                help=option.help,
+                action="append" if option.per_metric else "store",
+            )
+        parser.addini(option.ini, f"{option.help} (pytest-agentv)", default=None)
 
 
 #: options whose value may be a path, which pytest's early rootdir search mistakes for a test path
@@ -127,7 +159,9 @@ def pytest_configure(config: pytest.Config) -> None:
             ),
             stacklevel=2,
         )
+    gates = _resolve_gates(config, settings)
     config.stash[SETTINGS_KEY] = settings
+    config.stash[GATE_SETTINGS_KEY] = gates
     config.stash[RUN_CONTEXT_KEY] = RunContext(model=settings.model, eval_file=settings.eval_file)
     reporter = None
     if settings.record and not is_xdist_worker(config) and not config.option.collectonly:
@@ -138,6 +172,35 @@ def pytest_configure(config: pytest.Config) -> None:
 
         outcome = (lambda: reporter.outcome) if reporter is not None else None
         configure_gate(config, settings, config.stash[RUN_CONTEXT_KEY], outcome)
+
+
+def _resolve_gates(config: pytest.Config, settings: Settings) -> GateSettings:
+    try:
+        gates = resolve_gate_settings(
+            cli={o.key: config.getoption(f"agentv_{o.key}") for o in GATE_OPTIONS},
+            env=os.environ,
+            ini={o.ini: config.getini(o.ini) for o in GATE_OPTIONS},
+            file=settings.file_gates,
+            file_name=str(settings.config_file),
+        )
+    except SettingsError as exc:
+        raise pytest.UsageError(f"pytest-agentv: {exc}") from None
+    if gates.spec.enabled and not settings.record:
+        raise pytest.UsageError(
+            "pytest-agentv: gates are evaluated on the recorded run, and recording is off "
+            f"({settings.sources.get('record')}); drop --agentv-no-record or the gates"
+        )
+    return gates
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    # last, so that the repeat is the last part of the node id (pytest_agentv.repeats)
+    count = metafunc.config.stash[GATE_SETTINGS_KEY].repeat
+    if count > 1 and "agentv" in metafunc.fixturenames:
+        metafunc.fixturenames.append("agentv_repeat")
+        ids = [repeat_id(index, count) for index in range(count)]
+        metafunc.parametrize("agentv_repeat", range(count), indirect=True, ids=ids)
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -204,6 +267,12 @@ def agentv(request: pytest.FixtureRequest) -> Generator[EvalRecorder]:
     recorder.check_metadata()
 
 
+@pytest.fixture
+def agentv_repeat(request: pytest.FixtureRequest) -> int:
+    """Which repeat of ``--agentv-repeat N`` this is, from 0 (0 when tests are not repeated)."""
+    return int(getattr(request, "param", 0))
+
+
 @pytest.fixture(scope="session")
 def agentv_run(pytestconfig: pytest.Config) -> RunContext:
     """The run as a whole: set ``model``, ``eval_file``, ``tags`` and ``metadata`` here."""
@@ -252,6 +321,7 @@ class AgentvReporter:
             redactor=Redactor(settings.redaction, extra=hook_redaction(config)),
             context=config.stash[RUN_CONTEXT_KEY],
             args=tuple(config.invocation_params.args),
+            gates=config.stash[GATE_SETTINGS_KEY],
         )
         self.outcome: SessionOutcome | None = None
 
@@ -283,6 +353,8 @@ class AgentvReporter:
                 strict = True  # warnings are errors in this suite: fail it, don't crash pytest
         if not outcome.delivered and strict and session.exitstatus == 0:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        if outcome.gate is not None and outcome.gate.failed and session.exitstatus == 0:
+            session.exitstatus = EXIT_GATE_FAILED
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         outcome = self.outcome

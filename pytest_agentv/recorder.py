@@ -134,8 +134,10 @@ class EvalRecorder:
         *,
         threshold: float | None = None,
         reason: str | None = None,
+        greater_is_better: bool = True,
     ) -> Score:
-        """Record a named score; with a threshold, whether it passed (``value >= threshold``)."""
+        """Record a named score; with a threshold, whether it passed (``value >= threshold``,
+        or ``value <= threshold`` with ``greater_is_better=False``, for latency or cost)."""
         _check_name(name, "score name")
         if name in self._scores:
             raise AgentvRecordError(f"score {name!r} was already recorded in this test")
@@ -145,11 +147,20 @@ class EvalRecorder:
             raise AgentvRecordError(f"score {name!r} reason must be a string, got {reason!r}")
         if reason is not None:
             check_text(reason, f"score {name!r} reason")
+        if not isinstance(greater_is_better, bool):
+            raise AgentvRecordError(
+                f"score {name!r} greater_is_better must be True or False, got {greater_is_better!r}"
+            )
+        passed = None
+        if limit is not None:
+            passed = number >= limit if greater_is_better else number <= limit
         score = Score(
             value=number,
             threshold=limit,
-            passed=None if limit is None else number >= limit,
+            passed=passed,
             reason=reason,
+            # stored only when it is not the default, so existing files do not change
+            greater_is_better=None if greater_is_better else False,
         )
         self._scores[name] = score
         return score

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -78,29 +77,105 @@ def sha256(data: bytes) -> str:
 
 # --- deterministic YAML ---------------------------------------------------------------------------
 
-_PLAIN = re.compile(r"[A-Za-z_/][A-Za-z0-9_./+-]*")
-#: plain scalars YAML 1.1 or 1.2 would read as something other than a string
-_RESERVED = re.compile(
-    r"(?i:y|yes|n|no|true|false|on|off|null|~|\.inf|\.nan|[-+]?\.inf)"
-    r"|[-+]?(?:\d[\d_]*)?(?:\.\d*)?(?:e[-+]?\d+)?|0x[0-9a-fA-F_]+|0o?[0-7_]+|\d+(?::\d+)+.*"
+_PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+_YAML11_WORDS = frozenset({"y", "n", "yes", "no", "on", "off", "true", "false", "null"})
+# what YAML may carry raw: its printable set minus the characters it reads as line breaks
+_UNSAFE_CHAR = re.compile(
+    "[^\x09\x0a\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
+)
+_UNSAFE_IN_BLOCK = re.compile(
+    "[^\x0a\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
 )
 
 
-_NOT_PRINTABLE = re.compile("[\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]")
+def dump_yaml(value: Any) -> bytes:
+    """Deterministic YAML bytes of JSON-like data (dicts, lists, str, int, float, bool, None).
 
+    The canonical form of release artifacts (docs/releases.md), so these rules are a stored
+    format; ``yaml.safe_load`` gives the data back:
 
-def dump_yaml(data: Any) -> bytes:
-    """YAML bytes of ``data`` (dicts, lists, str, int, float, bool, None): block style, keys in
-    the order given, ``\\n`` line ends, strings quoted whenever a plain scalar could be misread.
-
-    The same data always gives the same bytes, and ``yaml.safe_load`` gives the data back.
+    - block style; mappings as ``key: value``, sequences as ``- value``, two spaces per level;
+      empty mapping ``{}``, empty sequence ``[]``;
+    - keys in the order given (the model's field order; free-form maps are sorted by the models);
+      a key is plain when it matches ``[A-Za-z_][A-Za-z0-9_-]*`` and is no YAML 1.1 boolean or null
+      word, else double-quoted;
+    - ``null``, ``true``, ``false``; integers in decimal; floats as Python's ``repr`` (shortest
+      round-trip form) with ``.0`` before an exponent that lacks a fraction;
+    - a string with a line break is a literal block (``|`` if it ends with one line break, ``|-``
+      if it ends with none) when it is *block-safe*: it does not start with whitespace, ends with
+      at most one line break, has no line with trailing spaces or tabs and only printable
+      characters other than ``\\r``, NEL, LS and PS; every other string is double-quoted as JSON
+      writes it (UTF-8 kept), with any character YAML cannot carry raw escaped as ``\\uXXXX``;
+    - UTF-8, ``\\n`` line ends, a final newline, no document markers, no comments.
     """
     lines: list[str] = []
-    _yaml_node(data, 0, lines)
+    if isinstance(value, Mapping) and value:
+        _mapping(value, 0, lines)
+    elif isinstance(value, list | tuple) and value:
+        _sequence(value, 0, lines)
+    else:
+        lines.append(_scalar(value))
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
-def _yaml_scalar(value: Any) -> str:
+def _key(key: object) -> str:
+    if not isinstance(key, str):
+        raise TypeError(f"mapping keys must be strings, not {type(key).__name__}: {key!r}")
+    if _PLAIN_KEY.fullmatch(key) and key.lower() not in _YAML11_WORDS:
+        return key
+    return _quoted(key)
+
+
+def _mapping(value: Mapping[Any, Any], indent: int, lines: list[str]) -> None:
+    pad = " " * indent
+    for key, item in value.items():
+        head = f"{pad}{_key(key)}:"
+        if isinstance(item, Mapping) and item:
+            lines.append(head)
+            _mapping(item, indent + 2, lines)
+        elif isinstance(item, list | tuple) and item:
+            lines.append(head)
+            _sequence(item, indent + 2, lines)
+        else:
+            _inline(head, item, indent, lines)
+
+
+def _sequence(value: Sequence[Any], indent: int, lines: list[str]) -> None:
+    pad = " " * indent
+    for item in value:
+        if isinstance(item, Mapping) and item:
+            # the first key shares the dash's line; the rest align under it
+            start = len(lines)
+            _mapping(item, indent + 2, lines)
+            lines[start] = f"{pad}- {lines[start][indent + 2 :]}"
+        elif isinstance(item, list | tuple) and item:
+            start = len(lines)
+            _sequence(item, indent + 2, lines)
+            lines[start] = f"{pad}- {lines[start][indent + 2 :]}"
+        else:
+            _inline(f"{pad}-", item, indent, lines)
+
+
+def _inline(head: str, item: Any, indent: int, lines: list[str]) -> None:
+    if isinstance(item, str) and _block_safe(item):
+        lines.append(f"{head} {'|' if item.endswith(chr(10)) else '|-'}")
+        body = " " * (indent + 2)
+        lines.extend(
+            f"{body}{line}" if line else "" for line in item.removesuffix("\n").split("\n")
+        )
+    else:
+        lines.append(f"{head} {_scalar(item)}")
+
+
+def _block_safe(text: str) -> bool:
+    if "\n" not in text or text[0] in " \t\n" or text.endswith("\n\n"):
+        return False
+    if _UNSAFE_IN_BLOCK.search(text.replace("\t", " ")):
+        return False
+    return not any(line != line.rstrip(" \t") for line in text.split("\n"))
+
+
+def _scalar(value: Any) -> str:
     if value is None:
         return "null"
     if value is True:
@@ -110,48 +185,22 @@ def _yaml_scalar(value: Any) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
-        if math.isnan(value) or math.isinf(value):
-            raise ValueError(f"{value!r} cannot be written as YAML: use a finite number")
         text = repr(value)
-        # YAML 1.1 readers (PyYAML) need a dot to see a float: 1e-05 -> 1.0e-05
+        if text in ("inf", "-inf", "nan"):
+            raise ValueError(f"{value!r} has no canonical form")
         if "e" in text and "." not in text:
-            text = text.replace("e", ".0e", 1)
+            mantissa, exponent = text.split("e")
+            text = f"{mantissa}.0e{exponent}"
         return text
     if isinstance(value, str):
-        if _PLAIN.fullmatch(value) and not _RESERVED.fullmatch(value):
-            return value
-        # a JSON string is a YAML double-quoted one; YAML also forbids a few characters JSON
-        # leaves raw (DEL, C1 controls, line separators, surrogates, U+FFFE/F): escaped too
-        quoted = json.dumps(value, ensure_ascii=False)
-        return _NOT_PRINTABLE.sub(lambda match: f"\\u{ord(match.group()):04x}", quoted)
-    raise TypeError(f"{type(value).__name__} cannot be written as YAML")
-
-
-def _yaml_node(value: Any, indent: int, lines: list[str]) -> None:
-    pad = " " * indent
+        return _quoted(value)
     if isinstance(value, Mapping):
-        if not value:
-            lines.append(pad + "{}")
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise TypeError(f"YAML keys must be strings, not {type(key).__name__}")
-            _yaml_entry(f"{pad}{_yaml_scalar(key)}:", item, indent, lines)
-    elif isinstance(value, list | tuple):
-        if not value:
-            lines.append(pad + "[]")
-        for item in value:
-            _yaml_entry(f"{pad}-", item, indent, lines)
-    else:
-        lines.append(pad + _yaml_scalar(value))
+        return "{}"
+    if isinstance(value, list | tuple):
+        return "[]"
+    raise TypeError(f"cannot serialise {type(value).__name__}: {value!r}")
 
 
-def _yaml_entry(head: str, item: Any, indent: int, lines: list[str]) -> None:
-    if isinstance(item, Mapping | list | tuple) and item:
-        lines.append(head)
-        _yaml_node(item, indent + 2, lines)
-    elif isinstance(item, Mapping):
-        lines.append(f"{head} {{}}")
-    elif isinstance(item, list | tuple):
-        lines.append(f"{head} []")
-    else:
-        lines.append(f"{head} {_yaml_scalar(item)}")
+def _quoted(text: str) -> str:
+    quoted = json.dumps(text, ensure_ascii=False)
+    return _UNSAFE_CHAR.sub(lambda m: f"\\u{ord(m.group()):04x}", quoted)

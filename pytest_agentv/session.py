@@ -17,13 +17,17 @@ from typing import Any
 
 import pytest
 
-from pytest_agentv.models import Outcome, RunSummary, TestRecord, Versions
+from pytest_agentv.gate_render import render_gate_table
+from pytest_agentv.gate_settings import GateSettings
+from pytest_agentv.gates import GateReport, evaluate_gates
+from pytest_agentv.models import Outcome, RunMetadata, RunSummary, TestRecord, Versions
 from pytest_agentv.payload import Provenance, RawEvent, RunInputs, build_run
 from pytest_agentv.recorder import RunContext
 from pytest_agentv.redact import Redactor
 from pytest_agentv.settings import Settings
-from pytest_agentv.store import ArtifactStore, RunArtifacts, StoreError, WriteResult, open_store
-from pytest_agentv.store.paths import new_run_id
+from pytest_agentv.store import ArtifactStore, StoreError, WriteResult, open_store
+from pytest_agentv.store.base import RunArtifacts
+from pytest_agentv.store.paths import METADATA_FILE, new_run_id
 from pytest_agentv.wire import TestWire
 
 #: Attribute on a test's teardown report carrying its recorder snapshot (xdist serialises it).
@@ -50,6 +54,8 @@ class SessionOutcome:
     result: WriteResult | None = None
     error: str | None = None
     summary: RunSummary | None = None  # what was stored (the release gate scores it)
+    gate: GateReport | None = None
+    repeats: tuple[str, ...] = ()  # what the repeats of --agentv-repeat say, when there are any
     #: what had to be left out of the run to store the rest (a value that could not be built)
     build_problems: tuple[str, ...] = ()
 
@@ -76,6 +82,10 @@ class SessionOutcome:
             lines = [f"agentv: run {self.run_id} ({tests}) {verb} {self.result.location}"]
             lines += [f"agentv: {note}" for note in self.result.notes]
         lines += [f"agentv: WARNING: {problem}" for problem in self.problems]
+        lines += self.repeats
+        if self.gate is not None:
+            lines.append("agentv: gates")
+            lines += [f"  {line}" for line in render_gate_table(self.gate)]
         return lines
 
 
@@ -90,6 +100,7 @@ class AgentvSession:
     run_id: str = field(default_factory=new_run_id)
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     provenance: Provenance = field(default_factory=Provenance)
+    gates: GateSettings = field(default_factory=GateSettings)
     _tests: dict[str, _TestState] = field(default_factory=dict)
     _initial: RunContext = field(default_factory=RunContext)
 
@@ -194,15 +205,16 @@ class AgentvSession:
             tags=self.context.tags,
             metadata=dict(self.context.metadata),
             args=[self.redactor.text(_printable(arg), "args") for arg in self.args],
+            run_group=self.gates.run_group,
         )
 
-    def build(self, problems: list[str]) -> RunArtifacts:
+    def build(self, problems: list[str]) -> tuple[RunInputs, RunArtifacts]:
         """The run's files. Values are checked where they are recorded, but a bug or a hook
         writing junk must not cost the other tests' records: a test whose record cannot be
         built is stored bare (outcome and duration) and the problem reported."""
         inputs = self.build_inputs(problems=problems)
         try:
-            return build_run(inputs, self.redactor)
+            return inputs, build_run(inputs, self.redactor)
         except Exception:
             pass
         tests: list[TestRecord] = []
@@ -221,36 +233,77 @@ class AgentvSession:
             transcript.extend(events)
         inputs = replace(inputs, tests=tests, transcript=transcript)
         try:
-            return build_run(inputs, self.redactor)
+            return inputs, build_run(inputs, self.redactor)
         except Exception as exc:
             problems.append(
                 f"the run's own values (agentv_run model, tags, metadata) could not be stored "
                 f"({_describe(exc)}); they were left out of run {self.run_id}"
             )
-        return build_run(replace(inputs, model=None, tags=(), metadata={}), self.redactor)
+        inputs = replace(inputs, model=None, tags=(), metadata={})
+        return inputs, build_run(inputs, self.redactor)
 
     def finish(self, store: ArtifactStore | None = None) -> SessionOutcome:
-        """Build and store the run; a store failure is reported, never raised."""
+        """Build the run, evaluate its gates, store it; a store failure is reported, never
+        raised, and whatever the gates do the run is stored."""
         problems: list[str] = []
         tests = len(self._tests)
         try:
-            run = self.build(problems)
+            inputs, run = self.build(problems)
         except Exception as exc:  # nothing left to leave out: say so, do not crash pytest
             error = f"run {self.run_id} could not be built: {_describe(exc)}"
             return SessionOutcome(self.run_id, tests, error=error, build_problems=tuple(problems))
+        report = None
+        if self.gates.spec.enabled:
+            report = self._evaluate_gates(run)
+            # built again so that the stored metadata carries the verdict
+            run = build_run(replace(inputs, gate=report.to_record()), self.redactor)
+        repeats: tuple[str, ...] = ()
+        if self.gates.repeat > 1:
+            from pytest_agentv.trends import repeat_lines
+
+            repeats = tuple(repeat_lines(RunMetadata.model_validate_json(run.files[METADATA_FILE])))
+        kept = tuple(problems)
         try:
             result = (store or open_store(self.settings)).write(run)
         except StoreError as exc:
             return SessionOutcome(
-                self.run_id, tests, error=str(exc), build_problems=tuple(problems)
+                self.run_id,
+                tests,
+                error=str(exc),
+                gate=report,
+                repeats=repeats,
+                build_problems=kept,
             )
         return SessionOutcome(
             self.run_id,
             tests,
             result=result,
             summary=run.summary,
-            build_problems=tuple(problems),
+            gate=report,
+            repeats=repeats,
+            build_problems=kept,
         )
+
+    def _evaluate_gates(self, run: RunArtifacts) -> GateReport:
+        from pytest_agentv.baseline import ThisRun
+        from pytest_agentv.gate_run import gate_run
+        from pytest_agentv.sources import open_source
+
+        metadata = RunMetadata.model_validate_json(run.files[METADATA_FILE])
+        this = ThisRun(run.run_id, metadata.model, metadata.eval_file, self.provenance.branch)
+        try:
+            return gate_run(
+                metadata,
+                self.gates.spec,
+                self.gates.baseline,
+                lambda: open_source(self.settings),
+                self.settings.rootdir,
+                this,
+            )
+        except Exception as exc:  # a failed gate, never a lost run
+            return evaluate_gates(
+                metadata, self.gates.spec, baseline_error=f"the gates could not be evaluated: {exc}"
+            )
 
 
 def _describe(exc: BaseException) -> str:

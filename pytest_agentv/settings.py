@@ -86,6 +86,7 @@ class Settings:
     redaction: RedactionConfig | None = None  # None: the defaults
     config_file: Path | None = None
     sources: Mapping[str, str] = field(default_factory=dict)
+    file_gates: Mapping[str, Any] = field(default_factory=dict)  # the config file's gates:
 
     def describe_destination(self) -> str:
         """One phrase saying where runs go, for the report header."""
@@ -117,6 +118,7 @@ def settings_to_wire(settings: Settings) -> dict[str, Any]:
         None if settings.redaction is None else settings.redaction.model_dump(mode="json")
     )
     data["sources"] = dict(settings.sources)
+    data["file_gates"] = dict(settings.file_gates)
     return data
 
 
@@ -178,6 +180,7 @@ def resolve_settings(
         redaction=file_config.redaction if file_config else None,
         config_file=path if file_config is not None else None,
         sources=sources,
+        file_gates=file_config.gates.given() if file_config else {},
         **values,
     )
 

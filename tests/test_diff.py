@@ -104,3 +104,29 @@ def test_markdown_escapes_table_characters() -> None:
 def test_negative_tolerance_is_refused() -> None:
     with pytest.raises(ValueError, match="tolerance must not be negative"):
         diff_runs(metadata("a" * 16), metadata("b" * 16), tolerance=-0.1)
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "status", "why"),
+    [
+        (1.0, 1.5, "regressed", "latency rose by 0.5 (tolerance 0)"),
+        (1.5, 1.0, "improved", "latency dropped by 0.5"),
+    ],
+)
+def test_a_score_where_lower_is_better_regresses_when_it_rises(
+    before: float, after: float, status: str, why: str
+) -> None:
+    change = compare_score(
+        "latency",
+        Score(value=before, greater_is_better=False),
+        Score(value=after, greater_is_better=False),
+        0.0,
+    )
+    assert (change.status, change.why) == (status, why)
+
+
+def test_a_lower_is_better_threshold_is_a_ceiling() -> None:
+    ok = Score(value=1.0, threshold=2.0, greater_is_better=False)
+    slow = Score(value=3.0, threshold=2.0, greater_is_better=False)
+    change = compare_score("latency", ok, slow, 10.0)
+    assert (change.status, change.why) == ("regressed", "latency rose above its threshold 2")

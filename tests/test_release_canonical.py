@@ -14,10 +14,10 @@ from pytest_agentv.releases.canonical import (
     canonical_bytes,
     compute_checksum,
     config_digest,
-    dump_yaml,
     with_checksum,
 )
 from pytest_agentv.releases.loading import load_release, parse_yaml
+from pytest_agentv.serial import dump_yaml
 from tests.release_helpers import make_release, release_data
 
 

@@ -16,7 +16,17 @@ from pathlib import Path
 from typing import Any
 
 from pytest_agentv.cli.command import Command
-from pytest_agentv.cli.commands import dashboard, diff, export, show, sync, verify
+from pytest_agentv.cli.commands import (
+    dashboard,
+    diff,
+    export,
+    flaky,
+    gate,
+    show,
+    sync,
+    trend,
+    verify,
+)
 from pytest_agentv.cli.commands import list as list_
 from pytest_agentv.cli.common import (
     EXIT_FINDINGS,
@@ -34,6 +44,9 @@ COMMANDS: tuple[Command, ...] = (
     list_.COMMAND,
     show.COMMAND,
     diff.COMMAND,
+    gate.COMMAND,
+    trend.COMMAND,
+    flaky.COMMAND,
     sync.COMMAND,
     verify.COMMAND,
     export.COMMAND,
@@ -77,8 +90,9 @@ _EPILOG = """commands print reports for people; add --json for machines.
 
 exit codes:
   0  success
-  1  findings: a regression (diff --fail-on-regression), a verification problem, runs left
-     unpushed by sync, or a run reference that names no run or more than one
+  1  findings: a regression (diff --fail-on-regression), a failed gate, a degrading series
+     (trend --fail-on-degrading), a verification problem, runs left unpushed by sync, or a
+     run reference that names no run or more than one
   2  usage or configuration error, or the store could not be read
 
 examples:

@@ -103,6 +103,13 @@ def render_show(metadata: RunMetadata, *, pending: bool = False, git: bool = Fal
         )
     if metadata.tags:
         fields.append(("tags", ", ".join(metadata.tags)))
+    if metadata.run_group:
+        fields.append(("group", metadata.run_group))
+    if metadata.gate is not None:
+        against = f" against {metadata.gate.baseline}" if metadata.gate.baseline else ""
+        failed = [f"{r.gate} {r.metric}" for r in metadata.gate.rows if r.verdict == "fail"]
+        detail = f" ({', '.join(failed)})" if failed else ""
+        fields.append(("gate", f"{metadata.gate.verdict.upper()}{against}{detail}"))
     if git:
         fields.append(("pushed", "no (run 'agentv-results sync')" if pending else "yes"))
     lines = [f"{label:<8}{value}" for label, value in fields]

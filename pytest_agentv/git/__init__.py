@@ -6,6 +6,7 @@
 - :mod:`.packs` — a fast pack reader for first-parent walks
 - :mod:`.transport` — fetching and pushing one branch
 - :mod:`.provenance` — origin, HEAD and dirtiness of the project's source repository
+- :mod:`.history` — the source repository's merge-base with its default branch, and ancestry
 - :mod:`.repository` — :class:`GitRepository`, the facade the rest of the project uses
 
 Everything outside takes and returns plain types (hex strings, bytes, paths); no dulwich object

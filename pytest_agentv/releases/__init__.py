@@ -10,7 +10,6 @@ from pytest_agentv.releases.canonical import (
     canonical_bytes,
     compute_checksum,
     config_digest,
-    dump_yaml,
     with_checksum,
 )
 from pytest_agentv.releases.diff import Change, diff_releases
@@ -52,7 +51,6 @@ __all__ = [
     "compute_checksum",
     "config_digest",
     "diff_releases",
-    "dump_yaml",
     "load_current",
     "load_draft",
     "load_release",

@@ -2,146 +2,18 @@
 
 Written once, here: every stored release file is exactly :func:`canonical_bytes` of its model,
 so ``checksum`` can be recomputed by anyone from the file itself (docs/releases.md, "Canonical
-form"). The rules of :func:`dump_yaml`:
-
-- block style; mappings as ``key: value``, sequences as ``- value``, two spaces per level;
-  empty mapping ``{}``, empty sequence ``[]``;
-- keys in the order given (the model's field order; free-form maps are sorted by the models);
-  a key is plain when it matches ``[A-Za-z_][A-Za-z0-9_-]*`` and is no YAML 1.1 boolean or null
-  word, else double-quoted;
-- ``null``, ``true``, ``false``; integers in decimal; floats as Python's ``repr`` (shortest
-  round-trip form) with ``.0`` before an exponent that lacks a fraction;
-- a string with a line break is a literal block (``|`` if it ends with one line break, ``|-``
-  if it ends with none) when it is *block-safe*: it does not start with whitespace, ends with
-  at most one line break, has no line with trailing spaces or tabs and only printable
-  characters other than ``\\r``, NEL, LS and PS; every other string is double-quoted as JSON
-  writes it (UTF-8 kept), with any character YAML cannot carry raw escaped as ``\\uXXXX``;
-- UTF-8, ``\\n`` line ends, a final newline, no document markers, no comments.
+form"). Its YAML is :func:`pytest_agentv.serial.dump_yaml`, whose rules are a stored format.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import re
-from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
 from pytest_agentv.releases.models import AgentRelease, ReleaseTombstone
+from pytest_agentv.serial import dump_yaml, sha256
 
 CHECKSUM_PREFIX = "sha256:"
 _A = TypeVar("_A", AgentRelease, ReleaseTombstone)
-
-_PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
-_YAML11_WORDS = frozenset({"y", "n", "yes", "no", "on", "off", "true", "false", "null"})
-# what YAML may carry raw: its printable set minus the characters it reads as line breaks
-_UNSAFE_CHAR = re.compile(
-    "[^\x09\x0a\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
-)
-_UNSAFE_IN_BLOCK = re.compile(
-    "[^\x0a\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
-)
-
-
-def dump_yaml(value: Any) -> bytes:
-    """Deterministic YAML bytes of JSON-like data (dicts, lists, str, int, float, bool, None)."""
-    lines: list[str] = []
-    if isinstance(value, Mapping) and value:
-        _mapping(value, 0, lines)
-    elif isinstance(value, list | tuple) and value:
-        _sequence(value, 0, lines)
-    else:
-        lines.append(_scalar(value))
-    return ("\n".join(lines) + "\n").encode("utf-8")
-
-
-def _key(key: object) -> str:
-    if not isinstance(key, str):
-        raise TypeError(f"mapping keys must be strings, not {type(key).__name__}: {key!r}")
-    if _PLAIN_KEY.fullmatch(key) and key.lower() not in _YAML11_WORDS:
-        return key
-    return _quoted(key)
-
-
-def _mapping(value: Mapping[Any, Any], indent: int, lines: list[str]) -> None:
-    pad = " " * indent
-    for key, item in value.items():
-        head = f"{pad}{_key(key)}:"
-        if isinstance(item, Mapping) and item:
-            lines.append(head)
-            _mapping(item, indent + 2, lines)
-        elif isinstance(item, list | tuple) and item:
-            lines.append(head)
-            _sequence(item, indent + 2, lines)
-        else:
-            _inline(head, item, indent, lines)
-
-
-def _sequence(value: Sequence[Any], indent: int, lines: list[str]) -> None:
-    pad = " " * indent
-    for item in value:
-        if isinstance(item, Mapping) and item:
-            # the first key shares the dash's line; the rest align under it
-            start = len(lines)
-            _mapping(item, indent + 2, lines)
-            lines[start] = f"{pad}- {lines[start][indent + 2 :]}"
-        elif isinstance(item, list | tuple) and item:
-            start = len(lines)
-            _sequence(item, indent + 2, lines)
-            lines[start] = f"{pad}- {lines[start][indent + 2 :]}"
-        else:
-            _inline(f"{pad}-", item, indent, lines)
-
-
-def _inline(head: str, item: Any, indent: int, lines: list[str]) -> None:
-    if isinstance(item, str) and _block_safe(item):
-        lines.append(f"{head} {'|' if item.endswith(chr(10)) else '|-'}")
-        body = " " * (indent + 2)
-        lines.extend(
-            f"{body}{line}" if line else "" for line in item.removesuffix("\n").split("\n")
-        )
-    else:
-        lines.append(f"{head} {_scalar(item)}")
-
-
-def _block_safe(text: str) -> bool:
-    if "\n" not in text or text[0] in " \t\n" or text.endswith("\n\n"):
-        return False
-    if _UNSAFE_IN_BLOCK.search(text.replace("\t", " ")):
-        return False
-    return not any(line != line.rstrip(" \t") for line in text.split("\n"))
-
-
-def _scalar(value: Any) -> str:
-    if value is None:
-        return "null"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        text = repr(value)
-        if text in ("inf", "-inf", "nan"):
-            raise ValueError(f"{value!r} has no canonical form")
-        if "e" in text and "." not in text:
-            mantissa, exponent = text.split("e")
-            text = f"{mantissa}.0e{exponent}"
-        return text
-    if isinstance(value, str):
-        return _quoted(value)
-    if isinstance(value, Mapping):
-        return "{}"
-    if isinstance(value, list | tuple):
-        return "[]"
-    raise TypeError(f"cannot serialise {type(value).__name__}: {value!r}")
-
-
-def _quoted(text: str) -> str:
-    quoted = json.dumps(text, ensure_ascii=False)
-    return _UNSAFE_CHAR.sub(lambda m: f"\\u{ord(m.group()):04x}", quoted)
-
 
 # --- artifacts ----------------------------------------------------------------------------------
 
@@ -156,15 +28,11 @@ def canonical_bytes(artifact: AgentRelease | ReleaseTombstone) -> bytes:
     return dump_yaml(canonical_data(artifact))
 
 
-def sha256_hex(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 def compute_checksum(artifact: AgentRelease | ReleaseTombstone) -> str:
     """``sha256:`` + SHA-256 of the canonical form with ``metadata.checksum`` set to ``""``."""
     data = canonical_data(artifact)
     data["metadata"]["checksum"] = ""
-    return CHECKSUM_PREFIX + sha256_hex(dump_yaml(data))
+    return CHECKSUM_PREFIX + sha256(dump_yaml(data))
 
 
 def with_checksum(artifact: _A) -> _A:
@@ -177,4 +45,4 @@ def config_digest(release: AgentRelease) -> str:
     """SHA-256 of the canonical form without ``metadata``: equal digests mean the same config."""
     data = canonical_data(release)
     del data["metadata"]
-    return CHECKSUM_PREFIX + sha256_hex(dump_yaml(data))
+    return CHECKSUM_PREFIX + sha256(dump_yaml(data))

@@ -9,18 +9,20 @@ from pytest_agentv.cli.common import (
     EXIT_FINDINGS,
     EXIT_OK,
     CliError,
-    load_metadata,
     open_for,
-    resolve,
     tolerance,
     write,
     write_json,
 )
+from pytest_agentv.cli.groups import run_or_group
+from pytest_agentv.stats import CLUSTER_BY
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("base", metavar="BASE", help="the run to compare against (old)")
-    parser.add_argument("new", metavar="NEW", help="the run being judged (new)")
+    parser.add_argument(
+        "base", metavar="BASE", help="the run to compare against (old); group:ID for a run group"
+    )
+    parser.add_argument("new", metavar="NEW", help="the run being judged (new); or group:ID")
     parser.add_argument(
         "--tolerance",
         type=tolerance,
@@ -33,6 +35,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--markdown", action="store_true", help="print the report as Markdown")
+    parser.add_argument(
+        "--stats",
+        action="store_true",
+        help="add paired, clustered statistics per metric; --fail-on-regression then fails "
+        "only on a regression the statistics show (docs/gates.md)",
+    )
+    parser.add_argument(
+        "--cluster-by",
+        choices=CLUSTER_BY,
+        default="module",
+        help="with --stats: how tests are clustered (default module)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -41,17 +55,31 @@ def run(args: argparse.Namespace) -> int:
     if args.json and args.markdown:
         raise CliError("choose one of --json and --markdown")
     source = open_for(args)
-    before_id, after_id = resolve(source, args.base), resolve(source, args.new)
-    result = diff_runs(
-        load_metadata(source, before_id), load_metadata(source, after_id), args.tolerance
-    )
+    before, after = run_or_group(source, args.base), run_or_group(source, args.new)
+    result = diff_runs(before, after, args.tolerance)
+    regressed = result.regressed
+    stats = None
+    if args.stats:
+        from pytest_agentv.gate_render import render_stats
+        from pytest_agentv.gates import compare_runs
+
+        stats = compare_runs(before, after, args.cluster_by)
+        regressed = stats.failed  # with --stats, "regressed" is the statistical verdict
     if args.json:
-        write_json(result.to_json())
+        report = result.to_json()
+        if stats is not None:
+            report["stats"] = stats.to_json()["rows"]
+            report["regressed"] = regressed
+        write_json(report)
     elif args.markdown:
         write(render_markdown(result))
+        if stats is not None:
+            write("\n```\n" + render_stats(stats) + "```\n")
     else:
         write(render_text(result))
-    return EXIT_FINDINGS if args.fail_on_regression and result.regressed else EXIT_OK
+        if stats is not None:
+            write("\n" + render_stats(stats))
+    return EXIT_FINDINGS if args.fail_on_regression and regressed else EXIT_OK
 
 
 EXAMPLES = """A test regressed when its outcome went from
@@ -62,6 +90,8 @@ examples:
   agentv-results diff latest~1 latest
   agentv-results diff 3f9a2c1b latest --markdown > comment.md
   agentv-results diff main-baseline-id latest --fail-on-regression --tolerance 0.05
+  agentv-results diff latest~1 latest --stats --fail-on-regression
+  agentv-results diff group:pipeline-41 group:pipeline-42 --stats
 """
 
 COMMAND = Command(

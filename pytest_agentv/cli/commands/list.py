@@ -16,6 +16,7 @@ from pytest_agentv.cli.common import (
     write,
     write_json,
 )
+from pytest_agentv.cli.groups import in_group
 from pytest_agentv.cli.render import clip, short_scores, table, when
 from pytest_agentv.index import RunQuery, RunRow
 
@@ -44,6 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="show at most N runs (default 20; 0 for all)",
     )
+    parser.add_argument("--group", metavar="ID", help="only the parts of run group ID")
     parser.add_argument(
         "--json", action="store_true", help="print the full stored summaries as a JSON array"
     )
@@ -56,9 +58,11 @@ def run(args: argparse.Namespace) -> int:
         eval_file=args.eval_file,
         since=args.since,
         until=args.until,
-        limit=args.limit or None,
+        limit=None if args.group else args.limit or None,
     )
     rows = source.query(query)
+    if args.group:
+        rows = in_group(source, rows, args.group)[: args.limit or None]
     if args.json:
         write_json(
             [

@@ -21,6 +21,7 @@ from pytest_agentv.cli.common import (
     write,
     write_json,
 )
+from pytest_agentv.cli.groups import GROUP_PREFIX, load_group
 from pytest_agentv.cli.render import render_show, render_transcript
 from pytest_agentv.sources import RunSource
 
@@ -29,7 +30,9 @@ if TYPE_CHECKING:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("run", metavar="RUN", help="run id, unique prefix, latest or latest~N")
+    parser.add_argument(
+        "run", metavar="RUN", help="run id, unique prefix, latest, latest~N or group:ID"
+    )
     parser.add_argument("--transcript", action="store_true", help="print the transcript messages")
     parser.add_argument("--test", metavar="NODEID", help="with --transcript: only this test")
     parser.add_argument(
@@ -40,6 +43,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     source = open_for(args)
+    if args.run.startswith(GROUP_PREFIX):
+        return _show_group(args, source)
     run_id = resolve(source, args.run)
     if args.file:
         sys.stdout.flush()
@@ -69,6 +74,28 @@ def run(args: argparse.Namespace) -> int:
         )
         return EXIT_OK
     write(render_show(metadata, pending=pending, git=source.backend == "git"))
+    return EXIT_OK
+
+
+def _show_group(args: argparse.Namespace, source: RunSource) -> int:
+    group = args.run.removeprefix(GROUP_PREFIX)
+    if args.file or args.transcript:
+        raise CliError(
+            "a run group has no single file or transcript; show one of its parts "
+            f"(agentv-results list --group {group})"
+        )
+    metadata, parts = load_group(source, group)
+    if args.json:
+        write_json(
+            {
+                "group": group,
+                "parts": parts,
+                "metadata": metadata.model_dump(mode="json", by_alias=True),
+            }
+        )
+        return EXIT_OK
+    write(f"run group {group}: {len(parts)} run(s): {', '.join(parts)}\n")
+    write(render_show(metadata, git=source.backend == "git"))
     return EXIT_OK
 
 
