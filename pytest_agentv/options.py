@@ -30,17 +30,23 @@ class SettingsError(ValueError):
 # --- value checks, shared by argparse, environment, ini and the config file ----------------------
 
 # the rules of `git check-ref-format --branch`, as one pattern that matches any violation
-_BAD_REF = re.compile(
-    r"(^[/.-])|(/[.])|([.]lock$)|([.]{2})|(@\{)|(//)|([\x00-\x20~^:?*\[\\\x7f])|([/.]$)"
-)
+_BAD_REF = re.compile(r"([.]{2})|(@\{)|(//)|([\x00-\x20~^:?*\[\\\x7f])|(^[/-])|(/$)|([.]$)")
 
 
 def check_branch(value: str) -> str:
-    """Return ``value`` if it is a valid git branch name (``git check-ref-format --branch``)."""
-    if not value or value == "@" or _BAD_REF.search(value):
+    """Return ``value`` if it is a valid git branch name (``git check-ref-format --branch``):
+    besides the characters refused anywhere, each ``/``-separated component must be non-empty,
+    must not start with ``.`` and must not end with ``.lock``; ``HEAD`` and ``@`` are refused."""
+    bad_component = next(
+        (part for part in value.split("/") if part.startswith(".") or part.endswith(".lock")),
+        None,
+    )
+    if not value or value in ("@", "HEAD") or _BAD_REF.search(value) or bad_component:
+        why = f" (component {bad_component!r})" if bad_component else ""
         raise ValueError(
-            f"{value!r} is not a valid git branch name "
-            "(no spaces, '..', '~^:?*[\\', leading '-' or '/', trailing '/', '.lock')"
+            f"{value!r} is not a valid git branch name{why}: no spaces, '..', '~^:?*[\\', "
+            "leading '-' or '/', trailing '/' or '.'; no component starting with '.' or ending "
+            "in '.lock'; not 'HEAD'"
         )
     return value
 

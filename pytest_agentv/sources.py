@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from pytest_agentv.store.local import LocalArtifactStore
 
 _LATEST = re.compile(r"latest(?:~(\d+))?")
+_TOO_MANY = 10**18
 _MAX_CANDIDATES = 10
 
 
@@ -122,8 +123,11 @@ def resolve_ref(source: RunSource, ref: str) -> str:
     """A full run id from a run id, a unique prefix, ``latest`` or ``latest~N``."""
     text = ref.strip()
     if latest := _LATEST.fullmatch(text):
-        n = int(latest.group(1) or 0)
-        run_id = source.nth_latest(n)
+        digits = latest.group(1) or "0"
+        n = int(digits) if len(digits) <= 18 else _TOO_MANY  # SQLite's OFFSET is 64-bit
+        run_id = source.nth_latest(n) if n < _TOO_MANY else None
+        if run_id is None and n >= _TOO_MANY:
+            raise RefError(f"{ref!r}: there are fewer than {digits} runs in {source.describe()}")
         if run_id is None:
             raise RefError(f"{ref!r}: there are fewer than {n + 1} runs in {source.describe()}")
         return run_id
