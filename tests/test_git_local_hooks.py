@@ -92,3 +92,23 @@ def test_a_stale_ref_lock_on_a_path_remote_is_reported_with_the_fix(
     lock.unlink()
     assert git_store(source_repo, remote=str(bare_remote)).sync().delivered
     assert_delivered_once(bare_remote, [first.run_id, second.run_id])
+
+
+def test_without_git_a_remote_with_hooks_is_not_bypassed(
+    source_repo: Path, make_bare_remote: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    guarded = make_bare_remote("guarded")  # type: ignore[operator]
+    plain = make_bare_remote("plain")  # type: ignore[operator]
+    _hook(guarded, "pre-receive", "#!/bin/sh\nexit 0\n")
+    no_git = tmp_path / "bin"
+    no_git.mkdir()
+    monkeypatch.setenv("PATH", str(no_git))  # git is not on the PATH: the pure path is used
+
+    kept = git_store(source_repo, remote=str(guarded)).write(make_run())
+    delivered = git_store(source_repo, remote=str(plain)).write(make_run())
+
+    assert not kept.delivered
+    assert "pre-receive hook(s), which only git can run" in kept.problems[0]
+    assert delivered.delivered, delivered.problems
+    monkeypatch.undo()
+    assert len(git("rev-list", BRANCH, cwd=plain).splitlines()) == 2  # genesis + the run
