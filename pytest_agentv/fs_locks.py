@@ -93,6 +93,12 @@ def remove_if_stale(path: Path, wait: float = 0.0) -> bool:
         delay = min(delay * 2, 0.5)
 
 
+def sweep_stale_locks(paths: list[Path]) -> list[Path]:
+    """Remove each stale lock among ``paths`` (left by killed writers, in nobody's way yet);
+    returns what was removed. Live or young locks stay."""
+    return [path for path in paths if path.exists() and remove_if_stale(path)]
+
+
 def _holders(path: Path) -> tuple[int, ...] | None:
     """Pids with ``path`` open, scanning ``/proc/*/fd``; None when that cannot be observed."""
     if not (_PROC / "self" / "fd").is_dir():

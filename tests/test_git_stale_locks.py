@@ -129,3 +129,20 @@ def test_staging_left_by_a_kill_is_cleaned_up(tmp_path: Path) -> None:
     assert not old_dir.exists() and not old_done.exists()
     assert young.exists()  # a live writer may be filling it right now
     assert clean_staging(spool.directory, max_age=0) == [young]
+
+
+def test_sync_sweeps_stale_locks_no_write_ran_into(source_repo: Path, bare_remote: Path) -> None:
+    git("remote", "add", "origin", str(bare_remote), cwd=source_repo)
+    assert git_store(source_repo, remote="origin").write(make_run()).delivered
+    orphan = source_repo / ".git" / "objects" / "ab" / f"{'c' * 38}.lock"
+    orphan.parent.mkdir(exist_ok=True)
+    orphan.write_bytes(b"killed mid-write")
+    young = source_repo / ".git" / "objects" / "ab" / f"{'d' * 38}.lock"
+    young.write_bytes(b"a writer may still be here")
+    _age(orphan, 60)
+
+    result = agentv(source_repo, "sync", "--backend", "git", "--remote", "origin")
+
+    assert result.returncode == 0, result.stderr
+    assert not orphan.exists()
+    assert young.exists()

@@ -125,6 +125,7 @@ class BranchWriter(BranchReader):
         """Commit every pending change set and push; report what is delivered and what is not."""
         try:
             with self._open(lock=True) as repo:
+                repo.sweep_stale_locks()  # under the lock: no writer of ours is mid-write
                 state = self._deliver(repo, focus=None)
         except Exception as exc:  # sync reports; a traceback helps no one and loses nothing here
             detail = (

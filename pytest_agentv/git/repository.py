@@ -15,7 +15,7 @@ from typing import TypeVar
 from dulwich.file import FileLocked
 from dulwich.repo import Repo
 
-from pytest_agentv.fs_locks import LOCK_STALE_AFTER, remove_if_stale
+from pytest_agentv.fs_locks import LOCK_STALE_AFTER, remove_if_stale, sweep_stale_locks
 from pytest_agentv.git import objects, packs, provenance, refs, transport
 from pytest_agentv.git.errors import GitError
 from pytest_agentv.git.objects import CommitMeta
@@ -123,6 +123,14 @@ class GitRepository:
 
     def close(self) -> None:
         self._repo.close()
+
+    def sweep_stale_locks(self) -> list[Path]:
+        """Remove the stale loose-object and ref locks a killed writer left (see
+        :mod:`pytest_agentv.fs_locks`), including those no write has run into yet."""
+        root = refs.control_dir(self._repo)
+        candidates = [*(root / "objects").glob("??/*.lock"), *(root / "refs").rglob("*.lock")]
+        candidates.append(root / "packed-refs.lock")
+        return sweep_stale_locks(candidates)
 
     def __enter__(self) -> GitRepository:
         return self

@@ -21,6 +21,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pytest_agentv.fs_locks import LOCK_STALE_AFTER
+
 BRANCH = "agentv/checkpoints/v1"
 RUN_FILES = {"metadata.json", "summary.json", "transcript.jsonl"}
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -158,6 +160,13 @@ def recover_and_check(project: Path, remote: str, remote_dir: Path, trials: list
     )
     assert sync.returncode == 0, sync.stdout + sync.stderr
     assert json.loads(sync.stdout)["pending"] == []
+    caches = list((project / ".agentv" / "cache").glob("*.git"))
+    if leftover_locks(*caches):
+        # a kill inside a loose-object write left its lock; nothing needed that object again.
+        # It is removed once stale (10 s unchanged, open by no process): sync again after that
+        time.sleep(LOCK_STALE_AFTER + 1)
+        again = subprocess.run(sync.args, cwd=project, capture_output=True, text=True, check=False)
+        assert again.returncode == 0, again.stdout + again.stderr
     delivered = check_branch(remote_dir)
     completed = [run for trial in trials for run in trial.done] + list(after.done)
     missing = sorted(set(completed) - set(delivered))
@@ -165,7 +174,7 @@ def recover_and_check(project: Path, remote: str, remote_dir: Path, trials: list
     begun = {run for trial in trials for run in trial.begun} | set(after.begun)
     unknown = sorted(set(delivered) - begun)
     assert unknown == [], f"runs nobody wrote: {unknown}"
-    locks = leftover_locks(remote_dir, *(project / ".agentv" / "cache").glob("*.git"))
+    locks = leftover_locks(remote_dir, *caches)
     assert locks == [], f"locks left behind: {locks}"
     return len(delivered) - len(set(completed))
 
