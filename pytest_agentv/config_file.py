@@ -1,15 +1,28 @@
-"""``.agentv/config.yaml``: its pydantic models and loading, with errors that name the field."""
+"""``.agentv/config.yaml``: its pydantic model, built from the option table's ``file_key`` s
+(sections and fields; a new setting needs no edit here), and loading, with errors that name the
+file, the field and the value."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    create_model,
+    field_validator,
+)
 
-from pytest_agentv.options import OPTIONS, Backend, SettingsError, check_branch, check_repo_path
+from pytest_agentv.options import OPTIONS, OptionSpec, SettingsError
 
 
 class NamedPattern(BaseModel):
@@ -49,81 +62,85 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class GitSection(_Section):
-    """``artifacts.git``."""
+def _checked(spec: OptionSpec) -> Callable[[Any], Any]:
+    """The option's value check as a validator: the file's errors name the field as pydantic
+    reports it; the value is kept as written (the settings check it again and convert it)."""
 
-    remote: str | None = None
-    branch: str | None = None
-    path: str | None = None
-
-    _branch = field_validator("branch")(lambda v: None if v is None else check_branch(v))
-    _path = field_validator("path")(lambda v: None if v is None else check_repo_path(v))
-
-
-class LocalSection(_Section):
-    """``artifacts.local``."""
-
-    directory: str | None = None
-
-
-class ArtifactsSection(_Section):
-    """``artifacts``."""
-
-    backend: Backend | None = None
-    strict: bool | None = None
-    git: GitSection = GitSection()
-    local: LocalSection = LocalSection()
-
-
-class ReleasesSection(_Section):
-    """``releases``: where agent releases live (docs/releases.md)."""
-
-    remote: str | None = None
-    branch: str | None = None
-    path: str | None = None
-    on_event: str | None = None
-
-    _branch = field_validator("branch")(lambda v: None if v is None else check_branch(v))
-    _path = field_validator("path")(lambda v: None if v is None else check_repo_path(v))
-
-
-class GatesSection(_Section):
-    """``gates`` (docs/gates.md); values are checked again, with the command line's rules, when
-    the gate settings are resolved."""
-
-    min_score: dict[str, float] | None = None
-    min_pass_rate: float | None = None
-    baseline: str | None = None
-    max_regression: dict[str, float] | None = None
-    fail_on_regression: bool | None = None
-    cluster_by: str | None = None
-    method: str | None = None
-
-    def given(self) -> dict[str, Any]:
-        """The keys the file sets."""
-        return {key: value for key, value in self.model_dump().items() if value is not None}
-
-
-class ConfigFile(_Section):
-    """The whole ``.agentv/config.yaml``."""
-
-    artifacts: ArtifactsSection = ArtifactsSection()
-    redaction: RedactionConfig = RedactionConfig()
-    gates: GatesSection = GatesSection()
-    releases: ReleasesSection = ReleasesSection()
-
-    def value_of(self, key: str) -> Any:
-        """The value the file gives a setting (by its ``file_key`` in the option table)."""
-        dotted = _FILE_KEYS.get(key)
-        if dotted is None:
-            return None
-        value: Any = self
-        for part in dotted.split("."):
-            value = getattr(value, part)
+    def validate(value: Any) -> Any:
+        spec.parse(value)
         return value
 
+    return validate
 
-_FILE_KEYS = {spec.key: spec.file_key for spec in OPTIONS if spec.file_key}
+
+def _field_type(spec: OptionSpec) -> Any:
+    """The type a config-file value of ``spec`` must have."""
+    if spec.kind == "bool":
+        return bool | None
+    if spec.choices:
+        choices: Any = Literal.__getitem__(spec.choices)
+        return choices | None
+    shape: Any = {"metric_map": dict[str, float], "number": int | float}.get(spec.kind, str)
+    return Annotated[shape, AfterValidator(_checked(spec))] | None
+
+
+def _section_model(name: str, tree: dict[str, Any]) -> type[_Section]:
+    # a section's own settings first, then its subsections (artifacts: backend, strict, git, local)
+    leaves: dict[str, Any] = {
+        key: (_field_type(spec), None) for key, spec in tree.items() if not isinstance(spec, dict)
+    }
+    nested: dict[str, Any] = {}
+    for key, subtree in tree.items():
+        if isinstance(subtree, dict):
+            model = _section_model(f"{name}.{key}", subtree)
+            nested[key] = (model, model())
+    model_name = "".join(part.title() for part in name.replace("_", ".").split(".")) + "Section"
+    built: type[_Section] = create_model(model_name, __base__=_Section, **leaves, **nested)
+    built.__doc__ = f"``{name}`` in ``.agentv/config.yaml`` (from the option table)."
+    return built
+
+
+@lru_cache(maxsize=4)
+def _file_model(options: tuple[OptionSpec, ...]) -> type[_Section]:
+    """The whole ``.agentv/config.yaml``: one section per first part of the table's file keys,
+    in the table's order, and ``redaction`` (a structured section, not settings) after the first."""
+    tree: dict[str, Any] = {}
+    for spec in options:
+        if spec.file_key:
+            *parents, leaf = spec.file_key.split(".")
+            node = tree
+            for part in parents:
+                node = node.setdefault(part, {})
+            node[leaf] = spec
+    sections = {key: _section_model(key, subtree) for key, subtree in tree.items()}
+    fields: dict[str, Any] = {}
+    for index, (key, model) in enumerate(sections.items()):
+        fields[key] = (model, model())
+        if index == 0:
+            fields["redaction"] = (RedactionConfig, RedactionConfig())
+    built: type[_Section] = create_model("ConfigFileModel", __base__=_Section, **fields)
+    return built
+
+
+@dataclass(frozen=True)
+class ConfigFile:
+    """A loaded ``.agentv/config.yaml``: the values it gives settings, and its redaction."""
+
+    values: Mapping[str, Any]  # by setting key; only the settings the file sets
+    redaction: RedactionConfig
+
+
+def _values_of(model: BaseModel, options: tuple[OptionSpec, ...]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for spec in options:
+        if not spec.file_key:
+            continue
+        value: Any = model
+        for part in spec.file_key.split("."):
+            value = getattr(value, part)
+        if value is not None:
+            values[spec.key] = value
+    return values
 
 
 #: nodes a config may expand to once aliases are followed; hand-written configs have dozens
@@ -203,10 +220,14 @@ def load_config_file(path: Path) -> ConfigFile:
             f"{path}: expected a mapping at the top level (artifacts:, redaction:), "
             f"got {type(data).__name__}"
         )
+    options = OPTIONS
     try:
-        return ConfigFile.model_validate(data)
+        model = _file_model(options).model_validate(data)
     except ValidationError as exc:
         raise SettingsError(format_validation_error(path, exc)) from None
+    redaction = model.__dict__["redaction"]  # a field of the built model, not of _Section
+    assert isinstance(redaction, RedactionConfig)
+    return ConfigFile(_values_of(model, options), redaction)
 
 
 def format_validation_error(path: Path, exc: ValidationError) -> str:
@@ -230,7 +251,7 @@ def format_validation_error(path: Path, exc: ValidationError) -> str:
 
 
 def _allowed_fields(loc: tuple[int | str, ...]) -> str:
-    model: type[BaseModel] = ConfigFile
+    model: type[BaseModel] = _file_model(OPTIONS)
     for part in loc:
         info = model.model_fields.get(str(part))
         annotation = info.annotation if info else None

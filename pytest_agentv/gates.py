@@ -25,6 +25,7 @@ from typing import Any, Literal
 
 from pytest_agentv.diff import OK_OUTCOMES
 from pytest_agentv.models import GateRecord, GateRowRecord, GateVerdict, RunMetadata, TestRecord
+from pytest_agentv.options import GateMethod
 from pytest_agentv.repeats import split_repeat
 from pytest_agentv.stats import (
     DEFAULT_CONFIDENCE,
@@ -37,9 +38,6 @@ from pytest_agentv.stats import (
 )
 
 Verdict = GateVerdict
-#: ``stats``: the paired, clustered interval; ``per-test``: ``agentv-results diff``'s rules
-GateMethod = Literal["stats", "per-test"]
-GATE_METHODS: tuple[GateMethod, ...] = ("stats", "per-test")
 GateKind = Literal["min-score", "min-pass-rate", "max-regression", "fail-on-regression"]
 #: The session's exit status when every test passed but a gate failed (docs/gates.md).
 EXIT_GATE_FAILED = 6

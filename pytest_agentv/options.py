@@ -1,20 +1,32 @@
 """The option table: every setting and its name in every source, with its value check (pure).
 
 One :class:`OptionSpec` per setting drives the pytest options and ini keys (``plugin``), the
-``.agentv/config.yaml`` keys (``config_file``), the ``AGENTV_*`` environment variables and the
-CLI's global options (``cli``). Adding a setting is one entry here and one field of
-:class:`~pytest_agentv.settings.Settings`. Nothing here imports the rest of the project.
+``.agentv/config.yaml`` keys and sections (``config_file`` builds its model from ``file_key``),
+the ``AGENTV_*`` environment variables, the CLI's global options and the ``gate`` command's
+options (``cli``), and what xdist workers inherit (``settings``). Adding a setting is one entry
+here; a field of :class:`~pytest_agentv.settings.Settings` gives it a typed name (without one it
+is read with ``Settings.value(key)``).
+
+A ``metric_map`` setting (``--agentv-min-score METRIC=VALUE``) is repeatable on the command line,
+written ``METRIC=VALUE`` pairs separated by commas or spaces in the environment and ini
+(``AGENTV_MIN_SCORE="accuracy=0.8,f1=0.7"``), a mapping in the config file, and merged metric by
+metric across the sources (a higher source wins for the metrics it names).
+
+The module is long because it is a table (about a dozen lines per setting, thirty settings) with
+the checks its entries name; splitting it would put a setting's names and its check apart.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from pytest_agentv.layout import DEFAULT_RUNS_DIR
+from pytest_agentv.stats import CLUSTER_BY, ClusterBy
 
 DEFAULT_BRANCH = "agentv/checkpoints/v1"
 DEFAULT_RELEASES_BRANCH = "agentv/releases/v1"
@@ -122,6 +134,94 @@ def parse_bool(value: str | bool) -> bool:
     raise ValueError(f"{value!r} is not a boolean; use one of 1/0, true/false, yes/no, on/off")
 
 
+def parse_metric_value(text: str) -> tuple[str, float]:
+    """``METRIC=NUMBER`` as a pair."""
+    name, equals, number = (part.strip() for part in text.partition("="))
+    if not equals or not name:
+        raise ValueError(f"{text!r} is not METRIC=VALUE (for example accuracy=0.8)")
+    try:
+        value = float(number)
+    except ValueError:
+        raise ValueError(f"{text!r}: {number!r} is not a number") from None
+    if not math.isfinite(value):
+        raise ValueError(f"{text!r}: the value must be finite")
+    return name, value
+
+
+def check_delta(text: str) -> tuple[str, float]:
+    """``METRIC=DELTA``: a regression allowance, not negative."""
+    name, value = parse_metric_value(text)
+    if value < 0:
+        raise ValueError(f"{name}={value:g}: the allowed regression must not be negative")
+    return name, value
+
+
+def check_rate(text: str) -> float:
+    """A pass rate between 0 and 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a number between 0 and 1") from None
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"{text!r} is not between 0 and 1 (0.9 means 90 %)")
+    return value
+
+
+def check_repeat(text: str) -> int:
+    """A repeat count of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise ValueError(f"{text!r}: the repeat count must be at least 1")
+    return value
+
+
+def check_cluster_by(text: str) -> ClusterBy:
+    """One of :data:`~pytest_agentv.stats.CLUSTER_BY`."""
+    for choice in CLUSTER_BY:
+        if text == choice:
+            return choice
+    raise ValueError(f"{text!r} is not a clustering; choose one of: {', '.join(CLUSTER_BY)}")
+
+
+#: how a baseline gate judges a regression: ``stats``, the paired, clustered interval;
+#: ``per-test``, ``agentv-results diff``'s rules
+GateMethod = Literal["stats", "per-test"]
+GATE_METHODS: tuple[GateMethod, ...] = ("stats", "per-test")
+
+
+def check_gate_method(text: str) -> GateMethod:
+    """One of :data:`GATE_METHODS`."""
+    for method in GATE_METHODS:
+        if text == method:
+            return method
+    raise ValueError(f"{text!r} is not a gate method; choose stats (default) or per-test")
+
+
+_RUN_GROUP = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,127}")
+
+
+def check_run_group(text: str) -> str:
+    """A run group id: letters, digits and ``._:/@+-``, up to 128 characters."""
+    if not _RUN_GROUP.fullmatch(text):
+        raise ValueError(
+            f"{text!r} is not a run group id (letters, digits and ._:/@+-, up to 128 "
+            "characters, starting with a letter or digit)"
+        )
+    return text
+
+
+def check_baseline(text: str) -> str:
+    """A baseline reference (:func:`~pytest_agentv.baseline.parse_baseline_ref`), kept as text
+    so that settings stay plain data; :mod:`~pytest_agentv.gate_settings` parses it for use."""
+    # lazy: the grammar lives with the baseline search, which imports the run index
+    from pytest_agentv.baseline import parse_baseline_ref
+
+    return parse_baseline_ref(text).text
+
+
 def argparse_type(check: Callable[[str], Any]) -> Callable[[str], Any]:
     """Wrap a value check for argparse, which expects ``ArgumentTypeError``."""
 
@@ -131,11 +231,22 @@ def argparse_type(check: Callable[[str], Any]) -> Callable[[str], Any]:
         except ValueError as exc:
             raise argparse.ArgumentTypeError(str(exc)) from None
 
-    convert.__name__ = check.__name__.removeprefix("check_")
+    convert.__name__ = check.__name__.removeprefix("check_").removeprefix("parse_")
     return convert
 
 
+def metric_value_parts(text: str) -> list[str]:
+    """The ``METRIC=VALUE`` parts of an environment or ini value (commas or spaces between)."""
+    return [part for part in re.split(r"[,\s]+", text.strip()) if part]
+
+
 # --- the option table -----------------------------------------------------------------------------
+
+
+#: ``text``: one value, checked by ``check``; ``bool``: a flag, 1/0 true/false yes/no on/off;
+#: ``number``: like text, but a number in the config file; ``metric_map``: ``METRIC=VALUE``
+#: pairs, repeatable and merged per metric across the sources (``check`` reads one pair)
+Kind = Literal["text", "bool", "number", "metric_map"]
 
 
 @dataclass(frozen=True)
@@ -148,15 +259,44 @@ class OptionSpec:
     env: str
     ini: str
     help: str
-    #: validates (and converts) a value given as text
     check: Callable[[str], Any] | None = None
-    is_bool: bool = False
-    #: dotted path in ``.agentv/config.yaml`` (None: not settable there)
+    kind: Kind = "text"
+    #: dotted path in ``.agentv/config.yaml``; its first part is the section (None: not there)
     file_key: str | None = None
     #: a boolean flag that turns the setting off (``--agentv-no-record``) rather than on
     negated_flag: bool = False
     #: the allowed values, when they are a fixed list (argparse shows them in ``--help``)
     choices: tuple[str, ...] = ()
+    #: the value's name in ``--help`` (default: the key in capitals)
+    metavar: str | None = None
+    #: the ``agentv-results`` command whose option ``cli_flag`` is (None: a global option)
+    cli_command: str | None = None
+
+    @property
+    def value_name(self) -> str:
+        """What ``--help`` calls the value."""
+        return self.metavar or self.key.upper()
+
+    def parse(self, raw: Any) -> Any:
+        """A value from the environment, an ini file or the config file, checked and converted
+        (numbers and mappings as the config file gives them); ``ValueError`` says what is wrong."""
+        if self.kind == "bool":
+            return parse_bool(raw)
+        if self.kind == "metric_map":
+            pairs: list[str]
+            if isinstance(raw, Mapping):
+                pairs = [f"{name}={value}" for name, value in raw.items()]
+            elif isinstance(raw, str):
+                pairs = metric_value_parts(raw)
+            else:
+                raise ValueError(f"expected METRIC=VALUE pairs, got {type(raw).__name__}")
+            check = self.check or parse_metric_value
+            return dict(check(pair) for pair in pairs)
+        if isinstance(raw, int | float) and not isinstance(raw, bool):
+            raw = str(raw)
+        if not isinstance(raw, str):
+            raise ValueError(f"expected text, got {type(raw).__name__}")
+        return self.check(raw) if self.check else raw
 
 
 OPTIONS: tuple[OptionSpec, ...] = (
@@ -246,7 +386,7 @@ OPTIONS: tuple[OptionSpec, ...] = (
         "AGENTV_STRICT",
         "agentv_strict",
         "fail the session when the run cannot be delivered",
-        is_bool=True,
+        kind="bool",
         file_key="artifacts.strict",
     ),
     OptionSpec(
@@ -256,8 +396,117 @@ OPTIONS: tuple[OptionSpec, ...] = (
         "AGENTV_RECORD",
         "agentv_record",
         "run the evals but record nothing",
-        is_bool=True,
+        kind="bool",
         negated_flag=True,
+    ),
+    # gates, repeats and run groups (docs/gates.md); agentv-results gate takes the gates as its
+    # own options (--min-score ...), not as global ones
+    OptionSpec(
+        "min_score",
+        "--agentv-min-score",
+        "--min-score",
+        "AGENTV_MIN_SCORE",
+        "agentv_min_score",
+        "gate: the run's mean of METRIC must reach VALUE (repeatable)",
+        parse_metric_value,
+        kind="metric_map",
+        file_key="gates.min_score",
+        metavar="METRIC=VALUE",
+        cli_command="gate",
+    ),
+    OptionSpec(
+        "min_pass_rate",
+        "--agentv-min-pass-rate",
+        "--min-pass-rate",
+        "AGENTV_MIN_PASS_RATE",
+        "agentv_min_pass_rate",
+        "gate: the share of passing tests must reach VALUE (0..1)",
+        check_rate,
+        kind="number",
+        file_key="gates.min_pass_rate",
+        metavar="VALUE",
+        cli_command="gate",
+    ),
+    OptionSpec(
+        "baseline",
+        "--agentv-baseline",
+        "--baseline",
+        "AGENTV_BASELINE",
+        "agentv_baseline",
+        "the run to compare with: a run id, latest, latest:branch=main,model=<same>, merge-base",
+        check_baseline,
+        file_key="gates.baseline",
+        metavar="REF",
+        cli_command="gate",
+    ),
+    OptionSpec(
+        "max_regression",
+        "--agentv-max-regression",
+        "--max-regression",
+        "AGENTV_MAX_REGRESSION",
+        "agentv_max_regression",
+        "gate: METRIC (or pass_rate) may be worse than the baseline by at most DELTA (repeatable)",
+        check_delta,
+        kind="metric_map",
+        file_key="gates.max_regression",
+        metavar="METRIC=DELTA",
+        cli_command="gate",
+    ),
+    OptionSpec(
+        "fail_on_regression",
+        "--agentv-fail-on-regression",
+        "--fail-on-regression",
+        "AGENTV_FAIL_ON_REGRESSION",
+        "agentv_fail_on_regression",
+        "gate: fail when any metric or the pass rate is worse than the baseline",
+        kind="bool",
+        file_key="gates.fail_on_regression",
+        cli_command="gate",
+    ),
+    OptionSpec(
+        "cluster_by",
+        "--agentv-cluster-by",
+        "--cluster-by",
+        "AGENTV_CLUSTER_BY",
+        "agentv_cluster_by",
+        "how baseline gates group tests for the standard error: module (default), origin, test",
+        check_cluster_by,
+        file_key="gates.cluster_by",
+        metavar="KIND",
+        cli_command="gate",
+    ),
+    OptionSpec(
+        "gate_method",
+        "--agentv-gate-method",
+        "--gate-method",
+        "AGENTV_GATE_METHOD",
+        "agentv_gate_method",
+        "how baseline gates judge a regression: stats (default: the paired, clustered interval) "
+        "or per-test (agentv-results diff's rules, DELTA as the tolerance)",
+        check_gate_method,
+        file_key="gates.method",
+        metavar="METHOD",
+        cli_command="gate",
+    ),
+    OptionSpec(
+        "repeat",
+        "--agentv-repeat",
+        None,
+        "AGENTV_REPEAT",
+        "agentv_repeat",
+        "run each eval test N times within the run",
+        check_repeat,
+        metavar="N",
+    ),
+    OptionSpec(
+        "run_group",
+        "--agentv-run-group",
+        None,
+        "AGENTV_RUN_GROUP",
+        "agentv_run_group",
+        "record this run as a part of the logical run ID (a CI pipeline id)",
+        check_run_group,
+        metavar="ID",
     ),
     # agent releases (docs/releases.md); agentv-release has its own --remote/--branch/--path
     OptionSpec(

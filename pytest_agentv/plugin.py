@@ -19,12 +19,7 @@ import pytest
 
 from pytest_agentv import hookspecs
 from pytest_agentv.exceptions import AgentvDeliveryWarning, AgentvWarning
-from pytest_agentv.gate_settings import (
-    GATE_OPTIONS,
-    GateSettings,
-    argparse_checked,
-    resolve_gate_settings,
-)
+from pytest_agentv.gate_settings import GateSettings, gate_settings
 from pytest_agentv.gates import EXIT_GATE_FAILED
 from pytest_agentv.recorder import EvalRecorder, RunContext
 from pytest_agentv.redact import ExtraRedaction, Redactor
@@ -77,40 +72,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     for spec in OPTIONS:
         dest = f"agentv_{spec.key}"
-        if spec.is_bool:
+        if spec.kind == "bool":
             action = "store_false" if spec.negated_flag else "store_true"
             group.addoption(spec.flag, action=action, dest=dest, default=None, help=spec.help)
         elif spec.choices:
             group.addoption(spec.flag, dest=dest, choices=spec.choices, help=spec.help)
         else:
-            check = argparse_type(spec.check) if spec.check else str
             group.addoption(
-                spec.flag, dest=dest, type=check, metavar=spec.key.upper(), help=spec.help
-            )
-        parser.addini(spec.ini, f"{spec.help} (pytest-agentv)", default=None)
-    add_gate_options(group, parser)
-
-
-def add_gate_options(group: Any, parser: pytest.Parser) -> None:
-    """The options of :data:`~pytest_agentv.gate_settings.GATE_OPTIONS` (docs/gates.md)."""
-    for option in GATE_OPTIONS:
-        dest = f"agentv_{option.key}"
-        if option.is_bool:
-            group.addoption(
-                option.flag, action="store_true", dest=dest, default=None, help=option.help
-            )
-        else:
-            assert option.check is not None
-            group.addoption(
-                option.flag,
+                spec.flag,
                 dest=dest,
                 default=None,
-                metavar=option.metavar,
-                type=argparse_checked(option.check),
-                help=option.help,
-                action="append" if option.per_metric else "store",
+                type=argparse_type(spec.check) if spec.check else str,
+                metavar=spec.value_name,
+                action="append" if spec.kind == "metric_map" else "store",
+                help=spec.help,
             )
-        parser.addini(option.ini, f"{option.help} (pytest-agentv)", default=None)
+        parser.addini(spec.ini, f"{spec.help} (pytest-agentv)", default=None)
 
 
 #: options whose value may be a path, which pytest's early rootdir search mistakes for a test path
@@ -159,7 +136,7 @@ def pytest_configure(config: pytest.Config) -> None:
             ),
             stacklevel=2,
         )
-    gates = _resolve_gates(config, settings)
+    gates = _gates(settings)
     config.stash[SETTINGS_KEY] = settings
     config.stash[GATE_SETTINGS_KEY] = gates
     config.stash[RUN_CONTEXT_KEY] = RunContext(model=settings.model, eval_file=settings.eval_file)
@@ -174,15 +151,9 @@ def pytest_configure(config: pytest.Config) -> None:
         configure_gate(config, settings, config.stash[RUN_CONTEXT_KEY], outcome)
 
 
-def _resolve_gates(config: pytest.Config, settings: Settings) -> GateSettings:
+def _gates(settings: Settings) -> GateSettings:
     try:
-        gates = resolve_gate_settings(
-            cli={o.key: config.getoption(f"agentv_{o.key}") for o in GATE_OPTIONS},
-            env=os.environ,
-            ini={o.ini: config.getini(o.ini) for o in GATE_OPTIONS},
-            file=settings.file_gates,
-            file_name=str(settings.config_file),
-        )
+        gates = gate_settings(settings)
     except SettingsError as exc:
         raise pytest.UsageError(f"pytest-agentv: {exc}") from None
     if gates.spec.enabled and not settings.record:
@@ -205,7 +176,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node: Any) -> None:
-    """xdist, on the controller: hand each worker the settings resolved here."""
+    """xdist, on the controller: hand each worker the settings resolved here (gates, repeat and
+    run group included: a worker's own environment does not change them)."""
     settings = node.config.stash.get(SETTINGS_KEY, None)
     if settings is not None:
         node.workerinput[WORKERINPUT_KEY] = settings_to_wire(settings)

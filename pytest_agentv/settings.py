@@ -4,13 +4,16 @@ Precedence, highest first (docs/configuration.md has the table)::
 
     command line > AGENTV_* environment > pytest ini > .agentv/config.yaml > defaults
 
-The option table :data:`~pytest_agentv.options.OPTIONS` names every setting in every source.
+The option table :data:`~pytest_agentv.options.OPTIONS` names every setting in every source;
+:func:`resolve_values` reads them all by it, so a new entry there is resolved, checked, carried to
+xdist workers and named in errors with no edit here. ``metric_map`` settings merge metric by
+metric, highest source first, and their source is every source that gave a metric.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +27,7 @@ from pytest_agentv.options import (
     DEFAULT_RELEASES_BRANCH,
     OPTIONS,
     Backend,
+    GateMethod,
     OptionSpec,
     SettingsError,
     argparse_type,
@@ -33,9 +37,10 @@ from pytest_agentv.options import (
     check_text,
     parse_bool,
 )
+from pytest_agentv.stats import ClusterBy
 
 if TYPE_CHECKING:
-    from pytest_agentv.config_file import ConfigFile, RedactionConfig
+    from pytest_agentv.config_file import RedactionConfig
 
 __all__ = [
     "BACKENDS",
@@ -54,6 +59,7 @@ __all__ = [
     "check_text",
     "parse_bool",
     "resolve_settings",
+    "resolve_values",
     "settings_from_wire",
     "settings_to_wire",
 ]
@@ -64,7 +70,8 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Settings:
-    """Every setting the plugin and the CLI use, resolved once."""
+    """Every setting the plugin and the CLI use, resolved once (plain data: it crosses the wire
+    to xdist workers as is)."""
 
     rootdir: Path
     backend: Backend = "local"
@@ -77,6 +84,16 @@ class Settings:
     eval_file: str | None = None
     strict: bool = False
     record: bool = True
+    # gates, repeats and run groups; gate_settings.GateSettings is the view the gates read
+    min_score: Mapping[str, float] = field(default_factory=dict)
+    min_pass_rate: float | None = None
+    baseline: str | None = None  # checked; parsed by gate_settings
+    max_regression: Mapping[str, float] = field(default_factory=dict)
+    fail_on_regression: bool = False
+    cluster_by: ClusterBy = "module"
+    gate_method: GateMethod = "stats"
+    repeat: int = 1
+    run_group: str | None = None
     releases_remote: str | None = None  # None: the runs' remote
     releases_branch: str = DEFAULT_RELEASES_BRANCH
     releases_path: str = ""
@@ -86,7 +103,16 @@ class Settings:
     redaction: RedactionConfig | None = None  # None: the defaults
     config_file: Path | None = None
     sources: Mapping[str, str] = field(default_factory=dict)
-    file_gates: Mapping[str, Any] = field(default_factory=dict)  # the config file's gates:
+    #: the values of table settings that have no field here yet (see :meth:`value`)
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def value(self, key: str) -> Any:
+        """The value of the table's setting ``key``, whether or not it has a field."""
+        if key not in (spec.key for spec in OPTIONS):
+            raise KeyError(f"{key!r} is not a setting of the option table")
+        if key in _FIELDS:
+            return getattr(self, key)
+        return self.extra.get(key)  # None: a setting without a field, not given
 
     def describe_destination(self) -> str:
         """One phrase saying where runs go, for the report header."""
@@ -102,6 +128,7 @@ class Settings:
         return where
 
 
+_FIELDS = frozenset(item.name for item in fields(Settings))
 _PATH_FIELDS = ("rootdir", "local_dir", "config_file")
 
 
@@ -109,7 +136,9 @@ def settings_to_wire(settings: Settings) -> dict[str, Any]:
     """``settings`` as plain data (for an xdist worker's ``workerinput``)."""
     # every setting of the option table travels: a new one cannot be forgotten here
     data: dict[str, Any] = {
-        spec.key: getattr(settings, spec.key) for spec in OPTIONS if spec.key not in _PATH_FIELDS
+        spec.key: _plain(getattr(settings, spec.key))
+        for spec in OPTIONS
+        if spec.key in _FIELDS and spec.key not in _PATH_FIELDS
     }
     for name in _PATH_FIELDS:
         value = getattr(settings, name)
@@ -118,8 +147,12 @@ def settings_to_wire(settings: Settings) -> dict[str, Any]:
         None if settings.redaction is None else settings.redaction.model_dump(mode="json")
     )
     data["sources"] = dict(settings.sources)
-    data["file_gates"] = dict(settings.file_gates)
+    data["extra"] = {key: _plain(value) for key, value in settings.extra.items()}
     return data
+
+
+def _plain(value: Any) -> Any:
+    return dict(value) if isinstance(value, Mapping) else value
 
 
 def settings_from_wire(data: Mapping[str, Any]) -> Settings:
@@ -142,57 +175,81 @@ def resolve_settings(
     ini: Mapping[str, Any] | None = None,
     config_file: Path | None = None,
 ) -> Settings:
-    """Merge every source, highest first; raise :class:`SettingsError` naming a bad value."""
-    cli = cli or {}
-    env = env or {}
-    ini = ini or {}
+    """Merge every source, highest first; raise :class:`SettingsError` naming a bad value.
+
+    ``cli`` holds the command line's values by setting key, as argparse converted them (a
+    ``metric_map`` setting: a list of ``(metric, value)`` pairs); ``env`` and ``ini`` the raw
+    text by variable and ini name.
+    """
     path = config_file if config_file is not None else rootdir / CONFIG_FILE
-    file_config: ConfigFile | None = None
+    file_values: Mapping[str, Any] = {}
+    redaction = None
     if path.is_file():
         # pydantic and yaml load only when there is a file to read
         from pytest_agentv.config_file import load_config_file
 
-        file_config = load_config_file(path)
+        loaded = load_config_file(path)
+        file_values, redaction = loaded.values, loaded.redaction
 
-    values: dict[str, Any] = {}
-    sources: dict[str, str] = {}
-    for spec in OPTIONS:
-        candidates: list[tuple[str, Any]] = [
-            (f"command line {spec.flag}", cli.get(spec.key)),
-            (f"environment variable {spec.env}", env.get(spec.env) or None),
-            (f"ini option {spec.ini}", ini.get(spec.ini) or None),
-        ]
-        if file_config is not None:
-            candidates.append((str(path), file_config.value_of(spec.key)))
-        for source, raw in candidates:
-            if raw is None:
-                continue
-            values[spec.key] = _check(spec, raw, source)
-            sources[spec.key] = source
-            break
-        else:
-            sources[spec.key] = "default"
-
+    values, sources = resolve_values(cli, env, ini, file_values, str(path))
     local_dir = Path(values.pop("local_dir", DEFAULT_LOCAL_DIR))
+    given = {key: value for key, value in values.items() if key in _FIELDS}
     return Settings(
         rootdir=rootdir,
         local_dir=local_dir if local_dir.is_absolute() else rootdir / local_dir,
-        redaction=file_config.redaction if file_config else None,
-        config_file=path if file_config is not None else None,
+        redaction=redaction,
+        config_file=path if path.is_file() else None,
         sources=sources,
-        file_gates=file_config.gates.given() if file_config else {},
-        **values,
+        extra={key: value for key, value in values.items() if key not in _FIELDS},
+        **given,
     )
 
 
-def _check(spec: OptionSpec, raw: Any, source: str) -> Any:
+def resolve_values(
+    cli: Mapping[str, Any] | None,
+    env: Mapping[str, str] | None,
+    ini: Mapping[str, Any] | None,
+    file: Mapping[str, Any],
+    file_name: str,
+    options: tuple[OptionSpec, ...] | None = None,
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The value of every setting some source gives, and where each came from ("default" when
+    none does); ``file`` holds the config file's values by setting key."""
+    cli, env, ini = cli or {}, env or {}, ini or {}
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for spec in OPTIONS if options is None else options:
+        merging = spec.kind == "metric_map"
+        given: list[tuple[str, Any]] = []
+        raw_cli = cli.get(spec.key)
+        if raw_cli is not None and raw_cli != []:
+            # argparse has checked and converted it already
+            given.append((f"command line {spec.flag}", dict(raw_cli) if merging else raw_cli))
+        for source, label, raw in (
+            (f"environment variable {spec.env}", None, env.get(spec.env) or None),
+            (f"ini option {spec.ini}", None, ini.get(spec.ini) or None),
+            (file_name, f"{file_name}: {spec.file_key}", file.get(spec.key)),
+        ):
+            if given and not merging:
+                break  # a lower source is not read, so a stale value there does no harm
+            if raw is not None:
+                given.append((source, _parse(spec, raw, label or source)))
+        if not given:
+            sources[spec.key] = "default"
+        elif merging:
+            merged: dict[str, float] = {}
+            for _, mapping in reversed(given):  # lowest first, so higher sources win per metric
+                merged.update(mapping)
+            values[spec.key] = merged
+            sources[spec.key] = ", ".join(source for source, _ in given)
+        else:
+            sources[spec.key], values[spec.key] = given[0]
+    return values, sources
+
+
+def _parse(spec: OptionSpec, raw: Any, source: str) -> Any:
     try:
-        if spec.is_bool:
-            return parse_bool(raw)
-        if isinstance(raw, int | float) and not isinstance(raw, bool):
-            raw = str(raw)  # a number (argparse converted it, or YAML read one) as its text
-        if not isinstance(raw, str):
-            raise ValueError(f"expected text, got {type(raw).__name__}")
-        return spec.check(raw) if spec.check else raw
+        return spec.parse(raw)
     except ValueError as exc:
-        raise SettingsError(f"{source}: invalid value {raw!r} for {spec.key}: {exc}") from None
+        shown = str(raw) if isinstance(raw, int | float) and not isinstance(raw, bool) else raw
+        raise SettingsError(f"{source}: invalid value {shown!r} for {spec.key}: {exc}") from None

@@ -141,3 +141,26 @@ def write_runs(root: Path, runs: Sequence[Planned], start_minute: int = 0) -> No
     for offset, planned in enumerate(runs):
         result = store.write(build(planned, start_minute + offset))
         assert result.delivered and not result.problems, result.problems
+
+
+def create_release(root: Path, draft_yaml: str, changelog: str) -> int:
+    """Create a pending_eval release through the releases API; returns its version."""
+    from pytest_agentv.releases.loading import load_draft
+    from pytest_agentv.releases.operations import plan_create
+    from pytest_agentv.releases.store import Applied, ReleaseStore, now_utc
+
+    draft = load_draft(draft_yaml.encode(), "draft.yaml")
+    store = ReleaseStore.for_settings(resolve_settings(root, cli={}, env={}, ini={}))
+    result = store.apply(
+        draft.metadata.name,
+        lambda state: plan_create(
+            state,
+            draft,
+            file="draft.yaml",
+            author="Eval Author <author@example.com>",
+            timestamp=now_utc(),
+            changelog=changelog,
+        ),
+    )
+    assert isinstance(result, Applied) and not result.problems, result
+    return result.plan.version

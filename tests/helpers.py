@@ -6,7 +6,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pytest_agentv.settings import Settings
+from pytest_agentv.gate_settings import GateSettings, gate_settings
+from pytest_agentv.options import OPTIONS
+from pytest_agentv.settings import Settings, resolve_values
 from pytest_agentv.store import open_store
 from pytest_agentv.store.git import GitArtifactStore
 from tests.git_fixtures import git
@@ -60,3 +62,24 @@ def assert_delivered_once(remote: Path, run_ids: list[str]) -> None:
     summaries = git("ls-tree", "-r", "--name-only", BRANCH, cwd=remote).count("summary.json")
     assert summaries == len(run_ids)
     git("fsck", "--strict", cwd=remote)
+
+
+def resolve_gate_settings(
+    cli: dict[str, Any] | None = None,
+    env: dict[str, str] | None = None,
+    ini: dict[str, Any] | None = None,
+    file: dict[str, Any] | None = None,
+    file_name: str = ".agentv/config.yaml",
+) -> GateSettings:
+    """The gate settings from these sources, ``file`` being a ``gates:`` section by its keys:
+    the option table's resolution, then the gate view of it."""
+    gates = {
+        spec.key: (file or {})[spec.file_key.removeprefix("gates.")]
+        for spec in OPTIONS
+        if spec.file_key
+        and spec.file_key.startswith("gates.")
+        and spec.file_key.removeprefix("gates.") in (file or {})
+    }
+    values, sources = resolve_values(cli, env, ini, gates, file_name)
+    values.pop("local_dir", None)
+    return gate_settings(Settings(rootdir=Path("."), sources=sources, **values))

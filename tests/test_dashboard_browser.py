@@ -30,8 +30,9 @@ from selenium.webdriver.support.wait import WebDriverWait
 
 from pytest_agentv.dashboard.serve import make_server
 from tests.cli_support import agentv, clean_env
-from tests.dashboard_support import Planned, make_project, plan, write_runs
+from tests.dashboard_support import Planned, create_release, make_project, plan, write_runs
 from tests.git_fixtures import git
+from tests.release_helpers import DRAFT_YAML
 from tests.system_packages import ensure_program
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -90,6 +91,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         project = make_project(base / "project")
         runs = plan(55)
         write_runs(project, runs)
+        # a release on the project's releases branch, gated by the live session below
+        assert create_release(project, DRAFT_YAML, "First release") == 1
         (project / "test_live.py").write_text(LIVE_SUITE)
         git("add", "test_live.py", cwd=project)
         git(
@@ -116,6 +119,10 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
                 "--agentv-git",
                 "--agentv-model",
                 "gpt-4o-live",
+                "--agentv-min-score",
+                "accuracy=0.5",
+                "--agentv-release",
+                "support-agent",
                 "test_live.py",
             ],
             cwd=project,
@@ -350,6 +357,19 @@ def test_compare_shows_the_known_regression(
     shown = [r.get_attribute("data-status") for r in rows if r.is_displayed()]
     assert shown == [t["status"] for t in diff["tests"] if t["status"] != "unchanged"]
     assert "unchanged" not in shown and "regressed" in shown
+    # the paired-statistics verdict is diff --stats' own
+    stats = json.loads(agentv(site.project, "diff", base, new, "--stats", "--json").stdout)
+    verdicts = {row["verdict"] for row in stats["stats"]}
+    overall = (
+        "fail" if "fail" in verdicts else "inconclusive" if "inconclusive" in verdicts else "pass"
+    )
+    panel = browser.find_element(By.CSS_SELECTOR, "section.panel")
+    assert panel.find_element(By.TAG_NAME, "h2").text == f"Paired statistics: {overall}"
+    metrics = [
+        r.find_element(By.TAG_NAME, "td").text
+        for r in panel.find_elements(By.CSS_SELECTOR, "tbody tr")
+    ]
+    assert metrics == [row["metric"] for row in stats["stats"]]
     shot(browser, screenshots, "compare")
     # a reloaded link keeps "only what differs"
     open_page(browser, browser.current_url)
@@ -359,6 +379,43 @@ def test_compare_shows_the_known_regression(
     open_page(browser, site.url + f"index.html?sel={gpt[0]},{new}")
     assert browser.find_element(By.ID, "compare").get_attribute("aria-disabled") == "true"
     assert f"--compare {gpt[0][:8]} {new[:8]}" in browser.find_element(By.ID, "compare-note").text
+
+
+def test_the_gated_run_shows_its_verdict_on_its_page_and_its_trend_points(
+    browser: WebDriver, site: Site, screenshots: Path
+) -> None:
+    open_page(browser, site.url + "index.html")
+    mark = row_of(browser, site.live_run).find_element(By.CSS_SELECTOR, '.mark[data-kind="gate"]')
+    assert mark.text == "gate pass" and mark.is_displayed()
+    mark.find_element(By.XPATH, "ancestor::tr").find_element(By.CSS_SELECTOR, "td a").click()
+    ready(browser)
+    assert browser.find_element(By.ID, "gate-verdict").text == "gate verdict: pass"
+    cells = browser.find_elements(By.CSS_SELECTOR, "#gate-rows tbody td")
+    assert [c.text for c in cells[:3]] == ["min-score", "accuracy", "0.825"]
+    shot(browser, screenshots, "run-gate")
+    open_page(browser, site.url + "trends.html")
+    gated = browser.find_elements(By.CSS_SELECTOR, 'circle.pt.ok[data-gate="gate pass"]')
+    # one point per chart: pass rate and the two metrics the branch records
+    assert {p.get_attribute("data-run") for p in gated} == {site.live_run}
+    assert len(gated) == len(browser.find_elements(By.CSS_SELECTOR, "section.trend")) - 1
+
+
+def test_the_releases_page_links_the_run_that_gated_each_version(
+    browser: WebDriver, site: Site, screenshots: Path
+) -> None:
+    open_page(browser, site.url + "index.html")
+    browser.find_element(By.LINK_TEXT, "Releases").click()
+    ready(browser)
+    rows = browser.find_elements(By.CSS_SELECTOR, "#section tbody tr")
+    assert len(rows) == 1
+    cells = [c.text for c in rows[0].find_elements(By.TAG_NAME, "td")]
+    assert cells[:3] == ["support-agent", "v1", "active · deployed"]
+    assert cells[5] == "100 / 75 (pass_rate)"
+    shot(browser, screenshots, "releases")
+    rows[0].find_element(By.LINK_TEXT, site.live_run[:12]).click()
+    ready(browser)
+    assert browser.current_url.endswith(f"{site.live_run}.html")
+    assert browser.find_element(By.ID, "gate-verdict").text == "gate verdict: pass"
 
 
 def test_a_filtered_url_reopens_the_same_view(
@@ -409,8 +466,18 @@ def test_tests_page_flags_flipping_tests_and_dark_mode_follows_the_system(
     ]
     first = rows[0].find_elements(By.TAG_NAME, "td")
     assert first[0].text == "tests/evals/test_qa.py::test_escalation"
-    assert first[5].text == "flips"
+    assert first[5].text == "flaky"
     assert len(rows[0].find_elements(By.CSS_SELECTOR, "svg.spark rect")) == 27
+    # the figures of agentv-results flaky over the same runs
+    report = json.loads(
+        agentv(site.project, "flaky", "--model", "claude-3", "--last", "27", "--json").stdout
+    )
+    flaky = next(t for t in report["tests"] if t["test"].endswith("::test_escalation"))
+    assert first[3].text == (
+        f"{flaky['passRate'] * 100:.0f}% {flaky['low'] * 100:.0f}-{flaky['high'] * 100:.0f}%"
+    )
+    assert first[4].text == str(flaky["flips"])
+    shot(browser, screenshots, "tests")
     assert all(r.find_elements(By.TAG_NAME, "td")[1].text == "claude-3" for r in rows)
     light = browser.execute_script("return getComputedStyle(document.body).backgroundColor")
     browser.execute_cdp_cmd(

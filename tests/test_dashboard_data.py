@@ -10,13 +10,9 @@ from pytest_agentv.dashboard.extensions import Cell, ReleaseRow, ReleasesSection
 from pytest_agentv.dashboard.records import (
     Mark,
     RunRecord,
-    TestPoint,
     link_series,
-    points_from_json,
-    points_of,
-    points_to_json,
     record_from_json,
-    record_from_summary,
+    record_of,
     record_to_json,
 )
 from pytest_agentv.dashboard.views import (
@@ -33,20 +29,22 @@ from pytest_agentv.dashboard.views import (
     transcript_view,
 )
 from pytest_agentv.diff import diff_runs
-from pytest_agentv.export import parse_transcript
-from pytest_agentv.models import RunMetadata, RunSummary, TranscriptEvent
+from pytest_agentv.gates import pass_rate
+from pytest_agentv.models import RunMetadata, TranscriptEvent
+from pytest_agentv.stats import wilson_interval
+from pytest_agentv.trends import flakiness, run_points
 from tests.dashboard_support import build, plan
+from tests.gate_runs import run_of, scored
 from tests.runs import record
 
 
-def summary_of(n: int, count: int = 12) -> RunSummary:
-    return build(plan(count)[n], n).summary
+def metadata_of(n: int, count: int = 12) -> RunMetadata:
+    run = build(plan(count)[n], n)
+    return RunMetadata.model_validate_json(run.files["metadata.json"])
 
 
 def records(count: int = 12) -> list[RunRecord]:
-    return link_series(
-        record_from_summary(build(p, n).summary, seq=n) for n, p in enumerate(plan(count))
-    )
+    return link_series(record_of(metadata_of(n, count), seq=n) for n in range(count))
 
 
 def rec(seq: int, model: str = "m", **changes: object) -> RunRecord:
@@ -71,16 +69,36 @@ def rec(seq: int, model: str = "m", **changes: object) -> RunRecord:
     return replace(base, **changes)  # type: ignore[arg-type]
 
 
-def test_a_record_comes_from_the_summary_and_round_trips_through_json() -> None:
-    summary = summary_of(4)
-    made = record_from_summary(summary, seq=4, marks=[Mark("gate", "accuracy >= 0.8", False)])
+def test_a_record_comes_from_the_metadata_and_round_trips_through_json() -> None:
+    summary = metadata_of(4)
+    made = record_of(summary, seq=4, marks=[Mark("gate", "accuracy >= 0.8", False)])
     assert (made.model, made.source_branch, made.tags) == ("gpt-4o", "feature/tone", ("pr",))
     assert (made.total, made.passed, made.failed, made.skipped) == (4, 3, 0, 1)
     # skipped tests did not run: 3 passed of the 3 that ran
     assert made.pass_rate == 1.0
+    assert made.pass_interval == wilson_interval(3, 3)
     assert made.scores["accuracy"] == pytest.approx(summary.scores["accuracy"].mean)
     assert record_from_json(record_to_json(made)) == made
-    assert rec(0, total=2, skipped=2, passed=0, failed=0).pass_rate is None
+    skipped = run_of("r0", [scored("t::a", "skipped"), scored("t::b", "skipped")])
+    assert record_of(skipped, seq=0).pass_rate is None
+    assert record_of(skipped, seq=0).pass_interval is None
+
+
+def test_the_pass_rate_is_the_gates_each_test_once_with_a_wilson_interval() -> None:
+    # t::a passes both repeats, t::b one of two, t::c is an expected failure (a pass)
+    tests = [
+        scored("t::a[repeat1of2]"),
+        scored("t::a[repeat2of2]"),
+        scored("t::b[repeat1of2]"),
+        scored("t::b[repeat2of2]", "failed"),
+        scored("t::c", "xfailed"),
+    ]
+    made = record_of(run_of("r1", tests), seq=0)
+    assert made.pass_rate == pass_rate(tests) == pytest.approx((1 + 0.5 + 1) / 3)
+    assert made.repeats == (4, 5)
+    assert made.pass_interval == wilson_interval(4, 5)
+    low, high = wilson_interval(4, 5)
+    assert 0 < low < 0.8 < high < 1
 
 
 def test_each_run_is_linked_to_the_previous_run_of_its_model_and_eval() -> None:
@@ -148,7 +166,7 @@ def test_run_detail_shows_tests_scores_usage_and_provenance() -> None:
     metadata = RunMetadata.model_validate_json(run.files["metadata.json"])
     detail = run_detail(
         metadata,
-        record_from_summary(run.summary, seq=11),
+        record_of(metadata, seq=11),
         link_template="https://git.example/{repo}/-/commit/{commit}",
         messages={"tests/evals/test_qa.py::test_refund": 3},
     )
@@ -208,42 +226,45 @@ def test_compare_is_exactly_diff() -> None:
     assert [t.nodeid.split("::")[-1] for t in compared.regressions] == ["test_refund"]
 
 
-def test_per_test_history_flags_tests_that_flip_both_ways() -> None:
+def test_per_test_history_is_flaky_as_the_flaky_command_counts_it() -> None:
     outcomes = {
         "t::steady": ["passed"] * 6,
         "t::fixed": ["failed", "failed", "passed", "passed", "skipped", "passed"],
         "t::flaky": ["passed", "failed", "passed", "error", "passed", "passed"],
     }
-    window = [
-        (rec(i), [TestPoint(n, o[i], {"accuracy": i / 10}) for n, o in outcomes.items()])
+    runs = [
+        run_of(f"{i:016x}", [scored(n, o[i], accuracy=i / 10) for n, o in outcomes.items()])
         for i in range(6)
     ]
+    window = [(rec(i), run_points(run)) for i, run in enumerate(runs)]
     histories = histories_of(list(reversed(window)), max_points=5)
     assert [h.nodeid for h in histories] == ["t::flaky", "t::fixed", "t::steady"]
     flaky, fixed, steady = histories
-    assert (flaky.flips, flaky.flipping) == (3, True)
-    assert (fixed.flips, fixed.flipping) == (1, False)
-    assert steady.flips == 0 and steady.pass_rate == 1.0
-    # the newest 5 runs, oldest first; the skip does not count toward the pass rate
-    assert [o for _, o in fixed.outcomes] == ["failed", "passed", "passed", "skipped", "passed"]
-    assert fixed.pass_rate == pytest.approx(3 / 4)
-    assert flaky.scores["accuracy"] == pytest.approx((0.1, 0.2, 0.3, 0.4, 0.5))
+    # exactly agentv-results flaky over the newest 5 runs of the series
+    assert [h.flakiness for h in histories] == flakiness([p for _, p in window[1:]])
+    assert (flaky.flakiness.flips, flaky.flakiness.flaky) == (3, True)
+    # fixed once is a flip too: flaky, as the flaky command says
+    assert (fixed.flakiness.flips, fixed.flakiness.flaky) == (1, True)
+    assert (steady.flakiness.flips, steady.flakiness.flaky, steady.flakiness.pass_rate) == (
+        0,
+        False,
+        1.0,
+    )
+    # the skip is not an outcome: four squares, each linked to its run
+    assert fixed.outcomes == tuple(
+        (f"{i:016x}", o) for i, o in ((1, "failed"), (2, "passed"), (3, "passed"), (5, "passed"))
+    )
+    assert fixed.flakiness.pass_rate == pytest.approx(3 / 4)
+    assert (fixed.flakiness.low, fixed.flakiness.high) == wilson_interval(3, 4)
     # the same test under two models is two histories
-    other = [(rec(9, model="other"), [TestPoint("t::steady", "failed")])]
+    other = [(rec(9, model="other"), run_points(run_of("o", [scored("t::steady", "failed")])))]
     assert len(histories_of(window + other)) == 4
 
 
-def test_test_points_keep_the_last_record_of_a_rerun_and_round_trip() -> None:
-    run = build(plan(3)[0], 0)
-    metadata = RunMetadata.model_validate_json(run.files["metadata.json"])
-    rerun = metadata.model_copy(
-        update={"tests": [*metadata.tests, record("test_refund", "failed")]}
-    )
-    points = points_of(rerun)
-    assert len(points) == 4
-    assert points[0].outcome == "failed"
-    assert points_from_json(points_to_json(points)) == points
-    assert len(parse_transcript(run.files["transcript.jsonl"])) == 12
+def test_repeats_that_disagree_are_a_mixed_square() -> None:
+    run = run_of("r", [scored("t::a[repeat1of2]"), scored("t::a[repeat2of2]", "failed")])
+    [history] = histories_of([(rec(0), run_points(run))])
+    assert history.outcomes == (("r", "mixed"),) and history.flakiness.flaky
 
 
 def test_markers_and_the_releases_section() -> None:

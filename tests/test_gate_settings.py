@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from pytest_agentv.gate_settings import resolve_gate_settings
 from pytest_agentv.options import SettingsError
+from tests.helpers import resolve_gate_settings
 
 
 def test_per_metric_values_merge_with_the_higher_source_winning() -> None:

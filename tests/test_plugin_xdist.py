@@ -85,3 +85,50 @@ def test_one(agentv, pytestconfig):
     assert metadata["model"] is None and metadata["evalFile"] == "chosen"
     (test,) = metadata["tests"]
     assert test["metadata"] == {"model_setting": None, "worker_input": True}
+
+
+def test_workers_inherit_the_controllers_gate_settings(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Gates, repeat and run group travel with the other settings: a worker whose environment
+    says otherwise still gates, repeats and groups as the controller resolved."""
+    pytester.makeconftest(
+        """
+import os
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ["AGENTV_MIN_SCORE"] = "accuracy=0.99,tone=0.99"
+    os.environ["AGENTV_REPEAT"] = "3"
+    os.environ["AGENTV_RUN_GROUP"] = "seen-only-by-workers"
+"""
+    )
+    pytester.makefile(".yaml", **{".agentv/config": "gates:\n  min_score: {grounded: 0.1}\n"})
+    pytester.makepyfile(
+        test_suite="""
+from pytest_agentv.plugin import GATE_SETTINGS_KEY, SETTINGS_KEY
+
+def test_one(agentv, pytestconfig, agentv_repeat):
+    gates = pytestconfig.stash[GATE_SETTINGS_KEY]
+    agentv.score("accuracy", 1.0)
+    agentv.score("grounded", 1.0)
+    agentv.metadata["min_scores"] = dict(gates.min_scores)
+    agentv.metadata["repeat"] = gates.repeat
+    agentv.metadata["run_group"] = pytestconfig.stash[SETTINGS_KEY].run_group
+    agentv.metadata["source"] = gates.sources["min_score"]
+"""
+    )
+    monkeypatch.setenv("AGENTV_MIN_SCORE", "accuracy=0.5")
+    result = pytester.runpytest(
+        "-n1", "-p", "no:benchmark", "--agentv-repeat", "2", "--agentv-run-group", "ci-7"
+    )
+    result.assert_outcomes(passed=2)
+    assert result.ret == 0
+    metadata, _events, _summary = load_run(only_run_dir(pytester.path / ".agentv" / "runs"))
+    assert metadata["runGroup"] == "ci-7"
+    for test in metadata["tests"]:
+        assert test["metadata"] == {
+            "min_scores": {"accuracy": 0.5, "grounded": 0.1},
+            "repeat": 2,
+            "run_group": "ci-7",
+            "source": "environment variable AGENTV_MIN_SCORE, "
+            + str(pytester.path / ".agentv" / "config.yaml"),
+        }

@@ -60,13 +60,13 @@ def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     default: Any = argparse.SUPPRESS if suppress else None
     group = parser.add_argument_group("where runs are read from (same settings as the plugin)")
     for spec in OPTIONS:
-        if spec.cli_flag is None:
+        if spec.cli_flag is None or spec.cli_command is not None:
             continue
         group.add_argument(
             spec.cli_flag,
             dest=spec.key,
             default=default,
-            metavar=spec.key.upper(),
+            metavar=spec.value_name,
             type=argparse_type(spec.check) if spec.check else str,
             help=f"{spec.help} [env {spec.env}]",
         )

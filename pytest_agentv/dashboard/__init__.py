@@ -7,7 +7,13 @@ gate verdicts and releases plug in. docs/dashboard.md describes the site.
 
 from __future__ import annotations
 
-from pytest_agentv.dashboard.build import DEFAULT_MARKERS, BuildReport, SiteOptions, build_site
+from pytest_agentv.dashboard.build import (
+    DEFAULT_COMPARE_PANELS,
+    DEFAULT_MARKERS,
+    BuildReport,
+    SiteOptions,
+    build_site,
+)
 from pytest_agentv.dashboard.extensions import (
     Cell,
     ComparePanel,
@@ -21,6 +27,7 @@ from pytest_agentv.dashboard.output import SiteError
 from pytest_agentv.dashboard.records import Mark
 
 __all__ = [
+    "DEFAULT_COMPARE_PANELS",
     "DEFAULT_MARKERS",
     "BuildReport",
     "Cell",

@@ -23,14 +23,11 @@ from pytest_agentv.dashboard.output import SiteWriter, read_manifest
 from pytest_agentv.dashboard.records import (
     RunRecord,
     SeriesLinker,
-    TestPoint,
-    points_from_json,
-    points_of,
-    points_to_json,
     record_from_json,
-    record_from_summary,
+    record_of,
     record_to_json,
 )
+from pytest_agentv.dashboard.verdicts import gate_marks, paired_statistics
 from pytest_agentv.dashboard.views import (
     check_link_template,
     chunks,
@@ -46,11 +43,22 @@ from pytest_agentv.dashboard.views import (
 from pytest_agentv.index import RunQuery
 from pytest_agentv.models import RunMetadata, TranscriptEvent
 from pytest_agentv.sources import RunSource
+from pytest_agentv.trends import RunPoints, run_points
 
 #: called as ``progress(phase, done, total)``; the phase is "runs"
 Progress = Callable[[str, int, int], None]
-DEFAULT_MARKERS: tuple[RunMarker, ...] = ()
-_FINGERPRINT_MODULES = ("html.py", "html_run.py", "svg.py", "views.py", "records.py", "build.py")
+#: every site marks the gate verdict its session recorded, and compares pairs statistically
+DEFAULT_MARKERS: tuple[RunMarker, ...] = (gate_marks,)
+DEFAULT_COMPARE_PANELS: tuple[ComparePanel, ...] = (paired_statistics,)
+_FINGERPRINT_MODULES = (
+    "html.py",
+    "html_run.py",
+    "svg.py",
+    "views.py",
+    "records.py",
+    "build.py",
+    "verdicts.py",
+)
 
 
 @dataclass(frozen=True)
@@ -102,7 +110,7 @@ class _Run:
     key: str
     record: RunRecord
     metadata: RunMetadata | None = None
-    points: tuple[TestPoint, ...] | None = None
+    points: RunPoints | None = None
     cached: dict[str, Any] = field(default_factory=dict)
 
 
@@ -159,7 +167,7 @@ def build_site(
     link_template: str | None = None,
     compare: Iterable[tuple[str, str]] = (),
     markers: Sequence[RunMarker] = DEFAULT_MARKERS,
-    compare_panels: Sequence[ComparePanel] = (),
+    compare_panels: Sequence[ComparePanel] = DEFAULT_COMPARE_PANELS,
     sections: Sequence[Section] = (),
     options: SiteOptions = SiteOptions(),
 ) -> BuildReport:
@@ -224,9 +232,14 @@ def build_site(
     window = runs[-options.history_runs :]
     for run in window:
         if run.points is None:
-            run.points = points_of(run.metadata or reader.metadata(run.record.run_id))
+            run.points = run_points(run.metadata or reader.metadata(run.record.run_id))
     _top_pages(
-        writer, records, [(r.record, r.points or ()) for r in window], compare, sections, options
+        writer,
+        records,
+        [(r.record, r.points) for r in window if r.points is not None],
+        compare,
+        sections,
+        options,
     )
 
     cache = {}
@@ -237,7 +250,7 @@ def build_site(
             "page": run.cached.get("page"),
         }
         if run.points is not None:
-            entry["points"] = points_to_json(run.points)
+            entry["points"] = run.points.to_json()
         cache[run.record.run_id] = entry
     removed = writer.finish(cache, fingerprint)
     return BuildReport(
@@ -264,7 +277,7 @@ def _load(
     cached = cached_runs.get(run_id)
     if commit is not None and cached and cached.get("key") == commit:
         record = record_from_json(cached["record"])
-        points = points_from_json(cached["points"]) if "points" in cached else None
+        points = RunPoints.from_json(cached["points"]) if "points" in cached else None
         return _Run(
             commit, replace(record, seq=seq, pending=pending), points=points, cached=dict(cached)
         )
@@ -274,14 +287,14 @@ def _load(
         key = hashlib.sha256(reader.summary_bytes(run_id)).hexdigest()
         if cached and cached.get("key") == key:
             record = record_from_json(cached["record"])
-            points = points_from_json(cached["points"]) if "points" in cached else None
+            points = RunPoints.from_json(cached["points"]) if "points" in cached else None
             return _Run(
                 key, replace(record, seq=seq, pending=pending), points=points, cached=dict(cached)
             )
     # metadata.json holds everything summary.json does, and the run page needs it anyway
     metadata = reader.metadata(run_id)
     marks = marks_of(metadata, markers)
-    record = record_from_summary(metadata, seq=seq, pending=pending, marks=marks)
+    record = record_of(metadata, seq=seq, pending=pending, marks=marks)
     return _Run(key, record, metadata=metadata)
 
 
@@ -313,7 +326,7 @@ def _run_pages(
         return
     metadata = run.metadata or reader.metadata(record.run_id)
     run.metadata = metadata
-    run.points = points_of(metadata)
+    run.points = run_points(metadata)
     events = reader.transcript(record.run_id)
     detail = run_detail(
         metadata, record, link_template=link_template, messages=message_counts(events)
@@ -367,7 +380,7 @@ def _data_js(key: str, value: Any) -> bytes:
 def _top_pages(
     writer: SiteWriter,
     records: Sequence[RunRecord],
-    window: Sequence[tuple[RunRecord, Sequence[TestPoint]]],
+    window: Sequence[tuple[RunRecord, RunPoints]],
     compare: Iterable[tuple[str, str]],
     sections: Sequence[Section],
     options: SiteOptions,

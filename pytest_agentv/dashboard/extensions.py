@@ -54,8 +54,15 @@ class Table:
 class Section(Protocol):
     """An extra page of the site."""
 
-    slug: str  # file name without .html; also the navigation label's key
-    title: str
+    @property
+    def slug(self) -> str:
+        """The file name without .html; also the navigation label's key."""
+        ...
+
+    @property
+    def title(self) -> str:
+        """The navigation label."""
+        ...
 
     def build(self, records: Sequence[RunRecord]) -> Table | None:
         """The page's table, or None to leave the page out."""
@@ -74,6 +81,8 @@ class ReleaseRow:
     eval_run: str | None = None  # the run that gated it
     score: float | None = None
     threshold: float | None = None
+    metric: str | None = None  # what the score measures: pass_rate or a metric's mean
+    deployed: bool = False  # current.yaml is this version
 
 
 @dataclass(frozen=True)
@@ -83,6 +92,7 @@ class ReleasesSection:
     releases: Sequence[ReleaseRow]
     slug: str = "releases"
     title: str = "Releases"
+    where: str = ""  # which branch the rows were read from, for the introduction
 
     def build(self, records: Sequence[RunRecord]) -> Table | None:
         if not self.releases:
@@ -99,11 +109,13 @@ class ReleasesSection:
                     + (f" / {rel.threshold:g}" if rel.threshold is not None else "")
                 )
             )
+            if rel.score is not None and rel.metric:
+                gate += f" ({rel.metric})"
             rows.append(
                 (
                     Cell(rel.agent),
                     Cell(f"v{rel.version}", sort=rel.version),
-                    Cell(rel.status, status=rel.status),
+                    Cell(rel.status + (" · deployed" if rel.deployed else ""), status=rel.status),
                     Cell(rel.timestamp),
                     Cell(run[:12] if run else "-", href=pages.get(run) if run else None),
                     Cell(gate, sort=rel.score),
@@ -114,7 +126,9 @@ class ReleasesSection:
             "Releases",
             ("agent", "version", "status", "time", "eval run", "score / min", "changelog"),
             tuple(rows),
-            intro="Every version of every agent, newest first; the eval run that "
-            "gated a release links to its run page.",
+            intro="Every version of every agent, newest first"
+            + (f", from the releases {self.where}" if self.where else "")
+            + "; the eval run that gated a release links to its run page when the run is on "
+            "this site (docs/releases.md).",
             filters=(0, 2),
         )

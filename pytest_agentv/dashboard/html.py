@@ -22,6 +22,7 @@ from pytest_agentv.dashboard.views import (
     Facets,
     TestHistory,
     Trend,
+    pass_rate_text,
 )
 
 ASSETS = ("style.css", "app.js")
@@ -171,7 +172,8 @@ def run_row(r: RunRecord) -> str:
         f"<td>{e(r.model or '-')}</td><td>{e(r.eval_file or '-')}</td>"
         f"<td>{e(r.source_branch or '-')}</td><td>{e(', '.join(r.tags))}</td>"
         f'<td data-v="{r.passed}">{r.passed}/{r.total}</td>'
-        f'<td data-v="{r.pass_rate if r.pass_rate is not None else -1}">{pct(r.pass_rate)}</td>'
+        f'<td data-v="{r.pass_rate if r.pass_rate is not None else -1}" '
+        f'title="{e(pass_rate_text(r.pass_rate, r.pass_interval))}">{pct(r.pass_rate)}</td>'
         f"<td>{e(scores)}</td><td>{marks(r.marks)}</td>"
         f"<td><code>{e((r.source_commit or '-')[:8])}</code></td></tr>"
     )
@@ -238,22 +240,25 @@ def tests_body(histories: Sequence[TestHistory], facets: Facets, window: int) ->
     """Per test: sparkline of its newest outcomes, pass rate, flips; flipping tests first."""
     rows = []
     for h in histories:
-        flag = '<span class="mark bad">flips</span>' if h.flipping else ""
+        f = h.flakiness
+        flag = '<span class="mark bad">flaky</span>' if f.flaky else ""
+        interval = f"{f.low * 100:.0f}-{f.high * 100:.0f}%"
         rows.append(
             f"<tr{_filter_attrs(h.model, h.eval_file, None, (), h.nodeid + ' ' + h.model)}"
-            f' class="{"flipping" if h.flipping else ""}">'
+            f' class="{"flipping" if f.flaky else ""}">'
             f"<td><code>{e(h.nodeid)}</code></td><td>{e(h.model)}</td>"
             f"<td>{sparkline(h.outcomes, run_href)}</td>"
-            f'<td data-v="{h.pass_rate if h.pass_rate is not None else -1}">'
-            f"{pct(h.pass_rate)}</td>"
-            f'<td data-v="{h.flips}">{h.flips}</td><td>{flag}</td></tr>'
+            f'<td data-v="{f.pass_rate}">{pct(f.pass_rate)} <small>{interval}</small></td>'
+            f'<td data-v="{f.flips}">{f.flips}</td><td>{flag}</td></tr>'
         )
     return (
         "<h1>Tests</h1>"
         + filter_form(facets, fields=("model", "eval"), placeholder="test node id or model")
         + f'<p class="note">Each test over the newest runs of its model and eval (from the '
-        f"newest {window} runs): a square per run, oldest first. A test flips when it went from "
-        "passing to failing and back (at least two changes).</p>"
+        f"newest {window} runs): a square per run, oldest first, half-shaded when its repeats "
+        "disagreed. The figures are those of <code>agentv-results flaky</code>: the pass rate "
+        "over every repeat with its 95% Wilson interval, the flips between consecutive runs, "
+        "and flaky when it flipped or had both outcomes within one run.</p>"
         + '<table class="data sortable tests" id="tests"><thead><tr>'
         + th("test")
         + th("model")

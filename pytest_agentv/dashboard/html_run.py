@@ -13,6 +13,7 @@ from pytest_agentv.dashboard.html import compare_href, e, marks, num, run_href, 
 from pytest_agentv.dashboard.records import RunRecord
 from pytest_agentv.dashboard.views import RunDetail, TranscriptGroup
 from pytest_agentv.diff import RunDiff, TestChange
+from pytest_agentv.models import GateRecord
 from pytest_agentv.redact_rules import MARKER_PREFIX
 
 # --- run page -------------------------------------------------------------------------------------
@@ -63,6 +64,64 @@ def transcript_html(groups: Sequence[TranscriptGroup]) -> str:
             )
         parts.append("</section>")
     return "".join(parts)
+
+
+def _gate_value(value: float | None, signed: bool = False) -> str:
+    if value is None:
+        return "-"
+    value = round(value, 12) + 0.0  # float noise shown as the 0 it is, as the CLI does
+    return f"{value:+.4g}" if signed else f"{value:.4g}"
+
+
+def gate_html(gate: GateRecord | None) -> str:
+    """The run's gates as its session evaluated them: one row per gate, then the verdict."""
+    if gate is None:
+        return ""
+    rows = []
+    for row in gate.rows:
+        interval = (
+            f" [{row.low:+.3g}, {row.high:+.3g}]"
+            if row.low is not None and row.high is not None
+            else ""
+        )
+        rows.append(
+            f'<tr data-verdict="{e(row.verdict)}"><td>{e(row.gate)}</td><td>{e(row.metric)}</td>'
+            f"<td>{_gate_value(row.this_run)}</td><td>{_gate_value(row.baseline)}</td>"
+            f"<td>{_gate_value(row.difference, signed=True)}{interval}</td>"
+            f"<td>{row.limit:g}</td>"
+            f'<td class="status-{e(row.verdict)}">{e(row.verdict)}</td><td>{e(row.note)}</td></tr>'
+        )
+    against = f" against baseline {run_link(gate.baseline)}" if gate.baseline else ""
+    error = f'<p class="verdict bad">gate error: {e(gate.error)}</p>' if gate.error else ""
+    css = {"pass": "ok", "fail": "bad"}.get(gate.verdict, "info")
+    return (
+        f'<h2 id="gate">Gate</h2><p class="verdict {css}" id="gate-verdict">'
+        f"gate verdict{against}: {e(gate.verdict)}</p>{error}"
+        + (
+            '<table class="data" id="gate-rows"><thead><tr>'
+            + "".join(
+                f"<th scope=col>{label}</th>"
+                for label in (
+                    "gate",
+                    "metric",
+                    "this run",
+                    "baseline",
+                    "difference",
+                    "limit",
+                    "verdict",
+                    "note",
+                )
+            )
+            + f"</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+            if rows
+            else ""
+        )
+    )
+
+
+def run_link(run_id: str, root: str = "../../") -> str:
+    """A run id linked to its page (which exists when the run is on the site)."""
+    return f'<a href="{run_href(run_id, root)}"><code>{e(run_id[:12])}</code></a>'
 
 
 def run_body(detail: RunDetail, transcript: Sequence[TranscriptGroup]) -> str:
@@ -121,8 +180,7 @@ def run_body(detail: RunDetail, transcript: Sequence[TranscriptGroup]) -> str:
     tokens_in, tokens_out, cost = detail.usage
     return (
         f"<h1>Run <code>{r.run_id}</code></h1><p>{' · '.join(links)}</p>"
-        f'<table class="fields">{rows}</table>'
-        "<h2>Tests</h2>"
+        f'<table class="fields">{rows}</table>' + gate_html(detail.gate) + "<h2>Tests</h2>"
         '<table class="data sortable" id="run-tests"><thead><tr>'
         + th("test")
         + th("outcome")

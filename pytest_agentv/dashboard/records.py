@@ -1,9 +1,10 @@
 """What the dashboard knows of one run, as plain frozen data (pure: stored models in, records out).
 
-A :class:`RunRecord` is built from a run's ``summary.json`` alone, so the overview of 10 000 runs
-never reads a transcript; :class:`TestPoint` is the compact per-test slice of ``metadata.json``
-that per-test history needs. Both round-trip through JSON (:func:`record_to_json` /
-:func:`record_from_json`), which is how the incremental build caches them between builds.
+A :class:`RunRecord` is built from a run's ``metadata.json`` once, so the overview of 10 000 runs
+never reads a transcript; per-test history keeps :class:`pytest_agentv.trends.RunPoints`, the
+slice ``agentv-results flaky`` reads. Both round-trip through JSON (:func:`record_to_json` /
+:func:`record_from_json`, ``RunPoints.to_json``), which is how the incremental build caches them.
+Pass rates are the gates' (:func:`pytest_agentv.gates.pass_rate`), with a Wilson interval.
 """
 
 from __future__ import annotations
@@ -12,7 +13,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from pytest_agentv.models import RunMetadata, RunSummary
+from pytest_agentv.gates import outcome_values
+from pytest_agentv.gates import pass_rate as gate_pass_rate
+from pytest_agentv.models import RunMetadata
+from pytest_agentv.stats import wilson_interval
 
 
 @dataclass(frozen=True)
@@ -48,12 +52,14 @@ class RunRecord:
     pending: bool = False
     prev: str | None = None  # the previous run of the same model and eval (the compare pair)
     marks: tuple[Mark, ...] = field(default=())
+    pass_rate: float | None = None  # the gates' pass rate (None: no test passed or failed)
+    repeats: tuple[int, int] = (0, 0)  # passing and counted outcomes, for the interval
 
     @property
-    def pass_rate(self) -> float | None:
-        """Passed over the tests that ran (skipped tests did not run, so they do not count)."""
-        ran = self.total - self.skipped
-        return self.passed / ran if ran > 0 else None
+    def pass_interval(self) -> tuple[float, float] | None:
+        """The 95 % Wilson interval of the pass rate, over every counted outcome."""
+        passed, counted = self.repeats
+        return wilson_interval(passed, counted) if counted else None
 
     @property
     def series(self) -> tuple[str, str]:
@@ -61,46 +67,39 @@ class RunRecord:
         return (self.model or "-", self.eval_file or "-")
 
 
-@dataclass(frozen=True)
-class TestPoint:
-    """One test of one run, as per-test history needs it."""
-
-    __test__ = False  # not a pytest test class
-
-    nodeid: str
-    outcome: str
-    scores: Mapping[str, float] = field(default_factory=dict)
-
-
-def record_from_summary(
-    summary: RunSummary | RunMetadata,
+def record_of(
+    metadata: RunMetadata,
     *,
     seq: int,
     pending: bool = False,
     marks: Sequence[Mark] = (),
 ) -> RunRecord:
-    """The overview record of a stored run, from its summary or its metadata (which holds
-    every field the summary has); ``prev`` is filled in by :class:`SeriesLinker`."""
-    counts = summary.counts
+    """The overview record of a stored run, from its metadata; ``prev`` is filled in by
+    :class:`SeriesLinker`. The pass rate is the one ``--agentv-min-pass-rate`` gates: each
+    test counted once, its repeats averaged, skipped tests left out."""
+    counts = metadata.counts
+    outcomes = [ok for oks in outcome_values(metadata.tests).values() for ok in oks]
     return RunRecord(
-        run_id=summary.run_id,
+        run_id=metadata.run_id,
         seq=seq,
-        timestamp=summary.timestamp,
-        model=summary.model,
-        eval_file=summary.eval_file,
-        source_branch=summary.source_branch,
-        source_commit=summary.source_commit,
-        source_repo=summary.source_repo,
-        tags=tuple(summary.tags),
+        timestamp=metadata.timestamp,
+        model=metadata.model,
+        eval_file=metadata.eval_file,
+        source_branch=metadata.source_branch,
+        source_commit=metadata.source_commit,
+        source_repo=metadata.source_repo,
+        tags=tuple(metadata.tags),
         total=counts.total,
         passed=counts.passed,
         failed=counts.failed,
         skipped=counts.skipped,
         errors=counts.errors,
-        scores={name: agg.mean for name, agg in sorted(summary.scores.items())},
-        duration=summary.duration_seconds,
+        scores={name: agg.mean for name, agg in sorted(metadata.scores.items())},
+        duration=metadata.duration_seconds,
         pending=pending,
         marks=tuple(marks),
+        pass_rate=gate_pass_rate(metadata.tests),
+        repeats=(sum(outcomes), len(outcomes)),
     )
 
 
@@ -134,15 +133,6 @@ def link_series(records: Iterable[RunRecord]) -> list[RunRecord]:
     return [linker.link(record) for record in sorted(records, key=lambda r: r.seq)]
 
 
-def points_of(metadata: RunMetadata) -> tuple[TestPoint, ...]:
-    """The compact per-test slice of a run (a rerun nodeid is judged by its last record)."""
-    by_nodeid = {t.nodeid: t for t in metadata.tests}
-    return tuple(
-        TestPoint(t.nodeid, t.outcome, {n: s.value for n, s in sorted(t.scores.items())})
-        for t in by_nodeid.values()
-    )
-
-
 # --- JSON round trip (the build cache and the site's data files) ---------------------------------
 
 
@@ -164,6 +154,7 @@ def record_to_json(record: RunRecord) -> dict[str, Any]:
         "pending": record.pending,
         "prev": record.prev,
         "marks": [[m.kind, m.label, m.ok] for m in record.marks],
+        "rate": [record.pass_rate, *record.repeats],
     }
 
 
@@ -190,14 +181,6 @@ def record_from_json(data: Mapping[str, Any]) -> RunRecord:
         pending=data["pending"],
         prev=data["prev"],
         marks=tuple(Mark(kind, label, ok) for kind, label, ok in data["marks"]),
+        pass_rate=data["rate"][0],
+        repeats=(data["rate"][1], data["rate"][2]),
     )
-
-
-def points_to_json(points: Sequence[TestPoint]) -> list[list[Any]]:
-    """Test points as compact JSON rows ``[nodeid, outcome, scores]``."""
-    return [[p.nodeid, p.outcome, dict(p.scores)] for p in points]
-
-
-def points_from_json(rows: Iterable[Sequence[Any]]) -> tuple[TestPoint, ...]:
-    """The inverse of :func:`points_to_json`."""
-    return tuple(TestPoint(nodeid, outcome, dict(scores)) for nodeid, outcome, scores in rows)

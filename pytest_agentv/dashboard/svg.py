@@ -81,16 +81,19 @@ def trend_chart(trend: Trend, href: Callable[[str], str]) -> str:
         )
         for p in series.points:
             failed = any(m.ok is False for m in p.marks)
+            passed = bool(p.marks) and all(m.ok for m in p.marks)
             marked = " marked" if p.marks else ""
             title = f"{series.model} · {p.run_id[:8]} · {p.timestamp[:16]} · {_fmt(p.value)}"
             title += "".join(f" · {m.label}" for m in p.marks)
+            gate = next((m.label for m in p.marks if m.kind == "gate"), None)
+            verdict = f' data-gate="{_attr(gate)}"' if gate else ""
             parts.append(
                 f'<a href="{_attr(href(p.run_id))}" class="pt-link">'
-                f'<circle class="pt {css}{marked}{" bad" if failed else ""}" '
+                f'<circle class="pt {css}{marked}{" bad" if failed else " ok" if passed else ""}" '
                 f'cx="{x(p.seq):.1f}" cy="{y(p.value):.1f}" r="3.5" '
                 f'data-run="{p.run_id}" data-model="{_attr(series.model)}" '
                 f'data-eval="{_attr(p.eval_file or "-")}" data-branch="{_attr(p.branch or "-")}" '
-                f'data-tags="{_attr(tags_attr(p.tags))}">'
+                f'data-tags="{_attr(tags_attr(p.tags))}"{verdict}>'
                 f"<title>{_attr(title)}</title></circle></a>"
             )
     parts.append("</svg>")

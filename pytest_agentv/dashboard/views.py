@@ -7,16 +7,16 @@ regression on the site is exactly a regression for ``agentv-results diff``.
 
 from __future__ import annotations
 
-import itertools
 import json
 import string
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from pytest_agentv.dashboard.records import Mark, RunRecord, TestPoint
-from pytest_agentv.diff import FAILING_OUTCOMES, OK_OUTCOMES, RunDiff, diff_runs
-from pytest_agentv.models import RunMetadata, TranscriptEvent
+from pytest_agentv.dashboard.records import Mark, RunRecord
+from pytest_agentv.diff import RunDiff, diff_runs
+from pytest_agentv.models import GateRecord, RunMetadata, TranscriptEvent
 from pytest_agentv.redact_rules import MARKER_PREFIX
+from pytest_agentv.trends import Flakiness, RunPoints, flakiness
 
 PASS_RATE = "pass rate"  # the trend every run has, drawn before the recorded metrics
 LINK_FIELDS = ("repo", "commit", "branch")
@@ -131,6 +131,15 @@ def metric_trends(records: Iterable[RunRecord], max_points: int = 200) -> list[T
     ]
 
 
+def pass_rate_text(rate: float | None, interval: tuple[float, float] | None) -> str:
+    """``83% (95% interval 44-97%)``: the gates' pass rate with its Wilson interval."""
+    if rate is None:
+        return "-"
+    if interval is None:
+        return f"{rate * 100:.0f}%"
+    return f"{rate * 100:.0f}% (95% interval {interval[0] * 100:.0f}-{interval[1] * 100:.0f}%)"
+
+
 # --- run detail -----------------------------------------------------------------------------------
 
 
@@ -202,6 +211,7 @@ class RunDetail:
     usage: tuple[int, int, float]
     metadata: tuple[tuple[str, str], ...]  # user metadata, JSON-encoded values
     args: tuple[str, ...]
+    gate: GateRecord | None = None  # the gates as the run's session evaluated them
 
 
 def _failed(value: float, threshold: float | None, passed: bool | None) -> bool:
@@ -248,6 +258,7 @@ def run_detail(
             f"{counts.passed} passed, {counts.failed} failed, {counts.errors} errors, "
             f"{counts.skipped} skipped (of {counts.total})",
         ),
+        ("pass rate", pass_rate_text(record.pass_rate, record.pass_interval)),
         ("tags", ", ".join(metadata.tags) or "-"),
         (
             "versions",
@@ -287,6 +298,7 @@ def run_detail(
             for k, v in sorted(metadata.metadata.items())
         ),
         args=tuple(metadata.args),
+        gate=metadata.gate,
     )
 
 
@@ -369,62 +381,61 @@ def compare_runs(before: RunMetadata, after: RunMetadata, tolerance: float = 0.0
 # --- per-test history -----------------------------------------------------------------------------
 
 
+SYMBOL_OUTCOMES = {"P": "passed", "F": "failed", "M": "mixed"}
+
+
 @dataclass(frozen=True)
 class TestHistory:
-    """One test of one model and eval over the newest runs."""
+    """One test of one model and eval over the newest runs: ``agentv-results flaky``'s figures."""
 
     __test__ = False  # not a pytest test class
 
-    nodeid: str
     model: str
     eval_file: str
-    outcomes: tuple[tuple[str, str], ...]  # (run id, outcome), oldest first
-    scores: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
+    flakiness: Flakiness
+    runs: tuple[str, ...]  # the run of each symbol of ``flakiness.history``, oldest first
 
     @property
-    def pass_rate(self) -> float | None:
-        """Passing outcomes over the runs in which the test ran (skips do not count)."""
-        ran = [o for _, o in self.outcomes if o in OK_OUTCOMES or o in FAILING_OUTCOMES]
-        return sum(o in OK_OUTCOMES for o in ran) / len(ran) if ran else None
+    def nodeid(self) -> str:
+        return self.flakiness.nodeid
 
     @property
-    def flips(self) -> int:
-        """How often the test went from passing to failing or back between runs it ran in."""
-        states = [
-            o in OK_OUTCOMES for _, o in self.outcomes if o in OK_OUTCOMES or o in FAILING_OUTCOMES
-        ]
-        return sum(a != b for a, b in itertools.pairwise(states))
-
-    @property
-    def flipping(self) -> bool:
-        """Went both ways (at least two flips): a test fixed once is not flagged."""
-        return self.flips >= 2
+    def outcomes(self) -> tuple[tuple[str, str], ...]:
+        """(run id, outcome) oldest first; ``mixed`` when its repeats disagreed."""
+        return tuple(
+            (run, SYMBOL_OUTCOMES[symbol])
+            for run, symbol in zip(self.runs, self.flakiness.history, strict=True)
+        )
 
 
 def histories_of(
-    window: Sequence[tuple[RunRecord, Sequence[TestPoint]]], max_points: int = 30
+    window: Sequence[tuple[RunRecord, RunPoints]], max_points: int = 30
 ) -> list[TestHistory]:
-    """Per test and series, the newest ``max_points`` outcomes; flipping tests first.
+    """Per test and series, :func:`pytest_agentv.trends.flakiness` over the newest
+    ``max_points`` runs of the series; flaky tests first.
 
-    ``window`` is the newest runs with their test points, in any order.
+    ``window`` is the newest runs with their points, in any order.
     """
-    found: dict[tuple[str, str, str], list[tuple[RunRecord, TestPoint]]] = {}
+    by_series: dict[tuple[str, str], list[RunPoints]] = {}
     for record, points in sorted(window, key=lambda pair: pair[0].seq):
-        model, eval_file = record.series
-        for point in points:
-            found.setdefault((point.nodeid, model, eval_file), []).append((record, point))
+        by_series.setdefault(record.series, []).append(points)
     histories = []
-    for (nodeid, model, eval_file), seen in found.items():
-        seen = seen[-max_points:]
-        metrics = sorted({m for _, p in seen for m in p.scores})
-        histories.append(
-            TestHistory(
-                nodeid,
-                model,
-                eval_file,
-                tuple((r.run_id, p.outcome) for r, p in seen),
-                {m: tuple(p.scores[m] for _, p in seen if m in p.scores) for m in metrics},
+    for (model, eval_file), runs in by_series.items():
+        runs = runs[-max_points:]
+        for found in flakiness(runs):
+            seen = tuple(
+                r.run_id
+                for r in runs
+                if found.nodeid in r.tests and r.tests[found.nodeid].symbol is not None
             )
+            histories.append(TestHistory(model, eval_file, found, seen))
+    histories.sort(
+        key=lambda h: (
+            not h.flakiness.flaky,
+            -(h.flakiness.flip_rate or 0.0),
+            h.flakiness.pass_rate,
+            h.nodeid,
+            h.model,
         )
-    histories.sort(key=lambda h: (not h.flipping, -h.flips, h.nodeid, h.model))
+    )
     return histories

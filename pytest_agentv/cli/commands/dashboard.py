@@ -6,6 +6,7 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pytest_agentv.cli.command import Command
 from pytest_agentv.cli.common import (
@@ -15,10 +16,14 @@ from pytest_agentv.cli.common import (
     open_for,
     positive_int,
     resolve,
+    settings_from_args,
     tolerance,
     write,
     write_json,
 )
+
+if TYPE_CHECKING:
+    from pytest_agentv.dashboard.extensions import Section
 
 
 class ProgressBar:
@@ -92,14 +97,37 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="X",
         help="as for diff: score drops up to X are not regressions (default 0)",
     )
+    parser.add_argument(
+        "--no-releases",
+        action="store_true",
+        help="leave out the releases page (by default the releases branch the releases.* "
+        "settings name is read when it exists; docs/releases.md)",
+    )
     parser.add_argument("--title", default="pytest-agentv", help="the site's name in every page")
     parser.add_argument("--json", action="store_true", help="print what was written as JSON")
+
+
+def releases(args: argparse.Namespace) -> list[Section]:
+    """The releases page, or none when the branch cannot be read (a warning says why)."""
+    from pytest_agentv.dashboard.releases import releases_section
+    from pytest_agentv.releases.errors import ReleaseError
+
+    try:
+        return [releases_section(settings_from_args(args), fetch=args.fetch is not False)]
+    except ReleaseError as exc:
+        print(
+            f"{PROG}: warning: the site has no releases page: {exc} "
+            "(--no-releases leaves it out without reading)",
+            file=sys.stderr,
+        )
+        return []
 
 
 def run(args: argparse.Namespace) -> int:
     from pytest_agentv.dashboard import SiteError, SiteOptions, build_site
 
     source = open_for(args)
+    sections = [] if args.no_releases else releases(args)
     pairs = [(resolve(source, base), resolve(source, new)) for base, new in args.compare or ()]
     out_dir = Path(args.output)
     progress = ProgressBar(sys.stderr.isatty() and not args.json)
@@ -111,6 +139,7 @@ def run(args: argparse.Namespace) -> int:
             progress=progress,
             link_template=args.link_template,
             compare=pairs,
+            sections=sections,
             options=options,
         )
     except SiteError as exc:

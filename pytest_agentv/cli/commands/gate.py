@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 
 from pytest_agentv.cli.command import Command
 from pytest_agentv.cli.common import (
@@ -18,34 +17,29 @@ from pytest_agentv.cli.common import (
     write_json,
 )
 from pytest_agentv.cli.groups import load_group
-from pytest_agentv.gate_settings import GATE_OPTIONS, argparse_checked
-
-#: the plugin's gate options that mean something for a stored run, as ``--min-score`` etc.
-_GATES = tuple(o for o in GATE_OPTIONS if o.key not in ("repeat", "run_group"))
+from pytest_agentv.options import OPTIONS, argparse_type
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run", metavar="RUN", nargs="?", help="the run to gate (default latest)")
     parser.add_argument("--group", metavar="ID", help="gate the parts of run group ID as one run")
-    for option in _GATES:
-        flag = option.flag.replace("--agentv-", "--")
-        if option.is_bool:
+    # the plugin's gate settings, named --min-score etc. (cli_command "gate" in the option table)
+    for spec in OPTIONS:
+        if spec.cli_command != "gate" or spec.cli_flag is None:
+            continue
+        help = f"{spec.help} [env {spec.env}]"
+        if spec.kind == "bool":
             parser.add_argument(
-                flag,
-                dest=option.key,
-                action="store_true",
-                default=None,
-                help=f"{option.help} [env {option.env}]",
+                spec.cli_flag, dest=spec.key, action="store_true", default=None, help=help
             )
             continue
-        assert option.check is not None
         parser.add_argument(
-            flag,
-            dest=option.key,
-            metavar=option.metavar,
-            type=argparse_checked(option.check),
-            action="append" if option.per_metric else "store",
-            help=f"{option.help} [env {option.env}]",
+            spec.cli_flag,
+            dest=spec.key,
+            metavar=spec.value_name,
+            type=argparse_type(spec.check) if spec.check else str,
+            action="append" if spec.kind == "metric_map" else "store",
+            help=help,
         )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
 
@@ -58,15 +52,10 @@ def run(args: argparse.Namespace) -> int:
     from pytest_agentv.baseline import ThisRun
     from pytest_agentv.gate_render import render_gate_table
     from pytest_agentv.gate_run import gate_run
-    from pytest_agentv.gate_settings import resolve_gate_settings
+    from pytest_agentv.gate_settings import gate_settings
 
     settings = settings_from_args(args)
-    gates = resolve_gate_settings(
-        cli={option.key: getattr(args, option.key, None) for option in _GATES},
-        env=os.environ,
-        file=settings.file_gates,
-        file_name=str(settings.config_file),
-    )
+    gates = gate_settings(settings)
     if not gates.spec.enabled:
         raise CliError(
             "no gate to evaluate: give --min-score, --min-pass-rate, --max-regression or "
