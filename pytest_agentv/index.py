@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+from pytest_agentv.retention import PRUNED_TRAILER, pruned_ids
 from pytest_agentv.run_ids import is_run_id
 from pytest_agentv.trailers import RUN_BLOCK, UNKNOWN, parse_pairs, parse_scores
 
@@ -154,6 +155,27 @@ def _values(entry: CommitLike) -> tuple[Any, ...] | None:
         _known(_trailer(trailers, "Source-Commit")),
         entry.commit,
     )
+
+
+def _rows_and_pruned(
+    entries: Iterable[CommitLike],
+) -> tuple[list[tuple[Any, ...]], set[str]]:
+    """Index rows of the run commits, newest first, leaving out runs a newer commit pruned;
+    and every run id those prune commits name."""
+    rows: list[tuple[Any, ...]] = []
+    pruned: set[str] = set()
+    for entry in entries:
+        values = _values(entry)
+        if values is not None:
+            if values[0] not in pruned:
+                rows.append(values)
+            continue
+        raw = getattr(entry, "raw_message", None)
+        if isinstance(raw, bytes):
+            pruned.update(pruned_ids(raw))
+        elif PRUNED_TRAILER in entry.trailers:
+            pruned.update(entry.trailers[PRUNED_TRAILER].split())
+    return rows, pruned
 
 
 def row_from_trailers(entry: CommitLike) -> RunRow | None:
@@ -377,7 +399,9 @@ class RunIndex:
                 rebuilt, reason = True, "no index yet"
             added = 0
             if tip is not None:
-                rows = [v for v in map(_values, walk(last)) if v is not None]
+                rows, pruned = _rows_and_pruned(walk(last))
+                if pruned and last is not None:  # a first index never inserted them
+                    db.executemany("DELETE FROM runs WHERE run_id = ?", ((r,) for r in pruned))
                 if last is None:
                     db.execute("DROP INDEX IF EXISTS runs_run_id")
                     db.execute("DROP INDEX IF EXISTS runs_commit")

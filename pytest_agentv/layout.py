@@ -42,6 +42,12 @@ class ProjectLayout:
         return self.spool_dir / "changes"
 
     @property
+    def refused_dir(self) -> Path:
+        """Runs refused before any commit (a file over the per-file limit), never delivered:
+        ``.agentv/spool/refused``; not a run id, so the spool never picks them up."""
+        return self.spool_dir / "refused"
+
+    @property
     def cache_dir(self) -> Path:
         """Cache repositories and the run index: ``.agentv/cache`` (or the user cache)."""
         return writable_dir(self.agentv_dir / "cache", "cache", self.rootdir)

@@ -118,6 +118,21 @@ def check_seconds(value: str) -> float:
     return seconds
 
 
+_SIZE = re.compile(r"(\d+)\s*(|b|kb|kib|mb|mib|gb|gib)", re.IGNORECASE)
+_SIZE_UNITS = {"": 1, "b": 1, "kb": 10**3, "kib": 2**10, "mb": 10**6, "mib": 2**20}
+_SIZE_UNITS |= {"gb": 10**9, "gib": 2**30}
+
+
+def check_size(value: str) -> str:
+    """``value`` (``100MiB``, ``50MB``, ``1048576``; ``0`` for no limit) as a count of bytes."""
+    match = _SIZE.fullmatch(value.strip())
+    if match is None:
+        raise ValueError(
+            f"{value!r} is not a size; use bytes or a unit, like 100MiB, 50MB or 0 for no limit"
+        )
+    return str(int(match[1]) * _SIZE_UNITS[match[2].lower()])
+
+
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -557,6 +572,17 @@ OPTIONS: tuple[OptionSpec, ...] = (
         "agentv_release",
         "gate this release with the run: SLUG or SLUG@VERSION (default: its latest pending_eval)",
         check_release_ref,
+    ),
+    OptionSpec(
+        "max_file_size",
+        "--agentv-max-file-size",
+        "--max-file-size",
+        "AGENTV_MAX_FILE_SIZE",
+        "agentv_max_file_size",
+        "refuse a run with a file bigger than this, which the git host would refuse "
+        "(default 100MiB, GitHub's limit; 0: no limit)",
+        check_size,
+        file_key="artifacts.git.max_file_size",
     ),
     OptionSpec(
         "quality_metric",

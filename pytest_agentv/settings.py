@@ -34,6 +34,7 @@ from pytest_agentv.options import (
     check_backend,
     check_branch,
     check_repo_path,
+    check_size,
     check_text,
     parse_bool,
 )
@@ -63,6 +64,10 @@ __all__ = [
     "settings_from_wire",
     "settings_to_wire",
 ]
+
+
+#: GitHub refuses files over 100 MiB; a commit holding one could never be pushed
+DEFAULT_MAX_FILE_SIZE = 100 * 1024 * 1024
 
 
 # --- resolution -----------------------------------------------------------------------------------
@@ -100,6 +105,8 @@ class Settings:
     releases_on_event: str | None = None
     release: str | None = None
     quality_metric: str | None = None
+    #: bytes one stored file may have (None: no limit); git backend only
+    max_file_size: int | None = DEFAULT_MAX_FILE_SIZE
     redaction: RedactionConfig | None = None  # None: the defaults
     config_file: Path | None = None
     sources: Mapping[str, str] = field(default_factory=dict)
@@ -193,6 +200,8 @@ def resolve_settings(
 
     values, sources = resolve_values(cli, env, ini, file_values, str(path))
     local_dir = Path(values.pop("local_dir", DEFAULT_LOCAL_DIR))
+    if "max_file_size" in values:  # a count of bytes, 0 for no limit (check_size is idempotent)
+        values["max_file_size"] = int(check_size(str(values["max_file_size"]))) or None
     given = {key: value for key, value in values.items() if key in _FIELDS}
     return Settings(
         rootdir=rootdir,

@@ -58,7 +58,7 @@ def test_stale_loose_object_lock_is_removed_and_sync_delivers(
     git("fsck", "--strict", cwd=source_repo)
 
 
-def test_a_live_writers_lock_is_left_alone_and_blocks_only_its_run(
+def test_a_live_writers_lock_is_left_alone_and_blocks_nothing(
     source_repo: Path, tmp_path: Path
 ) -> None:
     remote, run_ids = _spool_with_remote_missing(source_repo, tmp_path)
@@ -80,18 +80,15 @@ def test_a_live_writers_lock_is_left_alone_and_blocks_only_its_run(
         finally:
             holder.kill()
 
-    assert result.returncode != 0
-    output = result.stdout + result.stderr
-    assert "Traceback" not in output
-    assert f"held by a running process (pid {holder.pid})" in output
-    assert str(lock) in output
-    # the run that needs that object waits; the others were delivered around it
-    assert_delivered_once(remote, [run_ids[0], third.run_id])
-    assert project_spool(source_repo).run_ids() == [run_ids[1]]
+    # an old lock that a running process holds open is never swept; writes go around it
+    # (each commit is written as one pack, so no loose object of the run meets that lock)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    assert_delivered_once(remote, [*run_ids, third.run_id])
 
     result = agentv(source_repo, "sync", "--backend", "git", "--remote", "origin")
     assert result.returncode == 0, result.stderr
-    assert_delivered_once(remote, [run_ids[0], third.run_id, run_ids[1]])
+    assert not lock.exists()  # its holder is gone: now it is stale, and swept
 
 
 def test_stale_ref_lock_is_removed(source_repo: Path, bare_remote: Path) -> None:

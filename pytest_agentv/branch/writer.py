@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pytest_agentv import trailers as trailer_format
-from pytest_agentv.branch.changes import ChangeSet, MustHaveBlob
-from pytest_agentv.branch.errors import BranchConflict, BranchError
+from pytest_agentv.branch.changes import ChangeSet, MustHaveBlob, blob_sha
+from pytest_agentv.branch.errors import BranchConflict, BranchError, FileTooLarge
 from pytest_agentv.branch.history import describe_path, unpushed_commits
 from pytest_agentv.branch.reader import BranchReader
 from pytest_agentv.branch.results import BranchCommit, BranchDelivery, BranchSync
@@ -38,6 +38,7 @@ __all__ = [
     "BranchError",
     "BranchSync",
     "BranchWriter",
+    "FileTooLarge",
 ]
 
 _ALWAYS_DEFAULT = frozenset({"main", "master"})
@@ -67,9 +68,13 @@ class BranchWriter(BranchReader):
     backoff_base = 0.05
     backoff_cap = 2.0
 
-    def __init__(self, target: BranchTarget, pending: PendingChanges) -> None:
+    def __init__(
+        self, target: BranchTarget, pending: PendingChanges, max_file_size: int | None = None
+    ) -> None:
         super().__init__(target)
         self.pending = pending
+        #: bytes a file may have (None: no limit); a bigger file is refused by :meth:`apply`
+        self.max_file_size = max_file_size
 
     @classmethod
     def for_project(
@@ -92,10 +97,13 @@ class BranchWriter(BranchReader):
         """Commit ``change`` (and any earlier pending change sets), then push.
 
         Raises :class:`BranchConflict` when a precondition does not hold (nothing is committed
-        and the change leaves the spool), :class:`BranchError` when it cannot even be kept.
-        Every other trouble is reported in the delivery, with the change kept.
+        and the change leaves the spool), :class:`FileTooLarge` when a file is over
+        :attr:`max_file_size` (the change is not kept: it could never be pushed), and
+        :class:`BranchError` when it cannot even be kept. Every other trouble is reported in the
+        delivery, with the change kept.
         """
         check_key(change.key)
+        self.check_sizes(change)
         try:
             self.pending.put(change)
         except SpoolError as exc:
@@ -103,6 +111,7 @@ class BranchWriter(BranchReader):
         try:
             with self._open(lock=True) as repo:
                 state = self._deliver(repo, focus=change.key)
+                repo.consolidate_packs()  # one pack per commit and per fetch: keep them few
         except (BranchError, GitError, OSError) as exc:
             return self._kept(change.key, mask_credentials(str(exc)))
         except Exception as exc:  # a bug must not cost the change: it is safe in the spool
@@ -118,6 +127,15 @@ class BranchWriter(BranchReader):
             also_committed=tuple(key for key in state.committed if key != change.key),
         )
 
+    def check_sizes(self, change: ChangeSet) -> None:
+        """Raise :class:`FileTooLarge` for the first file of ``change`` over the limit."""
+        limit = self.max_file_size
+        if limit is None:
+            return
+        for path, data in change.files.items():
+            if data is not None and len(data) > limit:
+                raise FileTooLarge(change.key, path, len(data), limit)
+
     def _kept(self, key: str, problem: str) -> BranchDelivery:
         return BranchDelivery(key=key, commit=None, pushed=False, spooled=True, problems=(problem,))
 
@@ -127,6 +145,7 @@ class BranchWriter(BranchReader):
             with self._open(lock=True) as repo:
                 repo.sweep_stale_locks()  # under the lock: no writer of ours is mid-write
                 state = self._deliver(repo, focus=None)
+                repo.consolidate_packs()
         except Exception as exc:  # sync reports; a traceback helps no one and loses nothing here
             detail = (
                 str(exc)
@@ -242,9 +261,12 @@ class BranchWriter(BranchReader):
 
     def _commit_pending(self, repo: GitRepository, tip: str, key: str, state: _Pass) -> str:
         change = self.pending.load(key)
+        try:
+            self.check_sizes(change)  # spooled before the limit was lowered: never commit it
+        except FileTooLarge as exc:
+            raise SpoolError(f"{exc}; it stays in {self.pending.where(key)}") from None
         blobs = {
-            path: None if data is None else repo.write_blob(data)
-            for path, data in change.files.items()
+            path: None if data is None else blob_sha(data) for path, data in change.files.items()
         }
         if all(repo.blob_id(tip, path) == sha for path, sha in blobs.items()):
             # already on the branch (committed before a crash that left the spool copy behind)
@@ -262,7 +284,7 @@ class BranchWriter(BranchReader):
             author_time=author_time if author_time is not None else now,
             commit_time=now,
         )
-        new = repo.commit(tip, blobs, meta)
+        new = repo.commit(tip, change.files, meta)  # blobs, trees and commit: one pack
         self._move(repo, self.target.local_ref, new, tip)
         self.pending.remove(key)
         state.commits[key] = new

@@ -22,6 +22,7 @@ from pytest_agentv.cli.commands import (
     export,
     flaky,
     gate,
+    prune,
     show,
     sync,
     trend,
@@ -51,6 +52,7 @@ COMMANDS: tuple[Command, ...] = (
     verify.COMMAND,
     export.COMMAND,
     dashboard.COMMAND,
+    prune.COMMAND,
 )
 
 

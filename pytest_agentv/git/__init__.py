@@ -4,6 +4,7 @@
 - :mod:`.objects` — blobs, trees, commits, the deterministic genesis commit
 - :mod:`.refs` — refs (compare-and-swap), config lookups of a repository
 - :mod:`.packs` — a fast pack reader for first-parent walks
+- :mod:`.maintenance` — geometric consolidation that keeps a repository's packs few
 - :mod:`.transport` — fetching and pushing one branch
 - :mod:`.provenance` — origin, HEAD and dirtiness of the project's source repository
 - :mod:`.history` — the source repository's merge-base with its default branch, and ancestry

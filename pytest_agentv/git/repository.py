@@ -16,7 +16,7 @@ from dulwich.file import FileLocked
 from dulwich.repo import Repo
 
 from pytest_agentv.fs_locks import LOCK_STALE_AFTER, remove_if_stale, sweep_stale_locks
-from pytest_agentv.git import objects, packs, provenance, refs, transport
+from pytest_agentv.git import maintenance, objects, packs, provenance, refs, transport
 from pytest_agentv.git.errors import GitError
 from pytest_agentv.git.objects import CommitMeta
 from pytest_agentv.git.provenance import repo_slug
@@ -153,9 +153,6 @@ class GitRepository:
     def has_object(self, sha: str) -> bool:
         return objects.has_object(self._repo, sha)
 
-    def write_blob(self, data: bytes) -> str:
-        return self._writing(lambda: objects.write_blob(self._repo, data))
-
     def _writing(self, action: Callable[[], _T]) -> _T:
         """Run an object write; a loose object's ``.lock`` left by a killed writer is removed
         (when stale: :mod:`pytest_agentv.fs_locks`) and the write tried again."""
@@ -190,9 +187,10 @@ class GitRepository:
         return self._reading(lambda: objects.list_dir(self._repo, commit, path))
 
     def commit(
-        self, parent: str | None, changes: Mapping[str, str | None], meta: CommitMeta
+        self, parent: str | None, changes: Mapping[str, str | bytes | None], meta: CommitMeta
     ) -> str:
-        """Commit ``changes`` (path -> blob sha, None deletes) on top of ``parent``."""
+        """Commit ``changes`` on top of ``parent`` as one pack: path -> blob sha (stored
+        already), file contents (``bytes``, stored now) or None (delete)."""
         return self._writing(lambda: objects.commit_changes(self._repo, parent, changes, meta))
 
     def changed_files(self, sha: str) -> dict[str, tuple[str | None, str | None]]:
@@ -226,6 +224,14 @@ class GitRepository:
                 if step is None:
                     return
                 yield step
+
+    def consolidate_packs(self) -> int:
+        """Roll small packs into one when they break the geometric progression (see
+        :mod:`.maintenance`); never raises: it is an optimisation. Returns packs rolled up."""
+        try:
+            return maintenance.consolidate(self._repo)
+        except Exception:  # a failed repack leaves every pack in place
+            return 0
 
     # --- remotes ----------------------------------------------------------------------------
 

@@ -15,12 +15,14 @@ from typing import TYPE_CHECKING
 
 from pytest_agentv import trailers as trailer_format
 from pytest_agentv.branch.changes import ChangeSet, MustNotExist
-from pytest_agentv.branch.errors import BranchConflict, BranchError
+from pytest_agentv.branch.errors import BranchConflict, BranchError, FileTooLarge, describe_size
 from pytest_agentv.branch.spool import SpoolError
 from pytest_agentv.branch.target import BranchTarget, resolve_target
 from pytest_agentv.branch.writer import BranchDelivery, BranchWriter
 from pytest_agentv.credentials import mask_credentials
+from pytest_agentv.fs import display_path, make_ignored_dir, write_dir_atomically
 from pytest_agentv.git.errors import GitError
+from pytest_agentv.layout import ProjectLayout
 from pytest_agentv.store.base import (
     RunArtifacts,
     RunExists,
@@ -148,7 +150,9 @@ class GitArtifactStore:
         if self._writer is None:
             settings = self.settings
             target = resolve_target(settings.rootdir, settings.branch, settings.remote)
-            self._writer = BranchWriter(target, RunSpool(self.spool, self.prefix))
+            self._writer = BranchWriter(
+                target, RunSpool(self.spool, self.prefix), max_file_size=settings.max_file_size
+            )
             self._writer.network_timeout = self.settings.network_timeout or None
         return self._writer
 
@@ -187,19 +191,49 @@ class GitArtifactStore:
         )
         try:
             writer = self.writer()
+            change = run_change(run, self.prefix)
+            writer.check_sizes(change)
             if writer.exists(shard):
                 raise exists
             self.spool.put(run)
-            delivery = writer.apply(run_change(run, self.prefix))
+            delivery = writer.apply(change)
         except RunExists:
             raise
         except BranchConflict:
             raise exists from None
+        except FileTooLarge as exc:
+            return self._refuse(run, exc)
         except (StoreError, BranchError, GitError, OSError) as exc:
             return self.spool.keep(run, mask_credentials(str(exc)))
         except Exception as exc:  # a bug must not cost the run: it is safe in the spool
             return self.spool.keep(run, mask_credentials(f"{type(exc).__name__}: {exc}"))
         return self._result(run.run_id, shard, writer.target, delivery)
+
+    def _refuse(self, run: RunArtifacts, why: FileTooLarge) -> WriteResult:
+        """Keep a run that can never be pushed apart from the spool, so later runs get through."""
+        refused = ProjectLayout(self.settings.rootdir).refused_dir
+        where = refused / run.run_id
+        try:
+            make_ignored_dir(refused)
+            if not where.exists():
+                write_dir_atomically(where, run.files)
+        except OSError as exc:
+            raise StoreError(f"{why}; and the run could not be kept in {where}: {exc}") from None
+        name = why.path.rsplit("/", 1)[-1]
+        return WriteResult(
+            run_id=run.run_id,
+            location=str(where),
+            delivered=False,
+            problems=(
+                f"run {run.run_id} was not committed: its {name} is "
+                f"{describe_size(why.size)}, over the per-file limit of "
+                f"{describe_size(why.limit)} (GitHub refuses files over 100 MiB, and a commit the "
+                f"remote refuses would hold up every later run); it is kept in "
+                f"{display_path(where)} and is not pushed; record less in this run, or raise "
+                "max_file_size (--agentv-max-file-size, AGENTV_MAX_FILE_SIZE) only if your git "
+                "host accepts bigger files",
+            ),
+        )
 
     def _result(
         self, run_id: str, shard: str, target: BranchTarget, delivery: BranchDelivery
