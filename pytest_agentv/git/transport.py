@@ -341,6 +341,8 @@ def push_branch(
         return f"the remote branch moved (now at {moved[0][:12]})"
     status = (result.ref_status or {}).get(wanted)
     if status is None:
+        if local is not None:
+            _consolidate_served(str(local))
         return None
     said = b"".join(remote_said).decode("utf-8", "replace")
     if local is not None:
@@ -426,7 +428,9 @@ def _receive_pack_class() -> Callable[[str], GitClient]:
             where = path.decode("utf-8") if isinstance(path, bytes) else path
             env = {k: v for k, v in os.environ.items() if k not in _LOCAL_GIT_ENV}
             process = subprocess.Popen(
-                [self.git, cmd.decode("ascii"), where],
+                # keep each push as one pack (git unpacks small ones into loose objects, which
+                # every later read of the remote would pay for); packs are rolled up after
+                [self.git, "-c", "receive.unpackLimit=1", cmd.decode("ascii"), where],
                 bufsize=0,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,

@@ -137,10 +137,14 @@ def check_branch(repo: Path) -> list[str]:
     return run_ids
 
 
+#: flock-based locks (held only while their process lives; the file itself stays by design)
+FILE_LOCKS = {"agentv.lock", "agentv-consolidate.lock"}
+
+
 def leftover_locks(*repos: Path) -> list[Path]:
     """Git lock files left inside repositories (the writer's own file lock, a flock held only
     while the process lives, sits beside the cache repository and is not one)."""
-    return [lock for repo in repos for lock in repo.rglob("*.lock") if lock.name != "agentv.lock"]
+    return [lock for repo in repos for lock in repo.rglob("*.lock") if lock.name not in FILE_LOCKS]
 
 
 def recover_and_check(project: Path, remote: str, remote_dir: Path, trials: list[Trial]) -> int:
