@@ -143,14 +143,71 @@ def _values_of(model: BaseModel, options: tuple[OptionSpec, ...]) -> dict[str, A
     return values
 
 
+#: nodes a config may expand to once aliases are followed; hand-written configs have dozens
+MAX_EXPANDED_NODES = 10_000
+
+
+def load_yaml(text: str) -> Any:
+    """``yaml.safe_load``, refusing a document whose aliases expand it past
+    :data:`MAX_EXPANDED_NODES` nodes: a 1 KB "billion laughs" file would otherwise expand to
+    gigabytes while it is validated or printed in an error message."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        size = _expanded_size(node)
+        if size > MAX_EXPANDED_NODES:
+            raise yaml.YAMLError(
+                f"aliases (*name) expand it to more than {MAX_EXPANDED_NODES} values; write "
+                "the values out instead of repeating anchors"
+            )
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _expanded_size(root: yaml.Node) -> int:
+    """How many nodes ``root`` stands for with every alias expanded (shared nodes are counted
+    each time they are used, but measured once)."""
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()  # entered, children not measured yet: seen again = a cycle
+    todo: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while todo:
+        node, children_done = todo.pop()
+        if id(node) in sizes:
+            continue
+        children: list[yaml.Node] = []
+        if isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            children = [item for pair in node.value for item in pair]
+        if children_done or not children:
+            open_nodes.discard(id(node))
+            total = 1 + sum(sizes.get(id(child), 1) for child in children)
+            sizes[id(node)] = min(total, MAX_EXPANDED_NODES + 1)
+            continue
+        if id(node) in open_nodes:
+            raise yaml.YAMLError("an alias refers to a value that contains it (a cycle)")
+        open_nodes.add(id(node))
+        todo.append((node, True))
+        todo.extend((child, False) for child in children if id(child) not in sizes)
+    return sizes[id(root)]
+
+
 def load_config_file(path: Path) -> ConfigFile:
     """Read and validate a config file; every problem becomes a :class:`SettingsError`."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise SettingsError(f"{path}: cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise SettingsError(
+            f"{path}: not UTF-8 text (byte {exc.object[exc.start : exc.start + 1]!r} at offset "
+            f"{exc.start}); save the file as UTF-8"
+        ) from None
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
@@ -187,7 +244,9 @@ def format_validation_error(path: Path, exc: ValidationError) -> str:
             )
             continue
         message = str(error["msg"]).removeprefix("Value error, ")
-        lines.append(f"{path}: {field_path}: {message} (got {error['input']!r})")
+        got = repr(error["input"])
+        got = got if len(got) <= 200 else got[:200] + f"... ({len(got)} characters)"
+        lines.append(f"{path}: {field_path}: {message} (got {got})")
     return "\n".join(lines)
 
 

@@ -167,7 +167,7 @@ def to_json(
 def parse_transcript(data: bytes) -> list[TranscriptEvent]:
     """The events of a ``transcript.jsonl`` file (ValueError naming the bad line)."""
     events = []
-    for number, line in enumerate(data.decode("utf-8").splitlines(), start=1):
+    for number, line in enumerate(data.decode("utf-8").split("\n"), start=1):
         if not line.strip():
             continue
         try:

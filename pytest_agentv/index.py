@@ -9,12 +9,13 @@ Stdlib only: this module is on the warm path of ``agentv-results list``.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sqlite3
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from pytest_agentv.retention import PRUNED_TRAILER, pruned_ids
 from pytest_agentv.run_ids import is_run_id
@@ -260,54 +261,95 @@ _COLUMNS = (
 )
 
 
+_R = TypeVar("_R")
+
+
+def _recovering(method: Callable[..., _R]) -> Callable[..., _R]:
+    """A read that fails on the file (``database disk image is malformed``, I/O errors) is
+    answered again from a rebuilt index: the index is a cache, never the reason a command
+    fails."""
+
+    @functools.wraps(method)
+    def read(self: RunIndex, *args: Any, **kwargs: Any) -> _R:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.Error:
+            self._recover()
+            return method(self, *args, **kwargs)
+
+    return read
+
+
 class RunIndex:
     """The index file of one results branch (one identity: repository, branch, path)."""
 
     def __init__(self, path: Path, identity: str):
         self.path = path
         self.identity = identity
+        self.in_memory = False  # True once the file could not be used: read without it
+        self._last_update: tuple[Any, ...] | None = None
         self._db = self._open()
 
     def _open(self) -> sqlite3.Connection:
         from pytest_agentv.fs import make_ignored_dir
 
-        make_ignored_dir(self.path.parent)  # never shows up in the user's `git status`
         try:
-            db = self._connect()
-        except sqlite3.DatabaseError:
-            # a cache is disposable: a corrupt file is replaced, never reported
-            self._discard()
-            db = self._connect()
+            make_ignored_dir(self.path.parent)  # never shows up in the user's `git status`
+            try:
+                return self._connect(str(self.path))
+            except sqlite3.DatabaseError:
+                # a cache is disposable: a corrupt file is replaced, never reported
+                self._discard()
+                return self._connect(str(self.path))
+        except (OSError, sqlite3.Error):
+            # unwritable or still unusable: an index in memory answers the same queries
+            self.in_memory = True
+            return self._connect(":memory:")
+
+    def _connect(self, target: str) -> sqlite3.Connection:
+        db = sqlite3.connect(target, timeout=30, isolation_level=None)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            # a disposable cache: losing the last transaction to a power cut only costs a re-walk
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.executescript(_SCHEMA + _INDEXES)
+            meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
+            stale = meta.get("schema") != str(INDEX_SCHEMA)
+            if stale or meta.get("identity", self.identity) != self.identity:
+                db.execute("BEGIN IMMEDIATE")
+                db.execute("DELETE FROM runs")
+                db.execute("DELETE FROM meta")
+                db.executemany(
+                    "INSERT INTO meta VALUES (?, ?)",
+                    [("schema", str(INDEX_SCHEMA)), ("identity", self.identity)],
+                )
+                db.execute("COMMIT")
+        except BaseException:
+            db.close()
+            raise
         return db
 
-    def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        db.execute("PRAGMA journal_mode=WAL")
-        # a disposable cache: losing the last transaction to a power cut only costs a re-walk
-        db.execute("PRAGMA synchronous=NORMAL")
-        db.executescript(_SCHEMA + _INDEXES)
-        meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
-        stale = meta.get("schema") != str(INDEX_SCHEMA)
-        if stale or meta.get("identity", self.identity) != self.identity:
-            db.execute("BEGIN IMMEDIATE")
-            db.execute("DELETE FROM runs")
-            db.execute("DELETE FROM meta")
-            db.executemany(
-                "INSERT INTO meta VALUES (?, ?)",
-                [("schema", str(INDEX_SCHEMA)), ("identity", self.identity)],
-            )
-            db.execute("COMMIT")
-        return db
+    def _recover(self) -> None:
+        """After an error reading or writing the file (a corrupt page, a full disk): start
+        afresh (on disk if possible, else in memory) and catch up again with the last tip."""
+        with contextlib.suppress(sqlite3.Error):
+            self._db.close()
+        if not self.in_memory:
+            self._discard()
+        self._db = self._open()
+        if self._last_update is not None:
+            self._update(*self._last_update)
 
     def _discard(self) -> None:
         for suffix in ("", "-wal", "-shm"):
-            with contextlib.suppress(FileNotFoundError):
+            with contextlib.suppress(OSError):
                 os.unlink(f"{self.path}{suffix}")
 
     def close(self) -> None:
         """Close the database."""
         self._db.close()
 
+    @_recovering
     def last_indexed(self) -> str | None:
         """The branch tip the index is up to date with."""
         row = self._db.execute("SELECT value FROM meta WHERE key = 'tip'").fetchone()
@@ -320,6 +362,23 @@ class RunIndex:
         is_ancestor: Callable[[str, str], bool],
     ) -> UpdateStats:
         """Catch up with ``tip``: walk only newer commits, or rebuild if history was rewritten."""
+        self._last_update = (tip, walk, is_ancestor)
+        try:
+            return self._update(tip, walk, is_ancestor)
+        except sqlite3.Error:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.close()
+            if not self.in_memory:
+                self._discard()
+            self._db = self._open()
+            return self._update(tip, walk, is_ancestor)
+
+    def _update(
+        self,
+        tip: str | None,
+        walk: Callable[[str | None], Iterable[CommitLike]],
+        is_ancestor: Callable[[str, str], bool],
+    ) -> UpdateStats:
         if tip == self.last_indexed():
             return UpdateStats(0, rebuilt=False)
         db = self._db
@@ -360,14 +419,17 @@ class RunIndex:
                 db.execute("DELETE FROM meta WHERE key = 'tip'")
             db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
+            with contextlib.suppress(sqlite3.Error):
+                db.execute("ROLLBACK")
             raise
         return UpdateStats(added, rebuilt=rebuilt, reason=reason)
 
+    @_recovering
     def count(self) -> int:
         """How many runs are indexed."""
         return int(self._db.execute("SELECT COUNT(*) FROM runs").fetchone()[0])
 
+    @_recovering
     def query(self, query: RunQuery) -> list[RunRow]:
         """Runs matching ``query``, newest first on the branch."""
         where: list[str] = []
@@ -391,6 +453,7 @@ class RunIndex:
             params.append(query.limit)
         return [_row(values) for values in self._db.execute(sql, params)]
 
+    @_recovering
     def nth_latest(self, n: int) -> RunRow | None:
         """The run ``n`` places before the newest (0: the newest)."""
         values = self._db.execute(
@@ -398,6 +461,7 @@ class RunIndex:
         ).fetchone()
         return _row(values) if values else None
 
+    @_recovering
     def find(self, run_id: str) -> RunRow | None:
         """The indexed row of one run id."""
         values = self._db.execute(
@@ -405,6 +469,7 @@ class RunIndex:
         ).fetchone()
         return _row(values) if values else None
 
+    @_recovering
     def resolve_prefix(self, prefix: str, limit: int = 10) -> list[str]:
         """Run ids starting with ``prefix`` (at most ``limit``), via the run-id index."""
         rows = self._db.execute(
@@ -414,6 +479,7 @@ class RunIndex:
         )
         return [str(r[0]) for r in rows]
 
+    @_recovering
     def abbrev(self, run_id: str) -> str:
         """The shortest unique prefix of ``run_id`` among indexed runs (at least 8 characters)."""
         below = self._db.execute(
@@ -425,6 +491,7 @@ class RunIndex:
         neighbours = [str(r[0]) for r in (below, above) if r]
         return run_id[: unique_prefix_length(run_id, neighbours)]
 
+    @_recovering
     def all_run_ids(self) -> list[str]:
         """Every indexed run id, newest first."""
         return [str(r[0]) for r in self._db.execute("SELECT run_id FROM runs ORDER BY seq DESC")]

@@ -42,17 +42,23 @@ class SettingsError(ValueError):
 # --- value checks, shared by argparse, environment, ini and the config file ----------------------
 
 # the rules of `git check-ref-format --branch`, as one pattern that matches any violation
-_BAD_REF = re.compile(
-    r"(^[/.-])|(/[.])|([.]lock$)|([.]{2})|(@\{)|(//)|([\x00-\x20~^:?*\[\\\x7f])|([/.]$)"
-)
+_BAD_REF = re.compile(r"([.]{2})|(@\{)|(//)|([\x00-\x20~^:?*\[\\\x7f])|(^[/-])|(/$)|([.]$)")
 
 
 def check_branch(value: str) -> str:
-    """Return ``value`` if it is a valid git branch name (``git check-ref-format --branch``)."""
-    if not value or value == "@" or _BAD_REF.search(value):
+    """Return ``value`` if it is a valid git branch name (``git check-ref-format --branch``):
+    besides the characters refused anywhere, each ``/``-separated component must be non-empty,
+    must not start with ``.`` and must not end with ``.lock``; ``HEAD`` and ``@`` are refused."""
+    bad_component = next(
+        (part for part in value.split("/") if part.startswith(".") or part.endswith(".lock")),
+        None,
+    )
+    if not value or value in ("@", "HEAD") or _BAD_REF.search(value) or bad_component:
+        why = f" (component {bad_component!r})" if bad_component else ""
         raise ValueError(
-            f"{value!r} is not a valid git branch name "
-            "(no spaces, '..', '~^:?*[\\', leading '-' or '/', trailing '/', '.lock')"
+            f"{value!r} is not a valid git branch name{why}: no spaces, '..', '~^:?*[\\', "
+            "leading '-' or '/', trailing '/' or '.'; no component starting with '.' or ending "
+            "in '.lock'; not 'HEAD'"
         )
     return value
 
@@ -96,6 +102,20 @@ def check_text(value: str) -> str:
     if not value.strip():
         raise ValueError("must not be empty")
     return value
+
+
+DEFAULT_NETWORK_TIMEOUT = 30.0
+
+
+def check_seconds(value: str) -> float:
+    """A positive number of seconds (``0`` turns the limit off)."""
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a number of seconds (e.g. 30 or 2.5)") from None
+    if not 0 <= seconds <= 86400:
+        raise ValueError(f"{value!r} is not between 0 (no limit) and 86400 seconds")
+    return seconds
 
 
 _SIZE = re.compile(r"(\d+)\s*(|b|kb|kib|mb|mib|gb|gib)", re.IGNORECASE)
@@ -349,6 +369,16 @@ OPTIONS: tuple[OptionSpec, ...] = (
         f"directory of the local backend (default {DEFAULT_LOCAL_DIR})",
         check_text,
         file_key="artifacts.local.directory",
+    ),
+    OptionSpec(
+        "network_timeout",
+        "--agentv-network-timeout",
+        "--network-timeout",
+        "AGENTV_NETWORK_TIMEOUT",
+        "agentv_network_timeout",
+        f"seconds a fetch or push may wait to connect or for the remote to answer (default "
+        f"{DEFAULT_NETWORK_TIMEOUT:g}; a whole fetch or push gets 10 times that; 0: no limit)",
+        check_seconds,
     ),
     OptionSpec(
         "model",

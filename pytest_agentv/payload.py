@@ -8,6 +8,7 @@ commit trailers, built from the redacted metadata, hold no secret either.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -119,13 +120,32 @@ def aggregate_scores(tests: Iterable[TestRecord]) -> dict[str, ScoreAggregate]:
         passed = verdicts.get(name, [])
         aggregates[name] = ScoreAggregate(
             count=len(series),
-            mean=_round(math.fsum(series) / len(series)),
+            mean=_round(mean(series)),
             min=min(series),
             max=max(series),
             passed=sum(passed),
             failed=len(passed) - sum(passed),
         )
     return aggregates
+
+
+def mean(series: Sequence[float]) -> float:
+    """The mean of finite values, without overflow: ``fsum(x / n)`` stays finite where
+    ``fsum(x) / n`` would not (two scores of 1.7e308 have the mean 1.7e308, not inf)."""
+    count = len(series)
+    return math.fsum(value / count for value in series)
+
+
+def total_usage(usages: Iterable[Usage]) -> Usage:
+    """The sum of per-test usage; a cost total beyond float range is capped at the largest
+    float (JSON has no infinity, and each test's own cost is kept exactly)."""
+    items = list(usages)
+    cost = math.fsum(usage.cost_usd for usage in items)
+    return Usage(
+        input_tokens=sum(usage.input_tokens for usage in items),
+        output_tokens=sum(usage.output_tokens for usage in items),
+        cost_usd=round(cost, 10) if math.isfinite(cost) else sys.float_info.max,
+    )
 
 
 def _round(value: float) -> float:
@@ -135,9 +155,6 @@ def _round(value: float) -> float:
 
 def build_run(inputs: RunInputs, redactor: Redactor) -> RunArtifacts:
     """Redact, sequence and serialise a run into its three files."""
-    total_usage = Usage()
-    for test in inputs.tests:
-        total_usage = total_usage + test.usage
     metadata = RunMetadata(
         run_id=inputs.run_id,
         timestamp=iso(inputs.started_at),
@@ -158,7 +175,7 @@ def build_run(inputs: RunInputs, redactor: Redactor) -> RunArtifacts:
         versions=inputs.versions,
         counts=count_outcomes(inputs.tests),
         scores=aggregate_scores(inputs.tests),
-        usage=total_usage,
+        usage=total_usage(test.usage for test in inputs.tests),
         tests=list(inputs.tests),
         params=inputs.params,
         metrics=inputs.metrics,

@@ -24,11 +24,49 @@ from pytest_agentv.wire import RunContextWire, TestWire, WireEvent
 RESERVED_EVENT_FIELDS = frozenset({"test", "seq", "role", "content", "timestamp"})
 
 
+#: How deep recorded JSON may nest; deeper values cannot be redacted, validated and stored
+#: without recursion limits (real transcripts nest a dozen levels at most).
+MAX_DEPTH = 100
+
+
+def check_text(value: str, what: str) -> str:
+    """``value`` if it can be written as UTF-8 (no lone surrogates), else
+    :class:`AgentvRecordError`."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise AgentvRecordError(
+            f"{what} must be valid UTF-8 text: {value[exc.start : exc.end]!r} at position "
+            f"{exc.start} is a lone surrogate; decode bytes with errors='replace' first"
+        ) from None
+    return value
+
+
 def check_json(value: Any, what: str) -> None:
-    """Raise :class:`AgentvRecordError` unless ``value`` is JSON-serialisable without NaN/inf."""
+    """Raise :class:`AgentvRecordError` unless ``value`` can be stored: JSON-serialisable
+    without NaN/inf, text valid UTF-8, nested at most :data:`MAX_DEPTH` levels."""
+    # iterative, so a value nested 10**6 deep is refused rather than blowing the stack
+    todo: list[tuple[Any, int]] = [(value, 0)]
+    while todo:
+        item, depth = todo.pop()
+        if isinstance(item, str):
+            check_text(item, what)
+        elif isinstance(item, dict | list | tuple):
+            if depth >= MAX_DEPTH:
+                raise AgentvRecordError(
+                    f"{what} is nested deeper than {MAX_DEPTH} levels; flatten it or store it "
+                    "as a JSON string"
+                )
+            if isinstance(item, dict):
+                for key in item:
+                    if isinstance(key, str):
+                        check_text(key, f"{what} key")
+                todo.extend((child, depth + 1) for child in item.values())
+            else:
+                todo.extend((child, depth + 1) for child in item)
     try:
         json.dumps(value, allow_nan=False)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, RecursionError) as exc:
         raise AgentvRecordError(
             f"{what} must be JSON-serialisable (str, int, float, bool, None, list, dict with str "
             f"keys; no NaN/inf): {exc}"
@@ -47,7 +85,7 @@ def _storable(value: Any) -> Any:
 def _check_name(name: object, what: str) -> str:
     if not isinstance(name, str) or not name.strip():
         raise AgentvRecordError(f"{what} must be a non-empty string, got {name!r}")
-    return name
+    return check_text(name, what)
 
 
 def _check_number(value: object, what: str) -> float:
@@ -194,6 +232,9 @@ class EvalRecorder:
         for what, text in (("reason", reason), ("label", label)):
             if text is not None and not isinstance(text, str):
                 raise AgentvRecordError(f"score {name!r} {what} must be a string, got {text!r}")
+        for what, text in (("reason", reason), ("label", label)):
+            if text is not None:
+                check_text(text, f"score {name!r} {what}")
         if not isinstance(greater_is_better, bool):
             raise AgentvRecordError(
                 f"score {name!r} greater_is_better must be True or False, got {greater_is_better!r}"
@@ -291,9 +332,15 @@ class EvalRecorder:
         cost = _check_number(cost_usd, "usage cost_usd")
         if cost < 0:
             raise AgentvRecordError(f"usage cost_usd must not be negative, got {cost_usd!r}")
-        self._usage = self._usage + Usage(
+        total = self._usage + Usage(
             input_tokens=input_tokens, output_tokens=output_tokens, cost_usd=cost
         )
+        if not math.isfinite(total.cost_usd):
+            raise AgentvRecordError(
+                f"usage cost_usd total overflows ({self._usage.cost_usd!r} + {cost!r}); "
+                "record costs in a sane unit"
+            )
+        self._usage = total
         return self._usage
 
     @property
@@ -374,13 +421,57 @@ class RunContext:
         self.params.update(wire.params)
         self.used = self.used or wire.used
 
-    def check(self) -> None:
-        """Validate fields users may have assigned freely."""
-        for name in ("model", "eval_file"):
-            value = getattr(self, name)
-            if value is not None and not isinstance(value, str):
-                raise AgentvRecordError(
-                    f"agentv_run.{name} must be a string or None, got {value!r}"
-                )
-        if not all(isinstance(tag, str) for tag in self.tags):
-            raise AgentvRecordError(f"agentv_run.tags must be strings, got {self.tags!r}")
+    def __setattr__(self, name: str, value: Any) -> None:
+        # checked where the conftest assigns it, so the error points at that line
+        if name in ("model", "eval_file"):
+            value = _check_optional_text(value, f"agentv_run.{name}")
+        elif name == "tags":
+            value = _check_tags(value)
+        elif name == "metadata" and not isinstance(value, JsonDict):
+            value = JsonDict("agentv_run.metadata", _check_mapping(value))
+        super().__setattr__(name, value)
+
+    def check(self) -> list[str]:
+        """Re-check what may have changed in place (``tags.append``, nested metadata); a bad
+        value is left out of the run, and the returned problems say which."""
+        problems = []
+        try:
+            _check_tags(self.tags)
+        except AgentvRecordError as exc:
+            problems.append(f"{exc}; the tags were left out of the run")
+            self.tags = [tag for tag in self.tags if _is_text(tag)]
+        for name, values in (("metadata", self.metadata), ("params", self.params)):
+            for key, value in list(values.items()):
+                try:
+                    check_json(value, f"agentv_run.{name}[{key!r}]")
+                except AgentvRecordError as exc:
+                    problems.append(f"{exc}; it was left out of the run")
+                    dict.__delitem__(values, key)
+        return problems
+
+
+def _is_text(value: object) -> bool:
+    try:
+        return isinstance(value, str) and bool(check_text(value, ""))
+    except AgentvRecordError:
+        return False
+
+
+def _check_optional_text(value: object, what: str) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise AgentvRecordError(f"{what} must be a string or None, got {value!r}")
+    return None if value is None else check_text(value, what)
+
+
+def _check_tags(value: object) -> list[str]:
+    if not isinstance(value, list | tuple) or not all(isinstance(tag, str) for tag in value):
+        raise AgentvRecordError(f"agentv_run.tags must be a list of strings, got {value!r}")
+    for tag in value:
+        check_text(tag, "agentv_run.tags entry")
+    return value if isinstance(value, list) else list(value)
+
+
+def _check_mapping(value: object) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise AgentvRecordError(f"agentv_run.metadata must be a dict, got {value!r}")
+    return value

@@ -52,15 +52,22 @@ def dump_json(value: Any) -> bytes:
 
 
 def dump_jsonl(values: Iterable[Any]) -> bytes:
-    """Deterministic JSON Lines bytes: one compact sorted object per ``\\n``-ended line."""
+    """Deterministic JSON Lines bytes: one compact sorted object per ``\\n``-ended line.
+
+    Characters other readers take for line ends (U+0085, U+2028, U+2029: ``str.splitlines``,
+    JavaScript) are written as ``\\u`` escapes, so a message holding one stays on its line.
+    """
     lines = [
         json.dumps(
             value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False
-        )
+        ).translate(_LINE_BREAKS)
         + "\n"
         for value in values
     ]
     return "".join(lines).encode("utf-8")
+
+
+_LINE_BREAKS = {0x85: "\\u0085", 0x2028: "\\u2028", 0x2029: "\\u2029"}
 
 
 def canonical_json(value: Any) -> bytes:

@@ -30,7 +30,7 @@ from pytest_agentv.models import (
     Versions,
 )
 from pytest_agentv.payload import Provenance, RawEvent, RunInputs, build_run
-from pytest_agentv.recorder import RunContext, check_json
+from pytest_agentv.recorder import RunContext
 from pytest_agentv.redact import Redactor
 from pytest_agentv.settings import Settings
 from pytest_agentv.store import ArtifactStore, StoreError, WriteResult, open_store
@@ -210,16 +210,23 @@ class AgentvSession:
 
     # -- finishing --------------------------------------------------------------------------------
 
-    def build_inputs(self, finished_at: datetime | None = None) -> RunInputs:
-        """Everything collected, as plain data for :func:`build_run`."""
-        self.context.check()
-        check_json(dict(self.context.metadata), "agentv_run.metadata")
-        check_json(dict(self.context.params), "agentv_run.params")
+    def build_inputs(
+        self, finished_at: datetime | None = None, problems: list[str] | None = None
+    ) -> RunInputs:
+        """Everything collected, as plain data for :func:`build_run`; what had to be left out
+        (a run value spoiled in place, a record that is not one) is added to ``problems``."""
+        problems = [] if problems is None else problems
+        problems.extend(self.context.check())
         tests: list[TestRecord] = []
         transcript: list[RawEvent] = []
         case_ids: dict[str, int] = {}
         for state in self._tests.values():
-            wire = TestWire.model_validate(state.wire or {})
+            try:
+                wire = TestWire.model_validate(state.wire or {})
+            except ValueError as exc:
+                problems.append(_unstorable(state.nodeid, exc))
+                tests.append(_bare_record(state, exc))
+                continue
             case_id = wire.case_id
             if case_id is not None:
                 # equal values give equal ids; later duplicates are numbered so none is lost
@@ -275,11 +282,45 @@ class AgentvSession:
             eval_file=self.context.eval_file or default_eval_file(self._tests),
             tags=self.context.tags,
             metadata=dict(self.context.metadata),
-            args=[self.redactor.text(arg, "args") for arg in self.args],
+            args=[self.redactor.text(_printable(arg), "args") for arg in self.args],
             run_group=self.gates.run_group,
             params=dict(self.context.params) or None,
             metrics=self._metrics(tests),
         )
+
+    def build(self, problems: list[str]) -> tuple[RunInputs, RunArtifacts]:
+        """The run's files. Values are checked where they are recorded, but a bug or a hook
+        writing junk must not cost the other tests' records: a test whose record cannot be
+        built is stored bare (outcome and duration) and the problem reported."""
+        inputs = self.build_inputs(problems=problems)
+        try:
+            return inputs, build_run(inputs, self.redactor)
+        except Exception:
+            pass
+        tests: list[TestRecord] = []
+        transcript: list[RawEvent] = []
+        for test in inputs.tests:
+            events = [event for event in inputs.transcript if event.test == test.nodeid]
+            alone = replace(inputs, tests=[test], transcript=events, metadata={}, tags=())
+            try:
+                build_run(alone, self.redactor)
+            except Exception as exc:
+                problems.append(_unstorable(test.nodeid, exc))
+                state = self._tests.get(test.nodeid, _TestState(test.nodeid))
+                tests.append(_bare_record(state, exc))
+                continue
+            tests.append(test)
+            transcript.extend(events)
+        inputs = replace(inputs, tests=tests, transcript=transcript)
+        try:
+            return inputs, build_run(inputs, self.redactor)
+        except Exception as exc:
+            problems.append(
+                f"the run's own values (agentv_run model, tags, metadata) could not be stored "
+                f"({_describe(exc)}); they were left out of run {self.run_id}"
+            )
+        inputs = replace(inputs, model=None, tags=(), metadata={})
+        return inputs, build_run(inputs, self.redactor)
 
     def _ignore_generated(self) -> None:
         """Local runs under ``.agentv/`` get a ``.gitignore`` there, so they are not committed
@@ -303,8 +344,15 @@ class AgentvSession:
     def finish(self, store: ArtifactStore | None = None) -> SessionOutcome:
         """Build the run, evaluate its gates, store it; a store failure is reported, never
         raised, and whatever the gates do the run is stored."""
-        inputs = self.build_inputs()
-        run = build_run(inputs, self.redactor)
+        problems: list[str] = []
+        tests = len(self._tests)
+        try:
+            inputs, run = self.build(problems)
+        except Exception as exc:  # nothing left to leave out: say so, do not crash pytest
+            error = f"run {self.run_id} could not be built: {_describe(exc)}"
+            return SessionOutcome(
+                self.run_id, tests, error=error, warnings=(*problems, *self._problems)
+            )
         report = None
         if self.gates.spec.enabled:
             report = self._evaluate_gates(run)
@@ -315,18 +363,13 @@ class AgentvSession:
             from pytest_agentv.trends import repeat_lines
 
             repeats = tuple(repeat_lines(RunMetadata.model_validate_json(run.files[METADATA_FILE])))
-        tests = len(self._tests)
+        kept = (*problems, *self._problems)
         try:
             result = (store or open_store(self.settings)).write(run)
         except StoreError as exc:
             self._ignore_generated()
             return SessionOutcome(
-                self.run_id,
-                tests,
-                error=str(exc),
-                gate=report,
-                repeats=repeats,
-                warnings=tuple(self._problems),
+                self.run_id, tests, error=str(exc), gate=report, repeats=repeats, warnings=kept
             )
         self._ignore_generated()
         return SessionOutcome(
@@ -336,7 +379,7 @@ class AgentvSession:
             summary=run.summary,
             gate=report,
             repeats=repeats,
-            warnings=tuple(self._problems),
+            warnings=kept,
         )
 
     def _evaluate_gates(self, run: RunArtifacts) -> GateReport:
@@ -359,6 +402,33 @@ class AgentvSession:
             return evaluate_gates(
                 metadata, self.gates.spec, baseline_error=f"the gates could not be evaluated: {exc}"
             )
+
+
+def _describe(exc: BaseException) -> str:
+    return _printable(f"{type(exc).__name__}: {exc}")[:500]
+
+
+def _unstorable(nodeid: str, exc: BaseException) -> str:
+    return (
+        f"the record of {_printable(nodeid)} could not be stored ({_describe(exc)}); it is kept "
+        "with its outcome only (no scores, usage, metadata or messages)"
+    )
+
+
+def _bare_record(state: _TestState, exc: BaseException) -> TestRecord:
+    why = f"agentv: this test's record could not be stored: {_describe(exc)}"
+    return TestRecord(
+        nodeid=_printable(state.nodeid),
+        outcome=state.outcome,
+        duration=round(state.duration, 6),
+        failure=why if state.failure is None else f"{state.failure}\n{why}",
+        reason=state.reason,
+    )
+
+
+def _printable(text: str) -> str:
+    """``text`` writable as UTF-8: lone surrogates (from pytest's own text) escaped."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def default_eval_file(tests: dict[str, Any]) -> str | None:

@@ -23,6 +23,7 @@ from pytest_agentv.options import (
     BACKENDS,
     DEFAULT_BRANCH,
     DEFAULT_LOCAL_DIR,
+    DEFAULT_NETWORK_TIMEOUT,
     DEFAULT_RELEASES_BRANCH,
     OPTIONS,
     Backend,
@@ -83,6 +84,7 @@ class Settings:
     branch: str = DEFAULT_BRANCH
     path: str = ""
     local_dir: Path = Path(DEFAULT_LOCAL_DIR)
+    network_timeout: float = DEFAULT_NETWORK_TIMEOUT
     model: str | None = None
     eval_file: str | None = None
     strict: bool = False

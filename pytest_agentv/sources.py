@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from pytest_agentv.credentials import mask_credentials, strip_credentials
 from pytest_agentv.index import (
     CommitLike,
     RunIndex,
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from pytest_agentv.store.local import LocalArtifactStore
 
 _LATEST = re.compile(r"latest(?:~(\d+))?")
+_TOO_MANY = 10**18
 _MAX_CANDIDATES = 10
 
 
@@ -121,8 +123,11 @@ def resolve_ref(source: RunSource, ref: str) -> str:
     """A full run id from a run id, a unique prefix, ``latest`` or ``latest~N``."""
     text = ref.strip()
     if latest := _LATEST.fullmatch(text):
-        n = int(latest.group(1) or 0)
-        run_id = source.nth_latest(n)
+        digits = latest.group(1) or "0"
+        n = int(digits) if len(digits) <= 18 else _TOO_MANY  # SQLite's OFFSET is 64-bit
+        run_id = source.nth_latest(n) if n < _TOO_MANY else None
+        if run_id is None and n >= _TOO_MANY:
+            raise RefError(f"{ref!r}: there are fewer than {digits} runs in {source.describe()}")
         if run_id is None:
             raise RefError(f"{ref!r}: there are fewer than {n + 1} runs in {source.describe()}")
         return run_id
@@ -310,9 +315,19 @@ class GitStore(Protocol):
 
 def index_path(settings: Settings) -> tuple[Path, str]:
     """The index file of the branch the settings name, and the identity stored in it."""
-    identity = f"git\n{settings.remote or ''}\n{settings.branch}\n{settings.path}"
+    # without credentials: the index file stores its identity, and a token must not land on disk
+    # (the same remote with other credentials is the same branch, so it shares the index)
+    remote = strip_credentials(settings.remote or "")
+    identity = f"git\n{remote}\n{settings.branch}\n{settings.path}"
     key = hashlib.sha256(identity.encode()).hexdigest()[:16]
-    return ProjectLayout(settings.rootdir).cache_dir / f"runs-{key}.sqlite3", identity
+    cache = ProjectLayout(settings.rootdir).cache_dir
+    if remote != (settings.remote or ""):
+        # an index written before credentials were stripped holds the URL: remove it
+        legacy = f"git\n{settings.remote}\n{settings.branch}\n{settings.path}"
+        old = cache / f"runs-{hashlib.sha256(legacy.encode()).hexdigest()[:16]}.sqlite3"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{old}{suffix}").unlink(missing_ok=True)
+    return cache / f"runs-{key}.sqlite3", identity
 
 
 class GitRunSource:
@@ -422,9 +437,10 @@ class GitRunSource:
         if problems:
             message = f"{len(pending)} run(s) still not on the remote"
         elif pushed:
-            message = f"pushed {len(pushed)} run(s) to {self.settings.remote}"
+            message = f"pushed {len(pushed)} run(s) to {mask_credentials(self.settings.remote)}"
         else:
-            message = f"nothing to sync: every run is already on {self.settings.remote}"
+            where = mask_credentials(self.settings.remote)
+            message = f"nothing to sync: every run is already on {where}"
         return SyncOutcome(message, pushed, pending, problems)
 
 

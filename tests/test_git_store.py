@@ -6,6 +6,8 @@ Every check is made against real repositories and cross-checked with the git CLI
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -289,10 +291,21 @@ def test_a_ref_lock_that_never_goes_away_keeps_the_run_in_the_spool(source_repo:
     lock.write_text("stuck\n")
     run = make_run()
 
-    result = store.write(run)
+    # a process that keeps the lock open is a live writer: its lock is never taken for stale
+    with subprocess.Popen(
+        [sys.executable, "-c", f"f = open({str(lock)!r}, 'ab'); print(1, flush=True); input()"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    ) as holder:
+        try:
+            assert holder.stdout is not None and holder.stdout.readline() == b"1\n"
+            result = store.write(run)
+        finally:
+            holder.kill()
 
     assert not result.delivered
-    assert "stayed locked by another git process" in result.problems[0]
+    assert f"{lock} is held by a running process (pid {holder.pid})" in result.problems[0]
+    assert f"remove {lock}" in result.problems[0]
     assert (source_repo / ".agentv" / "spool" / run.run_id / "summary.json").is_file()
     lock.unlink()
     assert store.write(make_run()).delivered  # and the next write commits the spooled run too

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from pytest_agentv.branch.changes import ChangeSet, MustHaveBlob, MustNotExist, Precondition
 from pytest_agentv.fs import make_ignored_dir, write_file_atomically
+from pytest_agentv.fs_locks import clean_staging
 
 _KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 SCHEMA_VERSION = 1
@@ -117,6 +118,7 @@ class ChangeSpool:
     def waiting(self) -> list[str]:
         if not self.directory.is_dir():
             return []
+        clean_staging(self.directory)  # a file a killed writer was writing
         found = []
         for entry in self.directory.glob("*.json"):
             if _KEY.fullmatch(entry.stem):

@@ -28,6 +28,7 @@ from pytest_agentv.credentials import mask_credentials
 from pytest_agentv.git.errors import GitError, TransportError
 from pytest_agentv.git.repository import REMOTE_BUSY, CommitMeta, GitRepository, genesis_sha
 from pytest_agentv.layout import ProjectLayout
+from pytest_agentv.options import DEFAULT_NETWORK_TIMEOUT
 from pytest_agentv.serial import epoch_seconds
 
 __all__ = [
@@ -62,6 +63,8 @@ class BranchWriter(BranchReader):
 
     #: how long lost push races are retried before the change is left for the next pass
     push_budget = 120.0
+    #: seconds a fetch or push may wait to connect or for an answer (None: no limit)
+    network_timeout: float | None = DEFAULT_NETWORK_TIMEOUT
     backoff_base = 0.05
     backoff_cap = 2.0
 
@@ -140,11 +143,17 @@ class BranchWriter(BranchReader):
         """Commit every pending change set and push; report what is delivered and what is not."""
         try:
             with self._open(lock=True) as repo:
+                repo.sweep_stale_locks()  # under the lock: no writer of ours is mid-write
                 state = self._deliver(repo, focus=None)
                 repo.consolidate_packs()
-        except (BranchError, GitError, OSError) as exc:
+        except Exception as exc:  # sync reports; a traceback helps no one and loses nothing here
+            detail = (
+                str(exc)
+                if isinstance(exc, BranchError | GitError | OSError)
+                else (f"{type(exc).__name__}: {exc}")
+            )
             return BranchSync(
-                spooled=tuple(self.pending.waiting()), problems=(mask_credentials(str(exc)),)
+                spooled=tuple(self.pending.waiting()), problems=(mask_credentials(detail),)
             )
         return BranchSync(
             committed=tuple(state.committed),
@@ -160,9 +169,12 @@ class BranchWriter(BranchReader):
             with self._open(lock=True) as repo:
                 if target.fetch_url is None or target.tracking_ref is None:
                     return
-                state = repo.fetch_branch(target.fetch_url, self.branch)
+                acknowledged = self._present_ref(repo, target.tracking_ref)
+                state = repo.fetch_branch(target.fetch_url, self.branch, self.network_timeout)
+                if state.tip is None and acknowledged is not None:
+                    raise BranchError(self._deleted(acknowledged))
+                self._catch_up(repo, state.tip, _Pass(), acknowledged)
                 self._set_tracking(repo, state.tip)
-                self._catch_up(repo, state.tip, _Pass())
         except (GitError, OSError) as exc:
             raise BranchError(mask_credentials(str(exc))) from None
 
@@ -177,16 +189,25 @@ class BranchWriter(BranchReader):
         remote_tip: str | None = None
         default_branch: str | None = None
         reachable = target.fetch_url is not None
+        acknowledged: str | None = None
         if target.fetch_url is not None and target.tracking_ref is not None:
+            # what the remote last acknowledged: a run on it was delivered, whatever comes next
+            acknowledged = remote_tip = self._present_ref(repo, target.tracking_ref)
             try:
-                fetched = repo.fetch_branch(target.fetch_url, self.branch)
+                fetched = repo.fetch_branch(target.fetch_url, self.branch, self.network_timeout)
                 default_branch = fetched.default_branch
-                self._set_tracking(repo, fetched.tip)
+                remote_tip = fetched.tip
             except TransportError as exc:
                 state.problems.append(str(exc))
                 reachable = False
-            remote_tip = self._present_ref(repo, target.tracking_ref)
-        local = self._catch_up(repo, remote_tip, state)
+        if reachable and remote_tip is None and acknowledged is not None:
+            # deleted since it acknowledged our runs: recreating it would bring them all back
+            state.problems.append(self._deleted(acknowledged))
+            state.spooled.extend(self.pending.waiting())
+            return state
+        local = self._catch_up(repo, remote_tip, state, acknowledged)
+        if reachable and remote_tip != acknowledged:
+            self._set_tracking(repo, remote_tip)
         # with a remote, "exists" is the remote's answer: a local branch of the same name (the
         # user's own main, say) must not smuggle the default branch onto the remote
         missing_remotely = reachable and remote_tip is None
@@ -209,8 +230,12 @@ class BranchWriter(BranchReader):
                 else:
                     state.problems.append(f"{exc}; it stays in {self.pending.where(key)}")
                     state.spooled.append(key)
-            except (SpoolError, GitError) as exc:
+            except (SpoolError, GitError, OSError) as exc:
                 state.problems.append(mask_credentials(str(exc)))
+                state.spooled.append(key)
+            except Exception as exc:  # one change set that trips a bug must not block the rest
+                detail = mask_credentials(f"{type(exc).__name__}: {exc}")
+                state.problems.append(f"{detail}; it stays in {self.pending.where(key)}")
                 state.spooled.append(key)
 
         if target.push_url is not None and local is not None and local != remote_tip and reachable:
@@ -317,7 +342,7 @@ class BranchWriter(BranchReader):
                 ceiling = min(self.backoff_cap, self.backoff_base * 2 ** min(attempt, 16))
                 time.sleep(random.uniform(0, ceiling))
                 try:
-                    fetched = repo.fetch_branch(target.fetch_url, self.branch)
+                    fetched = repo.fetch_branch(target.fetch_url, self.branch, self.network_timeout)
                 except TransportError as exc:
                     state.problems.append(str(exc))
                     return False
@@ -325,15 +350,20 @@ class BranchWriter(BranchReader):
                     # it did not move, so it refused the update: retrying will not help
                     state.problems.append(f"push to {target.remote_label} was refused: {why}")
                     return False
+                if fetched.tip is None and remote_tip is not None:
+                    state.problems.append(self._deleted(remote_tip))
+                    return False
+                caught_up = self._catch_up(repo, fetched.tip, state, remote_tip)
+                assert caught_up is not None
                 self._set_tracking(repo, fetched.tip)
                 remote_tip = fetched.tip
-                caught_up = self._catch_up(repo, remote_tip, state)
-                assert caught_up is not None
                 local = caught_up
                 if local == remote_tip:
                     return True  # everything was already there (an earlier push got through)
             try:
-                why = repo.push_branch(target.push_url, self.branch, remote_tip, local)
+                why = repo.push_branch(
+                    target.push_url, self.branch, remote_tip, local, self.network_timeout
+                )
             except TransportError as exc:
                 state.problems.append(str(exc))
                 return False
@@ -342,8 +372,19 @@ class BranchWriter(BranchReader):
                 return True
             attempt += 1
 
-    def _catch_up(self, repo: GitRepository, remote_tip: str | None, state: _Pass) -> str | None:
-        """Bring the local branch onto ``remote_tip``: fast-forward, or replay unpushed commits."""
+    def _catch_up(
+        self,
+        repo: GitRepository,
+        remote_tip: str | None,
+        state: _Pass,
+        acknowledged: str | None = None,
+    ) -> str | None:
+        """Bring the local branch onto ``remote_tip``: fast-forward, or replay unpushed commits.
+
+        ``acknowledged`` is the tip the remote had when we last looked. When ``remote_tip`` no
+        longer contains it, the branch was rewritten (runs removed on purpose, say a leaked
+        secret): the commits it had acknowledged are not replayed, only those never delivered.
+        """
         ref = self.target.local_ref
         local = self._present_ref(repo, ref)
         if remote_tip is None or local == remote_tip:
@@ -357,6 +398,11 @@ class BranchWriter(BranchReader):
             return remote_tip
         if base == remote_tip:  # we are simply ahead
             return local
+        gone = unpushed_commits(repo, acknowledged, remote_tip)[0] if acknowledged else []
+        if gone:
+            dropped = set(gone)
+            unpushed = [commit for commit in unpushed if commit not in dropped]
+            state.problems.append(self._rewritten(repo, gone))
         genesis = genesis_sha()
         tip = remote_tip
         for commit in reversed(unpushed):
@@ -364,6 +410,30 @@ class BranchWriter(BranchReader):
                 tip = self._replay(repo, tip, commit, state)
         self._move(repo, ref, tip, local)
         return tip
+
+    def _rewritten(self, repo: GitRepository, gone: list[str]) -> str:
+        subjects = [
+            repo.commit_info(sha).meta.message.split(b"\n", 1)[0].decode("utf-8", "replace")
+            for sha in gone[:3]
+            if sha != genesis_sha()
+        ]
+        more = f" and {len(gone) - 3} more" if len(gone) > 3 else ""
+        listed = f" ({', '.join(subjects)}{more})" if subjects else ""
+        return (
+            f"the remote branch {self.branch} of {self.target.remote_label} was rewritten: "
+            f"{len(gone)} commit(s) it had acknowledged are gone{listed}; they are not pushed "
+            "again (nothing is forced), and what was recorded here since goes on top of the "
+            "new history"
+        )
+
+    def _deleted(self, acknowledged: str) -> str:
+        return (
+            f"the remote branch {self.branch} of {self.target.remote_label} was deleted after "
+            f"it had acknowledged {acknowledged[:12]}; it is not recreated (that would push "
+            "back what was removed). Runs stay committed locally; to start the branch afresh, "
+            f"delete {self.target.local_ref} and {self.target.tracking_ref} in {self.target.where} "
+            "(`git update-ref -d`), then run `agentv-results sync`"
+        )
 
     def _replay(self, repo: GitRepository, tip: str, commit: str, state: _Pass) -> str:
         """``commit``'s changes on top of ``tip``, when every path it touched still holds what

@@ -99,8 +99,19 @@ def open_for(args: argparse.Namespace, *, reads: bool = True) -> RunSource:
     return source
 
 
+#: control characters a recorded value may carry (terminal escapes, bidi overrides); shown
+#: escaped, never sent to the terminal. Newlines and tabs of the rendering itself pass.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """``text`` safe for a terminal: control characters as ``\\xNN`` / ``\\uNNNN``."""
+    return _CONTROL.sub(lambda m: m[0].encode("unicode_escape").decode("ascii"), text)
+
+
 def write(text: str) -> None:
-    sys.stdout.write(text)
+    """Text output: recorded values may hold escape sequences, so controls are escaped."""
+    sys.stdout.write(printable(text))
 
 
 def write_json(value: Any) -> None:

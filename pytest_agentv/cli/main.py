@@ -148,6 +148,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(command: Command, args: argparse.Namespace) -> int:
+    from pytest_agentv.branch.errors import BranchError
+    from pytest_agentv.git.errors import GitError
     from pytest_agentv.store.base import StoreError
 
     try:
@@ -165,6 +167,8 @@ def _run(command: Command, args: argparse.Namespace) -> int:
         from pytest_agentv.store.base import RunNotFound
 
         return _fail(str(exc), EXIT_FINDINGS if isinstance(exc, RunNotFound) else EXIT_USAGE)
+    except (GitError, BranchError) as exc:
+        return _fail(str(exc), EXIT_USAGE)
     except BrokenPipeError:
         # `agentv-results list | head`: the reader left; that is not an error
         devnull = os.open(os.devnull, os.O_WRONLY)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import time
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +12,7 @@ from dulwich.objects import ObjectID
 from dulwich.refs import Ref
 from dulwich.repo import Repo
 
+from pytest_agentv.fs_locks import LOCK_STALE_AFTER, inspect_lock, remove_if_stale
 from pytest_agentv.git.errors import GitError
 
 
@@ -112,11 +112,12 @@ def update_ref(repo: Repo, ref: str, new: str | None, old: str | None) -> bool:
     """Compare-and-swap ``ref`` from ``old`` to ``new`` (None: absent); False if it had moved.
 
     Another git process (the user's ``git fetch``) may briefly hold the ref's ``.lock``; dulwich
-    reports that as :class:`FileLocked`, which is retried here rather than surfaced.
+    reports that as :class:`FileLocked`. A lock is waited for until it is released, or removed
+    once it is stale (left by a killed writer: see :mod:`pytest_agentv.fs_locks`).
     """
     name = Ref(ref.encode("utf-8"))
-    delay = 0.02
-    for _attempt in range(12):
+    removed: set[Path] = set()
+    while True:
         try:
             if new is None:
                 if old is None:
@@ -126,7 +127,18 @@ def update_ref(repo: Repo, ref: str, new: str | None, old: str | None) -> bool:
             if old is None:
                 return bool(repo.refs.add_if_new(name, new_id))
             return bool(repo.refs.set_if_equals(name, ObjectID(old.encode("ascii")), new_id))
-        except FileLocked:
-            time.sleep(delay)
-            delay = min(delay * 2, 0.5)
-    raise GitError(f"{ref} stayed locked by another git process; try again")
+        except FileLocked as exc:
+            lock = Path(os.fsdecode(exc.lockfilename))
+            if lock in removed or not remove_if_stale(lock, wait=LOCK_STALE_AFTER + 2):
+                raise GitError(stuck_lock_message(f"cannot update {ref}", lock)) from None
+            removed.add(lock)
+
+
+def stuck_lock_message(action: str, lock: Path) -> str:
+    """``action`` failed because of ``lock``: why it was not taken for stale, and the fix."""
+    state = inspect_lock(lock)
+    why = state.describe() if state is not None else f"{lock} was in the way"
+    return (
+        f"{action}: {why}; if no git or pytest-agentv process is using this repository, "
+        f"remove {lock} and run `agentv-results sync`"
+    )

@@ -6,16 +6,23 @@ Code outside :mod:`pytest_agentv.git` holds a :class:`GitRepository` and never t
 
 from __future__ import annotations
 
-from collections.abc import Generator, Mapping
+import os
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
+from dulwich.file import FileLocked
 from dulwich.repo import Repo
 
+from pytest_agentv.fs_locks import LOCK_STALE_AFTER, remove_if_stale, sweep_stale_locks
 from pytest_agentv.git import maintenance, objects, packs, provenance, refs, transport
+from pytest_agentv.git.errors import GitError
 from pytest_agentv.git.objects import CommitMeta
 from pytest_agentv.git.provenance import repo_slug
 from pytest_agentv.git.transport import REMOTE_BUSY, RemoteBranch
+
+_T = TypeVar("_T")
 
 __all__ = [
     "REMOTE_BUSY",
@@ -93,6 +100,22 @@ class GitRepository:
     def __init__(self, repo: Repo) -> None:
         self._repo = repo
 
+    def _reading(self, action: Callable[[], _T]) -> _T:
+        """Run a read; an object missing from the store (a lost pack, a cache cut short)
+        becomes a :class:`GitError` that says what to do, not a ``KeyError``."""
+        try:
+            return action()
+        except KeyError as exc:
+            sha = exc.args[0] if exc.args else b"?"
+            name = sha.decode("ascii", "replace") if isinstance(sha, bytes) else str(sha)
+            where = refs.control_dir(self._repo)
+            raise GitError(
+                f"object {name} is missing from {where} (a pack was lost or a write was cut "
+                "short); run the command again with --fetch to fetch what the remote has, or "
+                f"if this is a cache repository, delete {where} to rebuild it from the remote "
+                "(runs not yet delivered are kept in the spool)"
+            ) from None
+
     @classmethod
     def open(cls, path: Path) -> GitRepository:
         """Open the repository at ``path``."""
@@ -105,6 +128,14 @@ class GitRepository:
 
     def close(self) -> None:
         self._repo.close()
+
+    def sweep_stale_locks(self) -> list[Path]:
+        """Remove the stale loose-object and ref locks a killed writer left (see
+        :mod:`pytest_agentv.fs_locks`), including those no write has run into yet."""
+        root = refs.control_dir(self._repo)
+        candidates = [*(root / "objects").glob("??/*.lock"), *(root / "refs").rglob("*.lock")]
+        candidates.append(root / "packed-refs.lock")
+        return sweep_stale_locks(candidates)
 
     def __enter__(self) -> GitRepository:
         return self
@@ -127,12 +158,26 @@ class GitRepository:
     def has_object(self, sha: str) -> bool:
         return objects.has_object(self._repo, sha)
 
+    def _writing(self, action: Callable[[], _T]) -> _T:
+        """Run an object write; a loose object's ``.lock`` left by a killed writer is removed
+        (when stale: :mod:`pytest_agentv.fs_locks`) and the write tried again."""
+        removed: set[Path] = set()
+        while True:
+            try:
+                return action()
+            except FileLocked as exc:
+                lock = Path(os.fsdecode(exc.lockfilename))
+                if lock in removed or not remove_if_stale(lock, wait=LOCK_STALE_AFTER + 2):
+                    message = refs.stuck_lock_message("cannot write a git object", lock)
+                    raise GitError(message) from None
+                removed.add(lock)
+
     def blob_bytes(self, sha: str) -> bytes:
-        return objects.read_blob_id(self._repo, sha)
+        return self._reading(lambda: objects.read_blob_id(self._repo, sha))
 
     def blob_id(self, commit: str, path: str) -> str | None:
         """The blob sha of the file ``path`` in ``commit``; None if there is no such file."""
-        return objects.blob_at(self._repo, commit, path)
+        return self._reading(lambda: objects.blob_at(self._repo, commit, path))
 
     def read(self, commit: str, path: str) -> bytes | None:
         """The bytes of the file ``path`` in ``commit``; None if there is no such file."""
@@ -141,32 +186,34 @@ class GitRepository:
 
     def exists(self, commit: str, path: str) -> bool:
         """True if ``path`` (file or directory) exists in ``commit``."""
-        return objects.tree_entry(self._repo, commit, path) is not None
+        return self._reading(lambda: objects.tree_entry(self._repo, commit, path) is not None)
 
     def list_dir(self, commit: str, path: str) -> list[str]:
-        return objects.list_dir(self._repo, commit, path)
+        return self._reading(lambda: objects.list_dir(self._repo, commit, path))
 
     def commit(
         self, parent: str | None, changes: Mapping[str, str | bytes | None], meta: CommitMeta
     ) -> str:
         """Commit ``changes`` on top of ``parent`` as one pack: path -> blob sha (stored
         already), file contents (``bytes``, stored now) or None (delete)."""
-        return objects.commit_changes(self._repo, parent, changes, meta)
+        return self._writing(lambda: objects.commit_changes(self._repo, parent, changes, meta))
 
     def changed_files(self, sha: str) -> dict[str, tuple[str | None, str | None]]:
         """``path -> (blob before, blob after)`` of a commit against its first parent."""
-        return objects.changed_files(self._repo, sha)
+        return self._reading(lambda: objects.changed_files(self._repo, sha))
 
     def commit_info(self, sha: str) -> CommitInfo:
-        return CommitInfo(
-            sha=sha,
-            parents=tuple(objects.commit_parents(self._repo, sha)),
-            meta=objects.commit_meta(self._repo, sha),
+        return self._reading(
+            lambda: CommitInfo(
+                sha=sha,
+                parents=tuple(objects.commit_parents(self._repo, sha)),
+                meta=objects.commit_meta(self._repo, sha),
+            )
         )
 
     def genesis_commit(self) -> str:
         """Write the deterministic root commit; return its sha."""
-        return objects.genesis_commit(self._repo)
+        return self._writing(lambda: objects.genesis_commit(self._repo))
 
     def is_ancestor(self, ancestor: str, descendant: str) -> bool:
         return objects.is_ancestor(self._repo, ancestor, descendant)
@@ -176,7 +223,12 @@ class GitRepository:
     ) -> Generator[tuple[str, bytes, int], None, None]:
         """``(sha, message, commit time)`` along first parents from ``tip``, before ``stop_at``."""
         with packs.ObjectReader(self._repo) as reader:
-            yield from packs.walk_first_parent(reader, tip, stop_at)
+            walk = packs.walk_first_parent(reader, tip, stop_at)
+            while True:
+                step = self._reading(lambda: next(walk, None))
+                if step is None:
+                    return
+                yield step
 
     def consolidate_packs(self) -> int:
         """Roll small packs into one when they break the geometric progression (see
@@ -188,10 +240,13 @@ class GitRepository:
 
     # --- remotes ----------------------------------------------------------------------------
 
-    def fetch_branch(self, url: str, branch: str) -> RemoteBranch:
-        """Fetch ``branch`` from ``url`` into the object store; refs are left alone."""
-        return transport.fetch_branch(self._repo, url, branch)
+    def fetch_branch(self, url: str, branch: str, timeout: float | None = None) -> RemoteBranch:
+        """Fetch ``branch`` from ``url`` into the object store; refs are left alone.
+        ``timeout``: seconds to connect and per read (:mod:`pytest_agentv.git.deadline`)."""
+        return transport.fetch_branch(self._repo, url, branch, timeout)
 
-    def push_branch(self, url: str, branch: str, old: str | None, new: str) -> str | None:
+    def push_branch(
+        self, url: str, branch: str, old: str | None, new: str, timeout: float | None = None
+    ) -> str | None:
         """Push ``new`` if the remote still has ``old``; None when taken, else why not."""
-        return transport.push_branch(self._repo, url, branch, old, new)
+        return transport.push_branch(self._repo, url, branch, old, new, timeout)

@@ -133,7 +133,9 @@ class ReleaseStore:
             target = resolve_target(settings.rootdir, settings.releases_branch, remote)
         except BranchError as exc:
             raise ReleaseError(mask_credentials(str(exc))) from None
-        return cls(BranchWriter(target, _InMemoryChanges()), settings.releases_path)
+        writer = BranchWriter(target, _InMemoryChanges())
+        writer.network_timeout = settings.network_timeout or None
+        return cls(writer, settings.releases_path)
 
     @property
     def identity(self) -> str:

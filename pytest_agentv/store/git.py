@@ -155,6 +155,7 @@ class GitArtifactStore:
             self._writer = BranchWriter(
                 target, RunSpool(self.spool, self.prefix), max_file_size=settings.max_file_size
             )
+            self._writer.network_timeout = self.settings.network_timeout or None
         return self._writer
 
     def target(self) -> BranchTarget:
@@ -262,11 +263,12 @@ class GitArtifactStore:
                 notes=tuple(notes),
                 problems=(problem,) if problem else (),
             )
-        if delivery.pushed and not delivery.problems:
+        if delivery.pushed:  # delivered; problems, if any, are about other commits
             return WriteResult(
                 run_id=run_id,
                 location=f"{target.remote_label}, branch {self.branch}, {shard}",
                 notes=tuple(notes),
+                problems=delivery.problems,
             )
         if self.spool.destination is not None:
             self.spool.remember_unpushed(self.spool.destination)

@@ -22,6 +22,7 @@ from pytest_agentv.fs import (
     write_dir_atomically,
     write_file_atomically,
 )
+from pytest_agentv.fs_locks import clean_staging
 from pytest_agentv.layout import ProjectLayout
 from pytest_agentv.store.base import RunArtifacts, StoreError, WriteResult, load_summary
 from pytest_agentv.store.paths import RUN_FILES, SUMMARY_FILE, is_run_id
@@ -157,6 +158,8 @@ class Spool:
         """Every spooled run id, whatever its destination, oldest first."""
         if not self.directory.is_dir():
             return []
+        # what a killed writer left: a half-written run (.tmp-*), a half-removed one (.done-*)
+        clean_staging(self.directory, prefixes=(".tmp-", ".done-"))
         found = []
         for entry in self.directory.iterdir():
             if is_run_id(entry.name) and (entry / SUMMARY_FILE).is_file():
