@@ -13,6 +13,10 @@ changes nothing. In :meth:`Redactor.json` object keys go through layers 1 and 2 
 secret used as a score name or a field name is renamed, see :class:`KeyNames`), and one scan of
 all of an object's strings (:meth:`Redactor.could_change`) lets the usual event, where no rule
 can apply, skip the per-string passes.
+
+Longer than most modules because the three layers and the one-pass fast path
+(:meth:`Redactor.could_change`) must agree exactly; they are kept side by side so that a change
+to one is read beside the others.
 """
 
 from __future__ import annotations
