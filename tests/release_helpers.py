@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import textwrap
+from pathlib import Path
 from typing import Any
 
 from pytest_agentv.releases.canonical import with_checksum
 from pytest_agentv.releases.models import AgentRelease
+from tests.git_fixtures import git
 
 DRAFT_YAML = """\
 apiVersion: agents.recif.dev/v1
@@ -72,3 +75,24 @@ def make_release(version: int = 1, status: str = "pending_eval", **sections: Any
     data = release_data(version, **sections)
     data["metadata"]["status"] = status
     return with_checksum(AgentRelease.model_validate(data))
+
+
+def init_release_project(root: Path, releases_remote: str, runs_remote: str | None = None) -> None:
+    """``root`` as an eval project: ``.agentv/config.yaml`` sending runs (to ``runs_remote``, by
+    default the releases remote) and releases to git, and a source repository on ``main`` with
+    a committer identity (the release author)."""
+    (root / ".agentv").mkdir()
+    (root / ".agentv" / "config.yaml").write_text(
+        textwrap.dedent(
+            f"""\
+            artifacts:
+              backend: git
+              git: {{remote: "{runs_remote or releases_remote}"}}
+            releases:
+              remote: "{releases_remote}"
+            """
+        )
+    )
+    git("init", "--quiet", "--initial-branch=main", cwd=root)
+    git("config", "user.name", "Eval Author", cwd=root)
+    git("config", "user.email", "author@example.com", cwd=root)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,7 @@ from pytest_agentv.releases.canonical import canonical_bytes, with_checksum
 from pytest_agentv.releases.commands import main as release_main
 from pytest_agentv.releases.loading import load_release
 from tests.git_fixtures import git, init_bare
-from tests.release_helpers import DRAFT_YAML
+from tests.release_helpers import DRAFT_YAML, init_release_project
 
 SLUG = "support-agent"
 BRANCH = "agentv/releases/v1"
@@ -32,21 +31,7 @@ def _project(pytester: pytest.Pytester, tmp_path: Path, runs_remote: str | None 
     remote = init_bare(tmp_path / "state.git")
     pytester.makepyfile(test_gate=SUITE)
     root = pytester.path
-    (root / ".agentv").mkdir()
-    (root / ".agentv" / "config.yaml").write_text(
-        textwrap.dedent(
-            f"""\
-            artifacts:
-              backend: git
-              git: {{remote: "{runs_remote or remote}"}}
-            releases:
-              remote: "{remote}"
-            """
-        )
-    )
-    git("init", "--quiet", "--initial-branch=main", cwd=root)
-    git("config", "user.name", "Eval Author", cwd=root)
-    git("config", "user.email", "author@example.com", cwd=root)
+    init_release_project(root, str(remote), runs_remote)
     (root / "draft.yaml").write_text(DRAFT_YAML)
     assert release_main(["create", "draft.yaml", "--rootdir", str(root)]) == 0
     return remote

@@ -4,7 +4,6 @@ rolled back, verified, tampered with, deleted; every step cross-checked with the
 from __future__ import annotations
 
 import json
-import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +12,7 @@ import yaml
 
 from pytest_agentv.releases.commands import main as release_main
 from tests.git_fixtures import GitDaemon, git, init_bare
-from tests.release_helpers import DRAFT_YAML
+from tests.release_helpers import DRAFT_YAML, init_release_project
 
 SLUG = "support-agent"
 BRANCH = "agentv/releases/v1"
@@ -108,21 +107,7 @@ def story(
     pytester.makepyfile(test_gate=SUITE)
     root = pytester.path
     (root / "drafts").mkdir()
-    (root / ".agentv").mkdir()
-    (root / ".agentv" / "config.yaml").write_text(
-        textwrap.dedent(
-            f"""\
-            artifacts:
-              backend: git
-              git: {{remote: "{remote}"}}
-            releases:
-              remote: "{remote}"
-            """
-        )
-    )
-    git("init", "--quiet", "--initial-branch=main", cwd=root)
-    git("config", "user.name", "Eval Author", cwd=root)
-    git("config", "user.email", "author@example.com", cwd=root)
+    init_release_project(root, str(remote))
     git("add", "test_gate.py", cwd=root)
     git("commit", "--quiet", "-m", "suite", cwd=root)
     return Story(pytester, capsys, remote, remote_dir)
