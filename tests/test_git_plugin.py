@@ -50,8 +50,7 @@ def test_without_a_remote_the_run_goes_to_the_local_branch(project: pytest.Pytes
 
 
 @pytest.mark.slow
-# pytest-benchmark, when installed, warns under xdist; these tests are not about it
-@pytest.mark.parametrize("dist", [("-p", "no:xdist"), ("-n", "2", "-p", "no:benchmark")])
+@pytest.mark.parametrize("dist", [("-p", "no:xdist"), ("-n", "2")])
 def test_pushes_to_a_git_daemon(
     project: pytest.Pytester, git_daemon: GitDaemon, dist: tuple[str, ...]
 ) -> None:

@@ -109,8 +109,6 @@ def test_a_new_per_metric_entry_merges_and_reaches_the_workers(
         "run_with_more_options.py",
         "pytest",
         "-n1",
-        "-p",
-        "no:benchmark",
         "--agentv-max-cost",
         "c=3",
     )

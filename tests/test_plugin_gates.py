@@ -343,7 +343,7 @@ def test_merge_base_without_a_run_in_the_history_fails(repo_suite: pytest.Pytest
     assert any("was recorded at the merge-base of HEAD and main" in line for line in table(result))
 
 
-@pytest.mark.parametrize("mode", [("-n0", "-p", "no:benchmark"), ("-n2", "-p", "no:benchmark")])
+@pytest.mark.parametrize("mode", [("-n0",), ("-n2",)])
 def test_gates_under_xdist_are_evaluated_once_by_the_controller(
     suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, mode: tuple[str, ...]
 ) -> None:
@@ -378,7 +378,7 @@ def test_latency(agentv, case):
     agentv.score("latency", 1.0 + case, threshold=3.5, greater_is_better=False)
 """
     )
-    result = pytester.runpytest("-n2", "-p", "no:benchmark", "--agentv-min-score", "latency=2.0")
+    result = pytester.runpytest("-n2", "--agentv-min-score", "latency=2.0")
     assert result.ret == EXIT_GATE_FAILED  # mean 2.5 is above the ceiling 2.0
     row = table(result)[1]
     assert "<= 2" in row and "FAIL" in row.split()

@@ -36,7 +36,7 @@ def all_written_bytes(pytester: pytest.Pytester) -> bytes:
     return b"".join(path.read_bytes() for path in files)
 
 
-@pytest.mark.parametrize("xdist", [["-p", "no:xdist"], ["-n2", "-p", "no:benchmark"]])
+@pytest.mark.parametrize("xdist", [["-p", "no:xdist"], ["-n2"]])
 def test_secrets_never_reach_disk(pytester: pytest.Pytester, xdist: list[str]) -> None:
     pytester.makepyfile(test_leak=SUITE)
     pytester.makeconftest(CONFTEST)

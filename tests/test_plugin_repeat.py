@@ -19,8 +19,8 @@ def test_plain():
 """
 MODES = {
     "no-xdist": ["-p", "no:xdist"],
-    "n0": ["-n0", "-p", "no:benchmark"],
-    "n2": ["-n2", "-p", "no:benchmark"],
+    "n0": ["-n0"],
+    "n2": ["-n2"],
 }
 
 

@@ -27,8 +27,8 @@ def test_case(agentv, case):
 # pytest-benchmark, when installed, warns under xdist; these tests are not about it
 MODES = {
     "no-xdist": ["-p", "no:xdist"],
-    "n0": ["-n0", "-p", "no:benchmark"],
-    "n2": ["-n2", "-p", "no:benchmark"],
+    "n0": ["-n0"],
+    "n2": ["-n2"],
 }
 
 
@@ -79,7 +79,7 @@ def test_one(agentv, pytestconfig):
     agentv.metadata["worker_input"] = "agentv_settings" in pytestconfig.workerinput
 """
     )
-    result = pytester.runpytest("-n1", "-p", "no:benchmark", "--agentv-eval=chosen")
+    result = pytester.runpytest("-n1", "--agentv-eval=chosen")
     result.assert_outcomes(passed=1)
     metadata, _events, _summary = load_run(only_run_dir(pytester.path / ".agentv" / "runs"))
     assert metadata["model"] is None and metadata["evalFile"] == "chosen"
@@ -117,9 +117,7 @@ def test_one(agentv, pytestconfig, agentv_repeat):
 """
     )
     monkeypatch.setenv("AGENTV_MIN_SCORE", "accuracy=0.5")
-    result = pytester.runpytest(
-        "-n1", "-p", "no:benchmark", "--agentv-repeat", "2", "--agentv-run-group", "ci-7"
-    )
+    result = pytester.runpytest("-n1", "--agentv-repeat", "2", "--agentv-run-group", "ci-7")
     result.assert_outcomes(passed=2)
     assert result.ret == 0
     metadata, _events, _summary = load_run(only_run_dir(pytester.path / ".agentv" / "runs"))
