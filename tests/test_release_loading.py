@@ -165,3 +165,20 @@ def test_current_yaml_is_a_release_or_a_tombstone() -> None:
     assert "runtime: {'image': 'x'}: unknown field; allowed here: apiVersion, kind, metadata" in (
         str(_error(_yaml(tombstone), load_current))
     )
+
+
+def test_a_control_character_in_a_key_is_escaped_not_printed() -> None:
+    """Found by tests/test_release_fuzz.py: a key "\\r" split (and could overwrite) the message."""
+    data = release_data()
+    data["metadata"]["status"] = "pending_eval"
+    data["governance"]["\rmin_quality_score\x1b[2K"] = 1
+    message = str(_error(_yaml(data)))
+    assert message.splitlines() == [message]
+    assert "governance.\\rmin_quality_score\\x1b[2K" in message
+
+
+def test_a_control_character_in_the_bytes_is_one_line_naming_where() -> None:
+    """Found by tests/test_release_fuzz.py: PyYAML's reader error spanned two lines."""
+    message = str(_error(b"apiVersion: agents.recif.dev/v1\nkind: \x07\n"))
+    assert message.splitlines() == [message]
+    assert message.startswith(f"{FILE}: character 39: '\\x07': invalid YAML:")

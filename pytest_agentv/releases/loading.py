@@ -80,6 +80,18 @@ def parse_yaml(data: bytes, file: str) -> Any:
         ) from None
     try:
         return yaml.load(text, Loader=_Loader)
+    except yaml.reader.ReaderError as exc:
+        character = chr(exc.character) if isinstance(exc.character, int) else exc.character
+        raise ArtifactError(
+            file,
+            [
+                Problem(
+                    f"character {exc.position + 1}",
+                    character,
+                    f"invalid YAML: {exc.reason}; YAML files may not hold control characters",
+                )
+            ],
+        ) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
