@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from pytest_agentv.exceptions import AgentvWarning
+from pytest_agentv.exceptions import AgentvReleaseWarning
 from pytest_agentv.models import RunMetadata, TestRecord
 from pytest_agentv.recorder import RunContext
 from pytest_agentv.releases.canonical import canonical_bytes
@@ -45,10 +45,6 @@ from pytest_agentv.trailers import RELEASE_TAG_PREFIX
 RELEASE_KEY = pytest.StashKey[AgentRelease]()
 GATE_PLUGIN_NAME = "agentv-release-gate"
 WORKERINPUT_KEY = "agentv_release"
-
-
-class AgentvReleaseWarning(AgentvWarning):
-    """The eval gate could not record its decision (the release stays as it was)."""
 
 
 def parse_ref(value: str) -> tuple[str, int | None]:
