@@ -29,6 +29,7 @@ from pytest_agentv.dashboard.output import MANIFEST
 from pytest_agentv.models import RunMetadata, Score
 from pytest_agentv.settings import resolve_settings
 from pytest_agentv.sources import LocalRunSource, RunSource, open_source
+from pytest_agentv.store.base import RunArtifacts
 from pytest_agentv.store.local import LocalArtifactStore
 from tests import runs
 from tests.cli_support import agentv, clean_env
@@ -406,3 +407,21 @@ def test_a_run_page_shows_each_tests_case_id_and_labels(tmp_path: Path) -> None:
         ["tone", "polite", "1"],
         ["verdict", "correct", "1"],
     ]
+
+
+def test_a_compare_page_names_the_case_that_matched_two_tests(tmp_path: Path) -> None:
+    # the case id matches the two records although their node ids differ (a renamed parameter)
+    def one(nodeid: str, outcome: str) -> RunArtifacts:
+        test = record(nodeid, outcome).model_copy(update={"case_id": "refund-eu-7"})
+        return runs.build(None, started=runs.T0, seconds=1, tests=[test], versions=runs.VERSIONS)
+
+    base, new = one("test_refund[7]", "passed"), one("test_refund[eu-7]", "failed")
+    store = LocalArtifactStore(tmp_path / "runs")
+    store.write(base)
+    store.write(new)
+    site = tmp_path / "site"
+    build_site(LocalRunSource(store), site, compare=[(base.run_id, new.run_id)])
+    page = (site / f"compare/{base.run_id}-{new.run_id}.html").read_text()
+    [(attrs, cells)] = table_rows(page, "compare-tests")
+    assert cells[:3] == ["regressed", f"{runs.EVAL}::test_refund[eu-7]case refund-eu-7", "passed"]
+    assert "refund-eu-7" in (attrs["data-search"] or "")

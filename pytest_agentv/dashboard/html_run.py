@@ -244,10 +244,12 @@ def _change_row(t: TestChange) -> str:
         if s.status != "unchanged" or s.delta
     )
     why = "; ".join(t.regressions + t.improvements)
+    case = f'<small class="case">case <code>{e(t.case_id)}</code></small>' if t.case_id else ""
+    search = f"{t.nodeid} {t.case_id}" if t.case_id else t.nodeid
     return (
         f'<tr class="st-{t.status}" data-status="{t.status}" '
-        f'data-search="{e(t.nodeid.lower())}"><td class="status">{t.status}</td>'
-        f"<td><code>{e(t.nodeid)}</code></td><td>{e(t.before or '-')}</td>"
+        f'data-search="{e(search.lower())}"><td class="status">{t.status}</td>'
+        f"<td><code>{e(t.nodeid)}</code>{case}</td><td>{e(t.before or '-')}</td>"
         f"<td>{e(t.after or '-')}</td><td>{scores}</td><td>{e(why)}</td></tr>"
     )
 
