@@ -8,6 +8,14 @@ import os
 import pytest
 from hypothesis import settings
 
+# The suite runs with -p no:agentv, so each in-process (pytester) session imports the plugin anew
+# and pytester drops those modules when the session ends. pytest caches the class a
+# `-W ACTION::pytest_agentv.AgentvDeliveryWarning` names (parse_warning_filter is lru_cached), so
+# a later session's filter would name the class of an earlier import and miss the warning its
+# plugin raises, which the suite's own `error` filter then turns into an exception. Imported here,
+# once, the warning classes are the same object in every session.
+import pytest_agentv.exceptions  # noqa: F401
+
 pytest_plugins = ["tests.git_fixtures"]
 
 # CI explores the same examples every run, so a red build always means a change broke something;

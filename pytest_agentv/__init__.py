@@ -10,7 +10,12 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from pytest_agentv.exceptions import AgentvDeliveryWarning, AgentvRecordError, AgentvWarning
+    from pytest_agentv.exceptions import (
+        AgentvDeliveryWarning,
+        AgentvRecordError,
+        AgentvReleaseWarning,
+        AgentvWarning,
+    )
     from pytest_agentv.recorder import EvalRecorder, RunContext
     from pytest_agentv.releases.models import AgentRelease
 
@@ -18,6 +23,7 @@ __all__ = [
     "AgentRelease",
     "AgentvDeliveryWarning",
     "AgentvRecordError",
+    "AgentvReleaseWarning",
     "AgentvWarning",
     "EvalRecorder",
     "RunContext",
@@ -28,6 +34,7 @@ _LAZY = {
     "AgentRelease": "pytest_agentv.releases.models",
     "AgentvDeliveryWarning": "pytest_agentv.exceptions",
     "AgentvRecordError": "pytest_agentv.exceptions",
+    "AgentvReleaseWarning": "pytest_agentv.exceptions",
     "AgentvWarning": "pytest_agentv.exceptions",
     "EvalRecorder": "pytest_agentv.recorder",
     "RunContext": "pytest_agentv.recorder",

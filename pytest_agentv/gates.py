@@ -191,13 +191,30 @@ def greater_is_better(metric: str, *runs: Iterable[TestRecord]) -> bool:
 
 
 def run_mean(tests: Iterable[TestRecord], metric: str) -> float | None:
-    """The mean of ``metric`` over tests, each test's repeats averaged first."""
+    """The mean of ``metric`` over tests, each test's repeats averaged first (``None``: no test
+    recorded a value).
+
+    The one definition of a run's metric mean for ``min-score``, the release gate's
+    ``--agentv-quality-metric``, trends and the dashboard (docs/gates.md, *Pass rate and mean*).
+    """
     means = per_test_means(metric_values(tests, metric))
     return mean([means[key] for key in sorted(means)]) if means else None
 
 
 def pass_rate(tests: Iterable[TestRecord]) -> float | None:
-    """The share of passing tests, each test weighted once (``None``: no test was counted)."""
+    """The share of passing tests, each test weighted once (``None``: no test was counted).
+
+    The one definition of a run's pass rate, read by ``min-pass-rate``, the baseline gates, the
+    release gate's quality score, trends and the dashboard (docs/gates.md, *Pass rate and
+    mean*): a test is the unit, not a repeat; a repeat passes when it ended ``passed``,
+    ``xfailed`` or ``xpassed`` (it did not fail the session), fails when it ended ``failed`` or
+    ``error``; ``skipped`` repeats are left out; a test counts as the share of its counted
+    repeats that passed; the rate is the mean of that share over the tests with any counted
+    repeat.
+
+    Example: ``a`` passes twice, ``b`` passes once and fails once, ``c`` is xfailed, ``d`` is
+    skipped: ``(1 + 0.5 + 1) / 3 = 0.8333``.
+    """
     rates = per_test_means(
         {key: [1.0 if ok else 0.0 for ok in oks] for key, oks in outcome_values(tests).items()}
     )

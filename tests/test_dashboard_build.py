@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import urllib.request
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -25,13 +26,16 @@ from pytest_agentv.dashboard import (
     build_site,
 )
 from pytest_agentv.dashboard.output import MANIFEST
-from pytest_agentv.models import RunMetadata
+from pytest_agentv.models import RunMetadata, Score
 from pytest_agentv.settings import resolve_settings
 from pytest_agentv.sources import LocalRunSource, RunSource, open_source
+from pytest_agentv.store.base import RunArtifacts
 from pytest_agentv.store.local import LocalArtifactStore
+from tests import runs
 from tests.cli_support import agentv, clean_env
 from tests.dashboard_support import build, make_project, plan, write_runs
 from tests.git_fixtures import git
+from tests.runs import record
 
 BRANCH = "agentv/checkpoints/v1"
 
@@ -332,3 +336,92 @@ def test_a_terminal_sees_a_progress_bar_and_a_pipe_does_not(project: Path, tmp_p
     assert b"\rreading runs 0/20 [" + b" " * 30 + b"]" in seen
     piped = agentv(project, "dashboard", "-o", str(tmp_path / "site"))
     assert piped.returncode == 0 and piped.stderr == ""
+
+
+class _Rows(HTMLParser):
+    """The rows of one table of a page: each row's attributes and its cells' text."""
+
+    def __init__(self, table_id: str) -> None:
+        super().__init__()
+        self.table_id, self.depth = table_id, 0
+        self.rows: list[tuple[dict[str, str | None], list[str]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "table":
+            self.depth += 1 if self.depth or dict(attrs).get("id") == self.table_id else 0
+        elif self.depth and tag == "tr":
+            self.rows.append((dict(attrs), []))
+        elif self.depth and tag == "td" and self.rows:
+            self.rows[-1][1].append("")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "table" and self.depth:
+            self.depth -= 1
+
+    def handle_data(self, data: str) -> None:
+        if self.depth and self.rows and self.rows[-1][1]:
+            self.rows[-1][1][-1] += data
+
+
+def table_rows(page: str, table_id: str) -> list[tuple[dict[str, str | None], list[str]]]:
+    parser = _Rows(table_id)
+    parser.feed(page)
+    return [(attrs, cells) for attrs, cells in parser.rows if cells]  # the header has no <td>
+
+
+def test_a_run_page_shows_each_tests_case_id_and_labels(tmp_path: Path) -> None:
+    tests = [
+        record("test_refund[case-7]", accuracy=(0.9, 0.7)).model_copy(
+            update={
+                "case_id": "refund-eu-7",
+                "scores": {
+                    "accuracy": Score(value=0.9, threshold=0.7, passed=True),
+                    "tone": Score(label="polite"),
+                    "verdict": Score(value=1.0, label="correct"),
+                },
+            }
+        ),
+        record("test_greeting").model_copy(
+            update={"scores": {"tone": Score(label="curt", passed=False)}}
+        ),
+    ]
+    run = runs.build(None, started=runs.T0, seconds=1, tests=tests, versions=runs.VERSIONS)
+    store = LocalArtifactStore(tmp_path / "runs")
+    store.write(run)
+    site = tmp_path / "site"
+    build_site(LocalRunSource(store), site)
+    page = (site / run_page(run.run_id)).read_text()
+
+    (refund_attrs, refund), (greeting_attrs, greeting) = table_rows(page, "run-tests")
+    assert refund[0] == f"{runs.EVAL}::test_refund[case-7]case refund-eu-7"
+    assert refund_attrs["data-case"] == "refund-eu-7"
+    assert "refund-eu-7" in (refund_attrs["data-search"] or "")  # the page's search finds it
+    assert refund[3].split() == ["accuracy", "0.9", "/", "0.7", "tone", "polite", "verdict", "1",
+                                 "correct"]  # fmt: skip
+    assert "data-case" not in greeting_attrs and greeting[0] == f"{runs.EVAL}::test_greeting"
+    assert greeting[3] == "tone curt"
+    assert '<span class="score bad" title="">tone <span class="label">curt</span></span>' in page
+    # the run's tallies of each label
+    assert [cells for _attrs, cells in table_rows(page, "run-labels")] == [
+        ["tone", "curt", "1"],
+        ["tone", "polite", "1"],
+        ["verdict", "correct", "1"],
+    ]
+
+
+def test_a_compare_page_names_the_case_that_matched_two_tests(tmp_path: Path) -> None:
+    # the case id matches the two records although their node ids differ (a renamed parameter)
+    def one(nodeid: str, outcome: str) -> RunArtifacts:
+        test = record(nodeid, outcome).model_copy(update={"case_id": "refund-eu-7"})
+        return runs.build(None, started=runs.T0, seconds=1, tests=[test], versions=runs.VERSIONS)
+
+    base, new = one("test_refund[7]", "passed"), one("test_refund[eu-7]", "failed")
+    store = LocalArtifactStore(tmp_path / "runs")
+    store.write(base)
+    store.write(new)
+    site = tmp_path / "site"
+    build_site(LocalRunSource(store), site, compare=[(base.run_id, new.run_id)])
+    page = (site / f"compare/{base.run_id}-{new.run_id}.html").read_text()
+    [(attrs, cells)] = table_rows(page, "compare-tests")
+    assert cells[:3] == ["regressed", f"{runs.EVAL}::test_refund[eu-7]case refund-eu-7", "passed"]
+    assert "refund-eu-7" in (attrs["data-search"] or "")

@@ -139,6 +139,14 @@ def test_a_session_against_a_silent_remote_ends_and_says_what_to_do(
         "-p", "no:xdist", "--agentv-git", f"--agentv-remote={url}", "-W", "default", timeout=120
     )
     result.assert_outcomes(passed=1)
-    # the warning (in pytest's warnings summary) and the run's summary line, in either order
-    result.stdout.fnmatch_lines(["*NOT delivered, kept in*"])
-    result.stdout.fnmatch_lines(["*no answer for 1s (network timeout)*agentv-results sync*"])
+    # the warning, once, in pytest's warnings summary (printed before the plugin's summary),
+    # then the run's line pointing at it
+    result.stdout.fnmatch_lines(
+        [
+            "*= warnings summary =*",
+            "*AgentvDeliveryWarning: *no answer for 1s (network timeout)*agentv-results sync*",
+            "agentv: run * (1 test) NOT delivered, kept in*",
+            "agentv: why: see the AgentvDeliveryWarning in the warnings summary",
+        ]
+    )
+    assert result.stdout.str().count("no answer for 1s") == 1

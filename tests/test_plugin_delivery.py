@@ -124,3 +124,25 @@ def test_sync_delivers_spooled_runs_on_demand(blocked: pytest.Pytester) -> None:
     assert len(list((blocked.path / "blocked" / "runs").glob("*/*/summary.json"))) == 1
     again = subprocess.run(command, cwd=blocked.path, capture_output=True, text=True, check=False)
     assert "nothing to sync" in again.stdout
+
+
+def test_a_warning_filter_still_applies_in_the_next_in_process_session(
+    blocked: pytest.Pytester,
+) -> None:
+    # pytest caches the class a -W entry names, while each in-process session imports the plugin
+    # anew (the suite runs with -p no:agentv): unless the warning classes stay one object
+    # (conftest.py), the second session's `default` misses its warning and the suite's `error`
+    # filter turns the delivery failure into a strict one
+    for _ in range(2):
+        result = blocked.runpytest(
+            "-p", "no:xdist", "--agentv-local-dir", "blocked/runs", *SHOW_WARNING
+        )
+        result.assert_outcomes(passed=1, warnings=1)
+        assert result.ret == pytest.ExitCode.OK
+        result.stdout.fnmatch_lines(
+            [
+                "*AgentvDeliveryWarning: cannot create *",
+                "agentv: run * (1 test) NOT delivered, kept in .agentv/spool/*",
+                "agentv: why: see the AgentvDeliveryWarning in the warnings summary",
+            ]
+        )

@@ -191,3 +191,54 @@ def test_a_gate_on_the_local_backend_says_its_evidence_is_local(
     assert report["findings"] == []
     assert len(report["unchecked"]) == 1
     assert report["unchecked"][0].endswith("not checked: it was stored in a local directory only")
+
+
+MIXED_SUITE = """
+import pytest
+
+def test_flaky(agentv_release, agentv, request):
+    assert "repeat1of2" in request.node.name  # passes on its first repeat only
+
+def test_steady(agentv_release, agentv):
+    pass
+
+@pytest.mark.xfail(reason="known")
+def test_known(agentv_release, agentv):
+    assert False
+
+@pytest.mark.skip(reason="later")
+def test_later(agentv_release, agentv):
+    pass
+
+def test_plain():  # no agentv fixture: not repeated
+    assert False
+"""
+
+
+def test_the_release_gate_and_min_pass_rate_read_one_rule(
+    pytester: pytest.Pytester, git_env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # per test: flaky 1/2, steady 1, known (xfailed) 1, later (skipped) left out, plain 0
+    # -> (0.5 + 1 + 1 + 0) / 4 = 62.5; counted by repeat, without xfailed: 3 / 5 = 60
+    remote = init_bare(tmp_path / "state.git")
+    pytester.makepyfile(test_gate=MIXED_SUITE)
+    init_release_project(pytester.path, str(remote))
+    draft = DRAFT_YAML.replace("min_quality_score: 75", "min_quality_score: 62")
+    (pytester.path / "draft.yaml").write_text(draft)
+    assert release_main(["create", "draft.yaml", "--rootdir", str(pytester.path)]) == 0
+    result = pytester.runpytest(
+        "-p", "no:xdist", "--agentv-release", SLUG, "--agentv-repeat", "2",
+        "--agentv-min-pass-rate", "0.62",
+    )  # fmt: skip
+    result.assert_outcomes(passed=3, failed=2, xfailed=2, skipped=2)
+    result.stdout.fnmatch_lines(
+        [
+            f"agentv: release {SLUG}@1 ACTIVATED: score 62.5 >= 62 (pass_rate)*",
+            "*min-pass-rate *pass_rate *0.625 * >= 0.62 *PASS",
+        ]
+    )
+    assert result.ret == 0
+    assert _status(remote)["status"] == "active"
+    capsys.readouterr()
+    assert release_main(["verify", "--json", "--rootdir", str(pytester.path)]) == 0
+    assert json.loads(capsys.readouterr().out)["findings"] == []

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_agentv.models import Counts, ScoreAggregate
 from pytest_agentv.releases.canonical import canonical_bytes, compute_checksum
 from pytest_agentv.releases.errors import ArtifactError, NotFoundError, ReleaseError
 from pytest_agentv.releases.gate import decide
@@ -24,6 +23,7 @@ from pytest_agentv.releases.operations import (
     plan_gate,
 )
 from tests.release_helpers import DRAFT_YAML, make_release
+from tests.runs import record
 
 SLUG = "support-agent"
 DRAFT = load_draft(DRAFT_YAML.encode(), "support.yaml")
@@ -175,16 +175,20 @@ def test_delete_writes_a_tombstone_and_marks_active_and_pending_deleted() -> Non
 
 
 def test_pass_rate_and_metric_scores() -> None:
-    counts = Counts(total=11, passed=5, failed=2, errors=1, skipped=3)
-    verdict = decide(counts, {}, None, 75)
+    tests = [
+        *(record(f"test_p{i}", helpful=0.8) for i in range(5)),
+        *(record(f"test_f{i}", "failed") for i in range(2)),
+        record("test_e", "error"),
+        *(record(f"test_s{i}", "skipped") for i in range(3)),
+    ]
+    verdict = decide(tests, None, 75)
     assert (verdict.score, verdict.passed, verdict.reason) == (62.5, False, "score 62.5 < 75")
-    scores = {"helpful": ScoreAggregate(count=4, mean=0.8, min=0.5, max=1.0)}
-    verdict = decide(counts, scores, "helpful", 75)
+    verdict = decide(tests, "helpful", 75)
     assert (verdict.score, verdict.passed, verdict.metric) == (80.0, True, "helpful")
-    missing = decide(counts, scores, "accuracy", 0)
+    missing = decide(tests, "accuracy", 0)
     assert not missing.passed
     assert missing.reason.startswith("metric 'accuracy' was not recorded (recorded: helpful)")
-    assert not decide(Counts(total=2, skipped=2), {}, None, 0).passed
+    assert not decide([record("test_s", "skipped")], None, 0).passed
 
 
 def test_a_hand_edited_release_is_never_rewritten_with_a_valid_checksum() -> None:

@@ -1,7 +1,8 @@
 """The static dashboard: ``build_site`` reads runs through a RunSource and writes an offline site.
 
 Data (:mod:`.records`, :mod:`.views`) is pure; markup (:mod:`.html`, :mod:`.svg`, ``assets/``)
-is kept apart; :mod:`.build` and :mod:`.output` are the I/O edge; :mod:`.extensions` is where
+is kept apart; :mod:`.pages` shapes each page from data already read; :mod:`.build` (what to
+read, what to remake) and :mod:`.output` are the I/O edge; :mod:`.extensions` is where
 gate verdicts and releases plug in. docs/dashboard.md describes the site.
 """
 
@@ -11,7 +12,6 @@ from pytest_agentv.dashboard.build import (
     DEFAULT_COMPARE_PANELS,
     DEFAULT_MARKERS,
     BuildReport,
-    SiteOptions,
     build_site,
 )
 from pytest_agentv.dashboard.extensions import (
@@ -24,6 +24,7 @@ from pytest_agentv.dashboard.extensions import (
     Table,
 )
 from pytest_agentv.dashboard.output import SiteError
+from pytest_agentv.dashboard.pages import SiteOptions
 from pytest_agentv.dashboard.records import Mark
 
 __all__ = [

@@ -1,10 +1,11 @@
 """``build_site``: read runs through a :class:`~pytest_agentv.sources.RunSource`, write the site.
 
-The I/O edge of the dashboard. A run's files are read only when the run is new to this output
-directory (its cache key, the results-branch commit or the summary's checksum, is not in the
-manifest) or its page must be remade; everything else comes from the manifest. Run and compare
-pages of runs that did not change are kept as they are, so one more run costs one run page, one
-compare page and the overview pages.
+The I/O edge of the dashboard: what to read and what to remake; :mod:`.pages` shapes each
+page. A run's files are read only when the run is new to this output directory (its cache key,
+the results-branch commit or the summary's checksum, is not in the manifest) or its page must be
+remade; everything else comes from the manifest. Run and compare pages of runs that did not
+change are kept as they are, so one more run costs one run page, one compare page and the
+overview pages.
 """
 
 from __future__ import annotations
@@ -17,9 +18,15 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from pytest_agentv.dashboard import html, html_run
+from pytest_agentv.dashboard import html
 from pytest_agentv.dashboard.extensions import ComparePanel, RunMarker, Section, marks_of
 from pytest_agentv.dashboard.output import SiteWriter, read_manifest
+from pytest_agentv.dashboard.pages import (
+    SiteOptions,
+    write_compare_page,
+    write_run_page,
+    write_top_pages,
+)
 from pytest_agentv.dashboard.records import (
     RunRecord,
     SeriesLinker,
@@ -28,18 +35,7 @@ from pytest_agentv.dashboard.records import (
     record_to_json,
 )
 from pytest_agentv.dashboard.verdicts import gate_marks, paired_statistics
-from pytest_agentv.dashboard.views import (
-    check_link_template,
-    chunks,
-    compare_runs,
-    facets,
-    histories_of,
-    message_counts,
-    metric_trends,
-    newest,
-    run_detail,
-    transcript_view,
-)
+from pytest_agentv.dashboard.views import check_link_template
 from pytest_agentv.index import RunQuery
 from pytest_agentv.models import RunMetadata, TranscriptEvent
 from pytest_agentv.sources import RunSource
@@ -50,6 +46,7 @@ Progress = Callable[[str, int, int], None]
 #: every site marks the gate verdict its session recorded, and compares pairs statistically
 DEFAULT_MARKERS: tuple[RunMarker, ...] = (gate_marks,)
 DEFAULT_COMPARE_PANELS: tuple[ComparePanel, ...] = (paired_statistics,)
+DEFAULT_OPTIONS = SiteOptions()
 _FINGERPRINT_MODULES = (
     "html.py",
     "html_run.py",
@@ -57,21 +54,9 @@ _FINGERPRINT_MODULES = (
     "views.py",
     "records.py",
     "build.py",
+    "pages.py",
     "verdicts.py",
 )
-
-
-@dataclass(frozen=True)
-class SiteOptions:
-    """Sizes that keep a site of 10 000 runs light."""
-
-    title: str = "pytest-agentv"
-    index_rows: int = 100  # runs on the first page before any filter loads the rest
-    chunk_size: int = 1000  # runs per archive page and per data file
-    trend_points: int = 200  # newest points per model in each chart
-    history_runs: int = 200  # newest runs that per-test history looks at
-    history_points: int = 30  # newest outcomes per test
-    tolerance: float = 0.0  # as diff --tolerance, for compare pages
 
 
 @dataclass(frozen=True)
@@ -169,7 +154,7 @@ def build_site(
     markers: Sequence[RunMarker] = DEFAULT_MARKERS,
     compare_panels: Sequence[ComparePanel] = DEFAULT_COMPARE_PANELS,
     sections: Sequence[Section] = (),
-    options: SiteOptions = SiteOptions(),
+    options: SiteOptions = DEFAULT_OPTIONS,
 ) -> BuildReport:
     """Write (or bring up to date) the static site of every run ``source`` has.
 
@@ -233,7 +218,7 @@ def build_site(
     for run in window:
         if run.points is None:
             run.points = run_points(run.metadata or reader.metadata(run.record.run_id))
-    _top_pages(
+    write_top_pages(
         writer,
         records,
         [(r.record, r.points) for r in window if r.points is not None],
@@ -328,20 +313,7 @@ def _run_pages(
     run.metadata = metadata
     run.points = run_points(metadata)
     events = reader.transcript(record.run_id)
-    detail = run_detail(
-        metadata, record, link_template=link_template, messages=message_counts(events)
-    )
-    body = html_run.run_body(detail, transcript_view(events))
-    writer.write(
-        page_path,
-        html.page(
-            title=f"run {record.run_id[:8]}",
-            site=options.title,
-            page_id="run",
-            root="../../",
-            body=body,
-        ).encode(),
-    )
+    write_run_page(writer, record, metadata, events, link_template, options)
     if record.prev is not None:
         base = by_id[record.prev]
         _write_compare(writer, reader, base, run, panels, options)
@@ -359,97 +331,4 @@ def _write_compare(
 ) -> None:
     before = base.metadata or reader.metadata(base.record.run_id)
     after = new.metadata or reader.metadata(new.record.run_id)
-    diff = compare_runs(before, after, options.tolerance)
-    tables = [t for t in (panel(before, after) for panel in panels) if t is not None]
-    body = html_run.compare_body(diff, base.record, new.record, tables)
-    title = f"compare {base.record.run_id[:8]} → {new.record.run_id[:8]}"
-    writer.write(
-        html.compare_href(base.record.run_id, new.record.run_id),
-        html.page(
-            title=title, site=options.title, page_id="compare", root="../", body=body
-        ).encode(),
-    )
-
-
-def _data_js(key: str, value: Any) -> bytes:
-    # script files, not JSON: a page opened from file:// may load scripts but not fetch()
-    payload = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    return f"agentvData({json.dumps(key)},{payload});\n".encode()
-
-
-def _top_pages(
-    writer: SiteWriter,
-    records: Sequence[RunRecord],
-    window: Sequence[tuple[RunRecord, RunPoints]],
-    compare: Iterable[tuple[str, str]],
-    sections: Sequence[Section],
-    options: SiteOptions,
-) -> None:
-    found = facets(records)
-    extra = [(s, s.build(records)) for s in sections]
-    nav = [(s.slug, s.title) for s, table in extra if table is not None]
-
-    def top(page_id: str, title: str, body: str) -> bytes:
-        return html.page(
-            title=title, site=options.title, page_id=page_id, root="", body=body, sections=nav
-        ).encode()
-
-    parts = chunks(records, options.chunk_size)
-    archives, names = [], []
-    for number, part in enumerate(parts):
-        name = f"runs-{number:04d}"
-        rows = [html.run_row(r) for r in reversed(part)]
-        writer.write(f"data/{name}.js", _data_js(name, "".join(rows)))
-        names.append(name)
-        if part:
-            label = f"{part[0].seq + 1} to {part[-1].seq + 1}"
-            archives.append((f"all-{name}.html", label))
-            writer.write(
-                f"all-{name}.html",
-                top(
-                    "index",
-                    f"runs {label}",
-                    html.runs_page_body(
-                        rows,
-                        facets=found,
-                        total=len(part),
-                        archives=(),
-                        heading=f"Runs {label}",
-                        complete=True,
-                    ),
-                ),
-            )
-    writer.write(
-        "data/overview.js",
-        _data_js(
-            "overview",
-            {
-                "chunks": names,
-                "total": len(records),
-                "pairs": [f"{base}-{new}" for base, new in compare],
-            },
-        ),
-    )
-    rows = [html.run_row(r) for r in newest(records, options.index_rows)]
-    writer.write(
-        "index.html",
-        top(
-            "index",
-            "Runs",
-            html.runs_page_body(rows, facets=found, total=len(records), archives=archives),
-        ),
-    )
-    trends = metric_trends(records, options.trend_points)
-    writer.write("trends.html", top("trends", "Trends", html.trends_body(trends, found)))
-    histories = histories_of(window, options.history_points)
-    writer.write(
-        "tests.html", top("tests", "Tests", html.tests_body(histories, found, len(window)))
-    )
-    for section, table in extra:
-        if table is not None:
-            writer.write(
-                f"{section.slug}.html", top(section.slug, table.title, html.section_body(table))
-            )
-    for name in html.ASSETS:
-        writer.write(f"assets/{name}", html.resource(name))
-    writer.write(".nojekyll", b"")  # GitHub Pages: serve the files as they are
+    write_compare_page(writer, (base.record, before), (new.record, after), panels, options)

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pytest_agentv.dashboard.extensions import Table
 from pytest_agentv.dashboard.html import compare_href, e, marks, num, run_href, table_html, th
 from pytest_agentv.dashboard.records import RunRecord
-from pytest_agentv.dashboard.views import RunDetail, TranscriptGroup
+from pytest_agentv.dashboard.views import RunDetail, ScoreCell, TranscriptGroup
 from pytest_agentv.diff import RunDiff, TestChange
 from pytest_agentv.models import GateRecord
 from pytest_agentv.redact_rules import MARKER_PREFIX
@@ -124,6 +124,21 @@ def run_link(run_id: str, root: str = "../../") -> str:
     return f'<a href="{run_href(run_id, root)}"><code>{e(run_id[:12])}</code></a>'
 
 
+def _score_html(score: ScoreCell) -> str:
+    """One score of a test: its number (and threshold) and its label, whichever it has."""
+    text = e(score.metric)
+    if score.value is not None:
+        text += f" {num(score.value)}"
+        if score.threshold is not None:
+            text += f" / {num(score.threshold)}"
+    if score.label is not None:
+        text += f' <span class="label">{e(score.label)}</span>'
+    return (
+        f'<span class="score{" bad" if score.failed else ""}" title="{e(score.reason or "")}">'
+        f"{text}</span>"
+    )
+
+
 def run_body(detail: RunDetail, transcript: Sequence[TranscriptGroup]) -> str:
     """The run page: header, tests, metrics, usage, metadata, transcript."""
     r = detail.record
@@ -144,13 +159,9 @@ def run_body(detail: RunDetail, transcript: Sequence[TranscriptGroup]) -> str:
         )
     tests = []
     for t in detail.tests:
-        scores = " ".join(
-            f'<span class="score{" bad" if s.failed else ""}" title="{e(s.reason or "")}">'
-            f"{e(s.metric)} {num(s.value)}"
-            + (f" / {num(s.threshold)}" if s.threshold is not None else "")
-            + "</span>"
-            for s in t.scores
-        )
+        scores = " ".join(_score_html(s) for s in t.scores)
+        case = f'<small class="case">case <code>{e(t.case_id)}</code></small>' if t.case_id else ""
+        search = " ".join([t.nodeid, t.case_id or "", *(s.label or "" for s in t.scores)])
         failure = (
             (
                 f'<details class="failure"><summary>failure</summary><pre>{e(t.failure)}</pre>'
@@ -161,8 +172,9 @@ def run_body(detail: RunDetail, transcript: Sequence[TranscriptGroup]) -> str:
         )
         jump = f'<a href="#{_anchor(t.nodeid)}">{t.messages} messages</a>' if t.messages else ""
         tests.append(
-            f'<tr class="o-{e(t.outcome)}" data-search="{e(t.nodeid.lower())}">'
-            f"<td><code>{e(t.nodeid)}</code>{failure}</td>"
+            f'<tr class="o-{e(t.outcome)}" data-search="{e(search.lower().strip())}"'
+            + (f' data-case="{e(t.case_id)}"' if t.case_id else "")
+            + f"><td><code>{e(t.nodeid)}</code>{case}{failure}</td>"
             f'<td class="outcome">{e(t.outcome)}</td>'
             f'<td data-v="{t.duration}">{t.duration:.2f}s</td><td>{scores}</td>'
             f'<td data-v="{t.usage[0] + t.usage[1]}">{t.usage[0]} / {t.usage[1]}</td>'
@@ -172,6 +184,11 @@ def run_body(detail: RunDetail, transcript: Sequence[TranscriptGroup]) -> str:
         f"<tr><td>{e(n)}</td><td>{num(mean)}</td><td>{num(lo)}</td><td>{num(hi)}</td>"
         f"<td>{count}</td></tr>"
         for n, mean, lo, hi, count in detail.metrics
+    )
+    labels = "".join(
+        f"<tr><td>{e(metric)}</td><td>{e(label)}</td><td>{count}</td></tr>"
+        for metric, tally in detail.labels
+        for label, count in tally
     )
     meta = "".join(
         f"<tr><th scope=row>{e(k)}</th><td><code>{e(v)}</code></td></tr>"
@@ -197,6 +214,13 @@ def run_body(detail: RunDetail, transcript: Sequence[TranscriptGroup]) -> str:
             if metrics
             else ""
         )
+        + (
+            '<h2>Labels</h2><table class="data" id="run-labels"><thead><tr>'
+            "<th scope=col>metric</th><th scope=col>label</th><th scope=col>tests</th>"
+            f"</tr></thead><tbody>{labels}</tbody></table>"
+            if labels
+            else ""
+        )
         + f"<h2>Usage</h2><p>{tokens_in} input tokens, {tokens_out} output tokens, "
         f"${cost:.4f}</p>"
         + (f'<h2>Metadata</h2><table class="fields">{meta}</table>' if meta else "")
@@ -220,10 +244,12 @@ def _change_row(t: TestChange) -> str:
         if s.status != "unchanged" or s.delta
     )
     why = "; ".join(t.regressions + t.improvements)
+    case = f'<small class="case">case <code>{e(t.case_id)}</code></small>' if t.case_id else ""
+    search = f"{t.nodeid} {t.case_id}" if t.case_id else t.nodeid
     return (
         f'<tr class="st-{t.status}" data-status="{t.status}" '
-        f'data-search="{e(t.nodeid.lower())}"><td class="status">{t.status}</td>'
-        f"<td><code>{e(t.nodeid)}</code></td><td>{e(t.before or '-')}</td>"
+        f'data-search="{e(search.lower())}"><td class="status">{t.status}</td>'
+        f"<td><code>{e(t.nodeid)}</code>{case}</td><td>{e(t.before or '-')}</td>"
         f"<td>{e(t.after or '-')}</td><td>{scores}</td><td>{e(why)}</td></tr>"
     )
 

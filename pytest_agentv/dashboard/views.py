@@ -174,13 +174,14 @@ def source_link(
 
 @dataclass(frozen=True)
 class ScoreCell:
-    """One score of one test, with its threshold verdict."""
+    """One score of one test, with its threshold verdict: a number, a label, or both."""
 
     metric: str
-    value: float
+    value: float | None  # None: a categorical score, a label only
     threshold: float | None
     failed: bool
     reason: str | None
+    label: str | None = None
 
 
 @dataclass(frozen=True)
@@ -197,6 +198,7 @@ class TestRow:
     failure: str | None
     reason: str | None
     messages: int
+    case_id: str | None = None  # the case's identity across runs, when the test gave one
 
 
 @dataclass(frozen=True)
@@ -212,13 +214,15 @@ class RunDetail:
     metadata: tuple[tuple[str, str], ...]  # user metadata, JSON-encoded values
     args: tuple[str, ...]
     gate: GateRecord | None = None  # the gates as the run's session evaluated them
+    #: per categorical metric, how many tests gave each label (``metadata.labels``), sorted
+    labels: tuple[tuple[str, tuple[tuple[str, int], ...]], ...] = ()
 
 
-def _failed(value: float, threshold: float | None, passed: bool | None) -> bool:
-    # the rule diff.py applies: an explicit verdict wins, else the threshold decides
+def _failed(value: float | None, threshold: float | None, passed: bool | None) -> bool:
+    # the rule the diff applies: an explicit verdict wins, else the threshold decides
     if passed is not None:
         return not passed
-    return threshold is not None and value < threshold
+    return threshold is not None and value is not None and value < threshold
 
 
 def run_detail(
@@ -273,15 +277,20 @@ def run_detail(
             duration=t.duration,
             scores=tuple(
                 ScoreCell(
-                    n, s.value, s.threshold, _failed(s.value, s.threshold, s.passed), s.reason
+                    n,
+                    s.value,
+                    s.threshold,
+                    _failed(s.value, s.threshold, s.passed),
+                    s.reason,
+                    s.label,
                 )
                 for n, s in sorted(t.scores.items())
-                if s.value is not None  # categorical scores (labels) are not charted yet
             ),
             usage=(t.usage.input_tokens, t.usage.output_tokens, t.usage.cost_usd),
             failure=t.failure,
             reason=t.reason,
             messages=(messages or {}).get(t.nodeid, 0),
+            case_id=t.case_id,
         )
         for t in metadata.tests
     )
@@ -300,6 +309,10 @@ def run_detail(
         ),
         args=tuple(metadata.args),
         gate=metadata.gate,
+        labels=tuple(
+            (metric, tuple(sorted(tally.items())))
+            for metric, tally in sorted((metadata.labels or {}).items())
+        ),
     )
 
 

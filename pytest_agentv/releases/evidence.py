@@ -1,19 +1,20 @@
 """Gate evidence: does a release's recorded verdict follow from the run that decided it?
 
 The run is read from the results branch the evaluation names (the run names the release and the
-checksum it evaluated in ``metadata.agentv_release``); its score is recomputed with
-:func:`pytest_agentv.releases.gate.decide` and must give the recorded score and verdict.
+checksum it evaluated in ``metadata.agentv_release``); its score is recomputed from the run's
+test records with :func:`pytest_agentv.releases.gate.decide`, as the gate computed it, and must
+give the recorded score and verdict.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
+from pytest_agentv.models import RunMetadata
 from pytest_agentv.releases.gate import PASS_RATE, decide
 from pytest_agentv.releases.models import AgentRelease
-from pytest_agentv.store.base import ArtifactStore, RunNotFound, StoreError, load_summary
+from pytest_agentv.store.base import ArtifactStore, RunNotFound, StoreError
 
 RUN_METADATA_KEY = "agentv_release"
 """The key of ``metadata.json``'s ``metadata`` that names the release a run evaluated."""
@@ -69,8 +70,7 @@ class EvidenceChecker:
             self.unchecked.append(f"{where}: {runs}")
             return None
         try:
-            summary = load_summary(runs.read(run_id, "summary.json"))
-            metadata = json.loads(runs.read(run_id, "metadata.json"))
+            metadata = RunMetadata.model_validate_json(runs.read(run_id, "metadata.json"))
         except RunNotFound:
             return f"eval run {run_id} is not on the results branch {evaluation.results_branch}"
         except ValueError as exc:
@@ -78,12 +78,12 @@ class EvidenceChecker:
         except StoreError as exc:
             self.unchecked.append(f"{where}: {exc}")
             return None
-        named = (metadata.get("metadata") or {}).get(RUN_METADATA_KEY)
+        named = metadata.metadata.get(RUN_METADATA_KEY)
         expected = {"release": release_ref(release), "checksum": evaluation.release_checksum}
         if named != expected:
             return f"eval run {run_id} evaluated {named!r}, not {expected!r}"
         metric = None if evaluation.metric == PASS_RATE else evaluation.metric
-        verdict = decide(summary.counts, summary.scores, metric, evaluation.threshold)
+        verdict = decide(metadata.tests, metric, evaluation.threshold)
         if abs(verdict.score - evaluation.score) > 1e-6:
             recorded = f"{evaluation.score:g}"
             return f"eval run {run_id} scores {verdict.score:g}, the release records {recorded}"

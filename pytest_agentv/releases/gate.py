@@ -1,11 +1,14 @@
 """The eval gate's arithmetic: a run's quality score and the verdict it gives (pure).
 
-The quality score is a number from 0 to 100:
+The quality score is a number from 0 to 100, computed from the run's test records with the
+session gates' own definitions (:func:`pytest_agentv.gates.pass_rate`,
+:func:`pytest_agentv.gates.run_mean`; docs/gates.md, *Pass rate and mean*), so that a release
+gated by a run and ``--agentv-min-pass-rate`` on the same run never disagree:
 
-- by default the pass rate of the run, ``100 * passed / (passed + failed + errors)``: skipped,
-  xfailed and xpassed tests are no evidence either way and are left out;
+- by default ``100 *`` the run's pass rate: each test counted once (its repeats averaged),
+  ``xfailed``/``xpassed`` passing, ``skipped`` left out;
 - with ``--agentv-quality-metric NAME``, ``100 *`` the mean of the metric ``NAME`` over the tests
-  that recorded it (the metric must be a fraction from 0 to 1).
+  that recorded it, each test's repeats averaged first (the metric must be a fraction 0 to 1).
 
 The release passes when the score is at least ``governance.min_quality_score``. A run with no
 evidence (no test counted, or the metric never recorded) does not pass, whatever the threshold.
@@ -16,11 +19,13 @@ Worked example: 5 passed, 2 failed, 1 error, 3 skipped -> 100 * 5 / 8 = 62.5; wi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from pytest_agentv.models import Counts, ScoreAggregate
+from pytest_agentv.gates import PASS_RATE, metrics_of, pass_rate, run_mean
+from pytest_agentv.models import TestRecord
 
-PASS_RATE = "pass_rate"
+__all__ = ["PASS_RATE", "Verdict", "decide", "quality_score"]
 
 
 @dataclass(frozen=True)
@@ -34,32 +39,41 @@ class Verdict:
     reason: str
 
 
-def quality_score(
-    counts: Counts, scores: dict[str, ScoreAggregate], metric: str | None
-) -> tuple[float | None, str]:
-    """The score (None without evidence) and, when None, why there is none."""
+def _fraction(tests: Sequence[TestRecord], metric: str | None) -> tuple[float | None, str]:
+    """The pass rate or the metric's mean, from 0 to 1 (None without evidence, and why)."""
     if metric is None:
-        counted = counts.passed + counts.failed + counts.errors
-        if counted == 0:
-            return None, "no test passed or failed"
-        return round(100.0 * counts.passed / counted, 4), ""
-    aggregate = scores.get(metric)
-    if aggregate is None or aggregate.count == 0:
-        recorded = ", ".join(sorted(scores)) or "none"
+        rate = pass_rate(tests)
+        return (None, "no test passed or failed") if rate is None else (rate, "")
+    value = run_mean(tests, metric)
+    if value is None:
+        recorded = ", ".join(sorted(metrics_of(tests))) or "none"
         return None, f"metric {metric!r} was not recorded (recorded: {recorded})"
-    if not 0.0 <= aggregate.mean <= 1.0:
-        return None, f"metric {metric!r} has mean {aggregate.mean:g}, not a fraction from 0 to 1"
-    return round(100.0 * aggregate.mean, 4), ""
+    if not 0.0 <= value <= 1.0:
+        return None, f"metric {metric!r} has mean {value:g}, not a fraction from 0 to 1"
+    return value, ""
 
 
-def decide(
-    counts: Counts, scores: dict[str, ScoreAggregate], metric: str | None, threshold: float
-) -> Verdict:
-    """The verdict of a run on a release whose ``min_quality_score`` is ``threshold``."""
+def quality_score(tests: Sequence[TestRecord], metric: str | None) -> tuple[float | None, str]:
+    """The score of a run's tests, rounded to 4 decimals (None without evidence) and, when
+    None, why there is none."""
+    fraction, missing = _fraction(tests, metric)
+    return (None, missing) if fraction is None else (round(100.0 * fraction, 4), "")
+
+
+def decide(tests: Sequence[TestRecord], metric: str | None, threshold: float) -> Verdict:
+    """The verdict of a run's tests on a release whose ``min_quality_score`` is ``threshold``.
+
+    The comparison is the session gates' own, ``fraction >= threshold / 100`` (what
+    ``--agentv-min-pass-rate`` or ``--agentv-min-score`` with that limit decides), made before the
+    score is rounded for display.
+    """
     name = metric or PASS_RATE
-    score, missing = quality_score(counts, scores, metric)
-    if score is None:
+    fraction, missing = _fraction(tests, metric)
+    if fraction is None:
         return Verdict(0.0, threshold, name, False, f"{missing}; score 0 < {threshold:g}")
-    if score >= threshold:
-        return Verdict(score, threshold, name, True, f"score {score:g} >= {threshold:g}")
-    return Verdict(score, threshold, name, False, f"score {score:g} < {threshold:g}")
+    score = round(100.0 * fraction, 4)
+    passed = fraction >= threshold / 100.0
+    # where rounding hides the difference from the threshold, the reason shows every digit
+    shown = f"{score:g}" if (score >= threshold) == passed else repr(100.0 * fraction)
+    relation = ">=" if passed else "<"
+    return Verdict(score, threshold, name, passed, f"score {shown} {relation} {threshold:g}")

@@ -6,7 +6,9 @@ given version, or the latest ``pending_eval`` one. The run is tagged ``release:<
 ``metadata.agentv_release``. xdist workers get the release from the controller through
 ``workerinput`` and never read the branch. After the run is stored, the quality score
 (:mod:`pytest_agentv.releases.gate`) activates or rejects the release in one commit; a run that
-was not delivered leaves it ``pending_eval``. The session's exit status is the gate's verdict.
+was not delivered leaves it ``pending_eval``. The score is computed from the run's test records
+as the store holds them, the same bytes ``verify`` re-checks. The session's exit status is the
+gate's verdict.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from typing import Any
 
 import pytest
 
-from pytest_agentv.exceptions import AgentvWarning
+from pytest_agentv.exceptions import AgentvReleaseWarning
+from pytest_agentv.models import RunMetadata, TestRecord
 from pytest_agentv.recorder import RunContext
 from pytest_agentv.releases.canonical import canonical_bytes
 from pytest_agentv.releases.errors import ReleaseError
@@ -42,10 +45,6 @@ from pytest_agentv.trailers import RELEASE_TAG_PREFIX
 RELEASE_KEY = pytest.StashKey[AgentRelease]()
 GATE_PLUGIN_NAME = "agentv-release-gate"
 WORKERINPUT_KEY = "agentv_release"
-
-
-class AgentvReleaseWarning(AgentvWarning):
-    """The eval gate could not record its decision (the release stays as it was)."""
 
 
 def parse_ref(value: str) -> tuple[str, int | None]:
@@ -177,12 +176,18 @@ class ReleaseGate:
                 ],
                 None,
             )
-        summary = outcome.summary
+        try:
+            tests = stored_tests(self.settings, outcome.run_id)
+        except Exception as exc:  # the run is stored, but not readable: decide nothing
+            return GateResult(
+                [
+                    f"run {outcome.run_id} could not be read back from the results store "
+                    f"({exc}): release {ref} stays pending_eval; evaluate it again"
+                ],
+                None,
+            )
         verdict = decide(
-            summary.counts,
-            summary.scores,
-            self.settings.quality_metric,
-            self.release.governance.min_quality_score,
+            tests, self.settings.quality_metric, self.release.governance.min_quality_score
         )
         evaluation = Evaluation(
             run_id=outcome.run_id,
@@ -238,6 +243,15 @@ class ReleaseGate:
         if failure:
             lines.append(f"WARNING: {failure}")
         return lines
+
+
+def stored_tests(settings: Settings, run_id: str) -> list[TestRecord]:
+    """The test records of run ``run_id`` as the results store holds them: the gate decides on
+    the evidence ``agentv-release verify`` re-checks, byte for byte."""
+    from pytest_agentv.store import open_store
+
+    data = open_store(settings).read(run_id, "metadata.json")
+    return RunMetadata.model_validate_json(data).tests
 
 
 def _warn(message: str) -> None:
