@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from pytest_agentv.credentials import mask_credentials, strip_credentials
+from pytest_agentv.git_cli import GitCli, GitCliError, find_git
 from pytest_agentv.index import (
     CommitLike,
+    RowFeed,
     RunIndex,
     RunQuery,
     RunRow,
@@ -88,6 +90,11 @@ class RunSource(Protocol):
 
     def read(self, run_id: str, name: str) -> bytes:
         """The stored bytes of one file of one run (RunNotFound if absent)."""
+        ...
+
+    def read_each(self, run_ids: Sequence[str], name: str) -> dict[str, bytes]:
+        """One file of each of ``run_ids`` (runs without it are left out): what a listing
+        reads, in one go where the backend can."""
         ...
 
     def exists(self, run_id: str) -> bool:
@@ -227,6 +234,9 @@ class LocalRunSource:
     def read(self, run_id: str, name: str) -> bytes:
         return self.store.read(run_id, name)
 
+    def read_each(self, run_ids: Sequence[str], name: str) -> dict[str, bytes]:
+        return _read_each(self.read, run_ids, name)
+
     def exists(self, run_id: str) -> bool:
         return self.store.run_dir(run_id).is_dir()
 
@@ -291,6 +301,20 @@ class LocalRunSource:
 # --- git results branch ---------------------------------------------------------------------------
 
 
+def _read_each(
+    read: Callable[[str, str], bytes], run_ids: Sequence[str], name: str
+) -> dict[str, bytes]:
+    from pytest_agentv.store.base import RunNotFound
+
+    found = {}
+    for run_id in run_ids:
+        try:
+            found[run_id] = read(run_id, name)
+        except RunNotFound:
+            continue
+    return found
+
+
 class _SyncReport(Protocol):
     @property
     def pushed(self) -> Sequence[str]: ...
@@ -300,9 +324,17 @@ class _SyncReport(Protocol):
     def problems(self) -> Sequence[str]: ...
 
 
+class _Target(Protocol):
+    @property
+    def repo_dir(self) -> Path: ...
+
+
 class GitStore(Protocol):
     """The git store calls the CLI uses beyond the :class:`ArtifactStore` protocol."""
 
+    prefix: str
+
+    def target(self) -> _Target: ...
     def fetch(self) -> None: ...
     def tip(self) -> str | None: ...
     def walk(self, stop_at: str | None = None) -> Iterator[CommitLike]: ...
@@ -331,11 +363,23 @@ def index_path(settings: Settings) -> tuple[Path, str]:
 
 
 class GitRunSource:
-    """A results branch, read through the git store and the run index."""
+    """A results branch, read through the git store and the run index.
+
+    With ``git`` on PATH, history and batches of files are read through one git process each
+    (:mod:`pytest_agentv.git_cli`); without it, or when git fails, through the store (pure Python).
+    Both give the same rows; ``use_git_cli=False`` keeps to the store.
+    """
 
     backend = "git"
 
-    def __init__(self, store: GitStore, settings: Settings, index: RunIndex | None = None):
+    def __init__(
+        self,
+        store: GitStore,
+        settings: Settings,
+        index: RunIndex | None = None,
+        *,
+        use_git_cli: bool = True,
+    ):
         self.store = store
         self.settings = settings
         if index is None:
@@ -344,6 +388,8 @@ class GitRunSource:
         self.index = index
         self._fresh = False
         self._pending: set[str] | None = None
+        self._use_git_cli = use_git_cli
+        self._git: GitCli | None = None
 
     def close(self) -> None:
         """Close the run index's database."""
@@ -360,14 +406,38 @@ class GitRunSource:
         self._fresh = False
         self._pending = None
 
+    def git_cli(self) -> GitCli | None:
+        """The git command line for this branch's repository, if it is used and on PATH."""
+        if self._git is None and self._use_git_cli:
+            executable = find_git()
+            if executable is None:
+                self._use_git_cli = False
+            else:
+                self._git = GitCli(self.store.target().repo_dir, executable)
+        return self._git
+
+    def _without_git_cli(self) -> None:
+        # one failure is enough to know: the rest of the command reads through the store
+        self._use_git_cli = False
+        self._git = None
+
     def refresh_index(self) -> None:
         """Bring the index up to the branch tip (cheap when nothing changed)."""
         if self._fresh:
             return
         store = self.store
-
+        tip = store.tip()
+        if tip is not None and tip != self.index.last_indexed() and (git := self.git_cli()):
+            try:
+                self.index.update(
+                    tip, lambda last: RowFeed(git.first_parent(tip, last)), store.is_ancestor
+                )
+                self._fresh = True
+                return
+            except GitCliError:
+                self._without_git_cli()  # the index rolled back: walk again through the store
         # the store's commits go to the index as they are: no copy per commit on a 100k walk
-        self.index.update(store.tip(), store.walk, store.is_ancestor)
+        self.index.update(tip, store.walk, store.is_ancestor)
         self._fresh = True
 
     def query(self, query: RunQuery) -> list[RunRow]:
@@ -395,6 +465,24 @@ class GitRunSource:
 
     def read(self, run_id: str, name: str) -> bytes:
         return self.store.read(run_id, name)
+
+    def read_each(self, run_ids: Sequence[str], name: str) -> dict[str, bytes]:
+        from pytest_agentv.store.paths import RUN_FILES, shard_path
+
+        git = self.git_cli()
+        tip = self.store.tip() if git is not None and name in RUN_FILES else None
+        if git is None or tip is None:
+            return _read_each(self.read, run_ids, name)
+        specs = [f"{tip}:{shard_path(run_id, self.store.prefix)}/{name}" for run_id in run_ids]
+        try:
+            blobs = git.read_files(specs)
+        except GitCliError:
+            self._without_git_cli()
+            return _read_each(self.read, run_ids, name)
+        found = {r: blob for r, blob in zip(run_ids, blobs, strict=True) if blob is not None}
+        # not at the tip: maybe spooled, not committed yet (the store knows where to look)
+        missing = [run_id for run_id, blob in zip(run_ids, blobs, strict=True) if blob is None]
+        return found | _read_each(self.read, missing, name)
 
     def exists(self, run_id: str) -> bool:
         from pytest_agentv.store.base import RunNotFound
