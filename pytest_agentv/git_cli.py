@@ -10,17 +10,21 @@ the pure-Python reader instead: that one stays the reference, and both give the 
 
 from __future__ import annotations
 
+import contextlib
 import os
-import queue
 import shutil
 import subprocess
 import tempfile
-import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO
 
 _CHUNK = 1 << 20
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None  # type: ignore[assignment]
 
 
 class GitCliError(RuntimeError):
@@ -30,6 +34,16 @@ class GitCliError(RuntimeError):
 def find_git() -> str | None:
     """The ``git`` executable on PATH, or None."""
     return shutil.which("git")
+
+
+def _widen_pipe(descriptor: int) -> None:
+    """Let git write up to a megabyte ahead of the reader (Linux; elsewhere the pipe's own
+    size): git walks on one core while this process parses and inserts on another, instead of
+    stopping each time the reader is busy."""
+    size = getattr(fcntl, "F_SETPIPE_SZ", None) if fcntl is not None else None
+    if size is not None:
+        with contextlib.suppress(OSError):
+            fcntl.fcntl(descriptor, size, _CHUNK)
 
 
 def _environment() -> dict[str, str]:
@@ -86,28 +100,14 @@ class GitCli:
         except OSError as exc:
             raise GitCliError(f"cannot run git: {exc}") from None
         assert process.stdout is not None
-        # a thread drains the pipe so git walks at full speed on another core while this
-        # thread parses and inserts what it already wrote
-        chunks: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
         stdout = process.stdout
         descriptor = stdout.fileno()
-
-        def drain() -> None:
-            try:
-                while chunk := os.read(descriptor, _CHUNK):
-                    chunks.put(chunk)
-            except (OSError, ValueError):
-                pass
-            finally:
-                chunks.put(None)
-
-        reader = threading.Thread(target=drain, name="agentv-git-log", daemon=True)
-        reader.start()
+        _widen_pipe(descriptor)
         stop = stop_at.encode("ascii") if stop_at else None
         finished = False
         try:
             rest = b""
-            while (chunk := chunks.get()) is not None:
+            while chunk := os.read(descriptor, _CHUNK):
                 fields = (rest + chunk).split(b"\0")
                 rest = fields.pop()  # the unfinished field
                 if len(fields) % 2:  # a sha whose message has not arrived yet
@@ -128,7 +128,6 @@ class GitCli:
             if not finished and process.poll() is None:
                 process.kill()
             process.wait()
-            reader.join()
             stdout.close()
         if process.returncode != 0:
             errors.seek(0)

@@ -155,20 +155,22 @@ class RowFeed:
 
     def __iter__(self) -> Iterator[tuple[Any, ...]]:
         pruned = self.pruned
-        raw: bytes | None
         for message in self._messages:
-            if isinstance(message, tuple):
+            if isinstance(message, tuple):  # the hot path of a first index: no object per commit
                 sha, raw = message
                 row = values_from_raw(sha, raw)
-            else:
-                row = values(message)
-                raw_attr = getattr(message, "raw_message", None)
-                raw = raw_attr if isinstance(raw_attr, bytes) else None
+                if row is None:
+                    pruned.update(pruned_ids(raw))
+                elif row[0] not in pruned:
+                    yield row
+                continue
+            row = values(message)
             if row is not None:
                 if row[0] not in pruned:
                     yield row
                 continue
-            if raw is not None:
-                pruned.update(pruned_ids(raw))
-            elif not isinstance(message, tuple) and PRUNED_TRAILER in message.trailers:
+            raw_message = getattr(message, "raw_message", None)
+            if isinstance(raw_message, bytes):
+                pruned.update(pruned_ids(raw_message))
+            elif PRUNED_TRAILER in message.trailers:
                 pruned.update(message.trailers[PRUNED_TRAILER].split())
