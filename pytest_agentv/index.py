@@ -35,7 +35,8 @@ __all__ = [
     "unique_prefix_length",
 ]
 
-#: 3: no unique index on the commit column (nothing queries it; a first index sorted it)
+#: 3: no unique index on the commit column (nothing queries it; a first index sorted it), and
+#: ``seq`` counts down to newer rows (a first index lets SQLite number them as they stream in)
 INDEX_SCHEMA = 3
 MIN_ABBREV = 8
 _HEX_END = "g"  # sorts after every lowercase hex digit: prefix range upper bound
@@ -127,7 +128,7 @@ class UpdateStats:
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS runs (
-    seq INTEGER PRIMARY KEY,          -- larger is newer on the branch
+    seq INTEGER PRIMARY KEY,          -- smaller is newer on the branch
     commit_id TEXT NOT NULL,
     run_id TEXT NOT NULL,
     timestamp TEXT NOT NULL,
@@ -144,7 +145,8 @@ CREATE TABLE IF NOT EXISTS runs (
 """
 # built after the bulk insert of a first index: sorting once beats updating per random id
 _RUN_ID_INDEX = "CREATE INDEX IF NOT EXISTS runs_run_id ON runs (run_id)"
-_INSERT = f"INSERT INTO runs (seq, {_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_INSERT = f"INSERT INTO runs ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_INSERT_AT = f"INSERT INTO runs (seq, {_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 #: a first index holds every row in SQLite's page cache until it commits (KiB; about 50 MB
 #: for 100k runs), instead of spilling pages to the WAL mid-transaction
 _BULK_CACHE_KIB = 131072
@@ -315,25 +317,21 @@ class RunIndex:
         """Insert the feed's rows (newest first); return how many."""
         db = self._db
         if first:
-            # the table is empty: insert while the walk is still running (seq 0, -1, ... keeps
-            # "larger is newer" without knowing the count), then sort the run ids once
+            # the table is empty: insert while the walk is still running, in walk order (SQLite
+            # numbers the rows 1, 2, ...: smaller is newer), then sort the run ids once
             db.execute(f"PRAGMA cache_size=-{_BULK_CACHE_KIB}")
             db.execute("DROP INDEX IF EXISTS runs_run_id")
-            counted = [0]
-
-            def numbered() -> Iterable[tuple[Any, ...]]:
-                for number, row in enumerate(feed):
-                    counted[0] = number + 1
-                    yield (-number, *row)
-
-            db.executemany(_INSERT, numbered())
+            before = db.total_changes
+            db.executemany(_INSERT, feed)
+            added = db.total_changes - before
             db.execute(_RUN_ID_INDEX)
-            return counted[0]
+            return added
         rows = list(feed)  # the runs since the last update: a few
         if feed.pruned:
             db.executemany("DELETE FROM runs WHERE run_id = ?", ((r,) for r in feed.pruned))
-        top = db.execute("SELECT COALESCE(MAX(seq), 0) FROM runs").fetchone()[0]
-        db.executemany(_INSERT, ((top + len(rows) - i, *row) for i, row in enumerate(rows)))
+        # newer than every row so far: numbered below the smallest
+        low = db.execute("SELECT COALESCE(MIN(seq), 1) FROM runs").fetchone()[0]
+        db.executemany(_INSERT_AT, ((low - len(rows) + i, *row) for i, row in enumerate(rows)))
         return len(rows)
 
     @_recovering
@@ -359,7 +357,7 @@ class RunIndex:
         sql = f"SELECT {_COLUMNS} FROM runs"
         if where:
             sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY seq DESC"
+        sql += " ORDER BY seq"
         if query.limit is not None:
             sql += " LIMIT ?"
             params.append(query.limit)
@@ -369,7 +367,7 @@ class RunIndex:
     def nth_latest(self, n: int) -> RunRow | None:
         """The run ``n`` places before the newest (0: the newest)."""
         values = self._db.execute(
-            f"SELECT {_COLUMNS} FROM runs ORDER BY seq DESC LIMIT 1 OFFSET ?", (n,)
+            f"SELECT {_COLUMNS} FROM runs ORDER BY seq LIMIT 1 OFFSET ?", (n,)
         ).fetchone()
         return _row(values) if values else None
 
@@ -377,7 +375,7 @@ class RunIndex:
     def find(self, run_id: str) -> RunRow | None:
         """The indexed row of one run id."""
         values = self._db.execute(
-            f"SELECT {_COLUMNS} FROM runs WHERE run_id = ? ORDER BY seq DESC LIMIT 1", (run_id,)
+            f"SELECT {_COLUMNS} FROM runs WHERE run_id = ? ORDER BY seq LIMIT 1", (run_id,)
         ).fetchone()
         return _row(values) if values else None
 
@@ -406,7 +404,7 @@ class RunIndex:
     @_recovering
     def all_run_ids(self) -> list[str]:
         """Every indexed run id, newest first."""
-        return [str(r[0]) for r in self._db.execute("SELECT run_id FROM runs ORDER BY seq DESC")]
+        return [str(r[0]) for r in self._db.execute("SELECT run_id FROM runs ORDER BY seq")]
 
 
 def _row(values: tuple[Any, ...]) -> RunRow:

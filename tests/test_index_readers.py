@@ -90,7 +90,7 @@ def odd_messages() -> list[bytes]:
 
 def table(index: RunIndex) -> list[tuple[object, ...]]:
     """Every column of every row, newest first (``seq`` included)."""
-    return index._db.execute("SELECT * FROM runs ORDER BY seq DESC").fetchall()
+    return index._db.execute("SELECT * FROM runs ORDER BY seq").fetchall()
 
 
 class Pair:
