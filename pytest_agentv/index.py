@@ -1,8 +1,9 @@
 """A local SQLite index of the runs on a results branch, so listing 100k runs stays fast.
 
-Rows are built from commit trailers alone (no blob reads). The index remembers the tip it last
-saw and catches up by walking only newer commits; if that tip is no longer an ancestor of the
-branch (a history rewrite), or the file is missing, corrupt or from another schema, it is rebuilt.
+This module is the storage and query half; :mod:`pytest_agentv.index_rows` builds the rows from
+commit trailers alone (no blob reads). The index remembers the tip it last saw and catches up
+by walking only newer commits; if that tip is no longer an ancestor of the branch (a history
+rewrite), or the file is missing, corrupt or from another schema, it is rebuilt.
 Stdlib only: this module is on the warm path of ``agentv-results list``.
 """
 
@@ -15,13 +16,28 @@ import sqlite3
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
-from pytest_agentv.retention import PRUNED_TRAILER, pruned_ids
-from pytest_agentv.run_ids import is_run_id
-from pytest_agentv.trailers import RUN_BLOCK, UNKNOWN, parse_pairs, parse_scores
+from pytest_agentv.index_rows import COLUMNS as _COLUMNS
+from pytest_agentv.index_rows import CommitLike, IndexedCommit, RowFeed, values
+from pytest_agentv.trailers import parse_scores
 
-INDEX_SCHEMA = 2
+__all__ = [
+    "CommitLike",
+    "IndexedCommit",
+    "RowFeed",
+    "RunIndex",
+    "RunQuery",
+    "RunRow",
+    "UpdateStats",
+    "matches",
+    "row_from_trailers",
+    "unique_prefix_length",
+]
+
+#: 3: no unique index on the commit column (nothing queries it; a first index sorted it), and
+#: ``seq`` counts down to newer rows (a first index lets SQLite number them as they stream in)
+INDEX_SCHEMA = 3
 MIN_ABBREV = 8
 _HEX_END = "g"  # sorts after every lowercase hex digit: prefix range upper bound
 
@@ -56,132 +72,10 @@ class RunQuery:
     limit: int | None = None
 
 
-class CommitLike(Protocol):
-    """What the index reads of a commit: the git store's ``RunCommit`` has these too."""
-
-    @property
-    def commit(self) -> str: ...
-    @property
-    def run_id(self) -> str | None: ...
-    @property
-    def trailers(self) -> Mapping[str, str]: ...
-
-
-@dataclass(frozen=True)
-class IndexedCommit:
-    """One first-parent commit of the branch, as the index stores it."""
-
-    commit: str
-    run_id: str | None
-    trailers: Mapping[str, str]
-    commit_time: int = 0
-
-
-def _trailer(trailers: Mapping[str, str], name: str) -> str | None:
-    value = trailers.get(name)
-    if value is None:
-        # git trailer keys are case-insensitive; the store writes them exactly, so this is rare
-        lowered = name.lower()
-        value = next((v for k, v in trailers.items() if k.lower() == lowered), None)
-    if value is None:
-        return None
-    return value.strip() or None
-
-
-def _int(value: str | None) -> int:
-    try:
-        return int(value) if value is not None else 0
-    except ValueError:
-        return 0
-
-
-def _known(value: str | None) -> str | None:
-    return None if value == UNKNOWN else value
-
-
-def _fast_values(raw: bytes, commit: str) -> tuple[Any, ...] | None:
-    match = RUN_BLOCK.search(raw)
-    if match is None:
-        return None
-    run_id, eval_file, model, source, timestamp, total, passed, failed, skipped, errors, scores = (
-        match.groups()
-    )
-    # inline on purpose: this runs once per commit of a first index
-    model_text = model.decode("utf-8", "replace").strip()
-    eval_text = eval_file.decode("utf-8", "replace").strip()
-    source_text = source.decode("utf-8", "replace").strip()
-    return (
-        run_id.decode("ascii"),
-        timestamp.decode("utf-8", "replace").strip(),
-        model_text if model_text and model_text != UNKNOWN else None,
-        eval_text if eval_text and eval_text != UNKNOWN else None,
-        int(total),
-        int(passed),
-        int(failed),
-        int(skipped),
-        int(errors),
-        scores.decode("utf-8", "replace").strip(),
-        source_text if source_text and source_text != UNKNOWN else None,
-        commit,
-    )
-
-
-def _values(entry: CommitLike) -> tuple[Any, ...] | None:
-    """The index columns of a run commit (``_COLUMNS`` order); None for commits with no run.
-
-    Called once per commit on a full index of the branch, so it avoids building objects.
-    """
-    raw = getattr(entry, "raw_message", None)
-    if isinstance(raw, bytes):
-        fast = _fast_values(raw, entry.commit)
-        if fast is not None:
-            return fast
-    trailers = entry.trailers
-    run_id = entry.run_id or _trailer(trailers, "AgentV-Run")
-    if not run_id or not is_run_id(run_id):
-        return None
-    counts = parse_pairs(_trailer(trailers, "AgentV-Tests"))
-    return (
-        run_id,
-        _trailer(trailers, "AgentV-Timestamp") or "",
-        _known(_trailer(trailers, "AgentV-Model")),
-        _known(_trailer(trailers, "AgentV-Eval")),
-        _int(counts.get("total")),
-        _int(counts.get("passed")),
-        _int(counts.get("failed")),
-        _int(counts.get("skipped")),
-        _int(counts.get("errors")),
-        _trailer(trailers, "AgentV-Scores") or "",
-        _known(_trailer(trailers, "Source-Commit")),
-        entry.commit,
-    )
-
-
-def _rows_and_pruned(
-    entries: Iterable[CommitLike],
-) -> tuple[list[tuple[Any, ...]], set[str]]:
-    """Index rows of the run commits, newest first, leaving out runs a newer commit pruned;
-    and every run id those prune commits name."""
-    rows: list[tuple[Any, ...]] = []
-    pruned: set[str] = set()
-    for entry in entries:
-        values = _values(entry)
-        if values is not None:
-            if values[0] not in pruned:
-                rows.append(values)
-            continue
-        raw = getattr(entry, "raw_message", None)
-        if isinstance(raw, bytes):
-            pruned.update(pruned_ids(raw))
-        elif PRUNED_TRAILER in entry.trailers:
-            pruned.update(entry.trailers[PRUNED_TRAILER].split())
-    return rows, pruned
-
-
 def row_from_trailers(entry: CommitLike) -> RunRow | None:
     """A list row from a run commit's trailers; None for commits that carry no run."""
-    values = _values(entry)
-    return _row(values) if values is not None else None
+    row = values(entry)
+    return _row(row) if row is not None else None
 
 
 def matches(row: RunRow, query: RunQuery) -> bool:
@@ -234,7 +128,7 @@ class UpdateStats:
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS runs (
-    seq INTEGER PRIMARY KEY,          -- larger is newer on the branch
+    seq INTEGER PRIMARY KEY,          -- smaller is newer on the branch
     commit_id TEXT NOT NULL,
     run_id TEXT NOT NULL,
     timestamp TEXT NOT NULL,
@@ -249,16 +143,14 @@ CREATE TABLE IF NOT EXISTS runs (
     source_commit TEXT
 );
 """
-# built after a bulk insert on a full index: sorting once beats updating per row for random ids
-_INDEXES = """
-CREATE INDEX IF NOT EXISTS runs_run_id ON runs (run_id);
-CREATE UNIQUE INDEX IF NOT EXISTS runs_commit ON runs (commit_id);
-"""
-
-_COLUMNS = (
-    "run_id, timestamp, model, eval_file, total, passed, failed, skipped, errors, "
-    "scores, source_commit, commit_id"
-)
+# built after the bulk insert of a first index: sorting once beats updating per random id
+_RUN_ID_INDEX = "CREATE INDEX IF NOT EXISTS runs_run_id ON runs (run_id)"
+_INSERT = f"INSERT INTO runs ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_INSERT_AT = f"INSERT INTO runs (seq, {_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+#: a first index holds every row in SQLite's page cache until it commits (KiB; about 50 MB
+#: for 100k runs), instead of spilling pages to the WAL mid-transaction
+_BULK_CACHE_KIB = 131072
+_DEFAULT_CACHE = -2000  # SQLite's default
 
 
 _R = TypeVar("_R")
@@ -312,13 +204,15 @@ class RunIndex:
             db.execute("PRAGMA journal_mode=WAL")
             # a disposable cache: losing the last transaction to a power cut only costs a re-walk
             db.execute("PRAGMA synchronous=NORMAL")
-            db.executescript(_SCHEMA + _INDEXES)
+            db.executescript(_SCHEMA)
+            db.execute(_RUN_ID_INDEX)
             meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
             stale = meta.get("schema") != str(INDEX_SCHEMA)
             if stale or meta.get("identity", self.identity) != self.identity:
                 db.execute("BEGIN IMMEDIATE")
                 db.execute("DELETE FROM runs")
                 db.execute("DELETE FROM meta")
+                db.execute("DROP INDEX IF EXISTS runs_commit")  # schema 2 had it
                 db.executemany(
                     "INSERT INTO meta VALUES (?, ?)",
                     [("schema", str(INDEX_SCHEMA)), ("identity", self.identity)],
@@ -358,10 +252,15 @@ class RunIndex:
     def update(
         self,
         tip: str | None,
-        walk: Callable[[str | None], Iterable[CommitLike]],
+        walk: Callable[[str | None], Iterable[CommitLike] | RowFeed],
         is_ancestor: Callable[[str, str], bool],
     ) -> UpdateStats:
-        """Catch up with ``tip``: walk only newer commits, or rebuild if history was rewritten."""
+        """Catch up with ``tip``: walk only newer commits, or rebuild if history was rewritten.
+
+        ``walk(stop_at)`` gives the first-parent commits from ``tip`` before ``stop_at``, newest
+        first: as commits, or as a :class:`RowFeed` of their rows. Errors other than SQLite's
+        (a walk that fails) leave the index as it was.
+        """
         self._last_update = (tip, walk, is_ancestor)
         try:
             return self._update(tip, walk, is_ancestor)
@@ -376,7 +275,7 @@ class RunIndex:
     def _update(
         self,
         tip: str | None,
-        walk: Callable[[str | None], Iterable[CommitLike]],
+        walk: Callable[[str | None], Iterable[CommitLike] | RowFeed],
         is_ancestor: Callable[[str, str], bool],
     ) -> UpdateStats:
         if tip == self.last_indexed():
@@ -399,21 +298,9 @@ class RunIndex:
                 rebuilt, reason = True, "no index yet"
             added = 0
             if tip is not None:
-                rows, pruned = _rows_and_pruned(walk(last))
-                if pruned and last is not None:  # a first index never inserted them
-                    db.executemany("DELETE FROM runs WHERE run_id = ?", ((r,) for r in pruned))
-                if last is None:
-                    db.execute("DROP INDEX IF EXISTS runs_run_id")
-                    db.execute("DROP INDEX IF EXISTS runs_commit")
-                top = db.execute("SELECT COALESCE(MAX(seq), 0) FROM runs").fetchone()[0]
-                db.executemany(
-                    f"INSERT OR IGNORE INTO runs (seq, {_COLUMNS}) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    ((top + len(rows) - i, *values) for i, values in enumerate(rows)),
-                )
-                added = len(rows)
-                for statement in filter(str.strip, _INDEXES.split(";")):
-                    db.execute(statement)
+                walked = walk(last)
+                feed = walked if isinstance(walked, RowFeed) else RowFeed(walked)
+                added = self._insert(feed, first=last is None)
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('tip', ?)", (tip,))
             else:
                 db.execute("DELETE FROM meta WHERE key = 'tip'")
@@ -422,7 +309,30 @@ class RunIndex:
             with contextlib.suppress(sqlite3.Error):
                 db.execute("ROLLBACK")
             raise
+        finally:
+            db.execute(f"PRAGMA cache_size={_DEFAULT_CACHE}")
         return UpdateStats(added, rebuilt=rebuilt, reason=reason)
+
+    def _insert(self, feed: RowFeed, *, first: bool) -> int:
+        """Insert the feed's rows (newest first); return how many."""
+        db = self._db
+        if first:
+            # the table is empty: insert while the walk is still running, in walk order (SQLite
+            # numbers the rows 1, 2, ...: smaller is newer), then sort the run ids once
+            db.execute(f"PRAGMA cache_size=-{_BULK_CACHE_KIB}")
+            db.execute("DROP INDEX IF EXISTS runs_run_id")
+            before = db.total_changes
+            db.executemany(_INSERT, feed)
+            added = db.total_changes - before
+            db.execute(_RUN_ID_INDEX)
+            return added
+        rows = list(feed)  # the runs since the last update: a few
+        if feed.pruned:
+            db.executemany("DELETE FROM runs WHERE run_id = ?", ((r,) for r in feed.pruned))
+        # newer than every row so far: numbered below the smallest
+        low = db.execute("SELECT COALESCE(MIN(seq), 1) FROM runs").fetchone()[0]
+        db.executemany(_INSERT_AT, ((low - len(rows) + i, *row) for i, row in enumerate(rows)))
+        return len(rows)
 
     @_recovering
     def count(self) -> int:
@@ -447,7 +357,7 @@ class RunIndex:
         sql = f"SELECT {_COLUMNS} FROM runs"
         if where:
             sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY seq DESC"
+        sql += " ORDER BY seq"
         if query.limit is not None:
             sql += " LIMIT ?"
             params.append(query.limit)
@@ -457,7 +367,7 @@ class RunIndex:
     def nth_latest(self, n: int) -> RunRow | None:
         """The run ``n`` places before the newest (0: the newest)."""
         values = self._db.execute(
-            f"SELECT {_COLUMNS} FROM runs ORDER BY seq DESC LIMIT 1 OFFSET ?", (n,)
+            f"SELECT {_COLUMNS} FROM runs ORDER BY seq LIMIT 1 OFFSET ?", (n,)
         ).fetchone()
         return _row(values) if values else None
 
@@ -465,7 +375,7 @@ class RunIndex:
     def find(self, run_id: str) -> RunRow | None:
         """The indexed row of one run id."""
         values = self._db.execute(
-            f"SELECT {_COLUMNS} FROM runs WHERE run_id = ? ORDER BY seq DESC LIMIT 1", (run_id,)
+            f"SELECT {_COLUMNS} FROM runs WHERE run_id = ? ORDER BY seq LIMIT 1", (run_id,)
         ).fetchone()
         return _row(values) if values else None
 
@@ -494,7 +404,7 @@ class RunIndex:
     @_recovering
     def all_run_ids(self) -> list[str]:
         """Every indexed run id, newest first."""
-        return [str(r[0]) for r in self._db.execute("SELECT run_id FROM runs ORDER BY seq DESC")]
+        return [str(r[0]) for r in self._db.execute("SELECT run_id FROM runs ORDER BY seq")]
 
 
 def _row(values: tuple[Any, ...]) -> RunRow:

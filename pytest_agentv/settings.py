@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pytest_agentv.credentials import mask_credentials
-from pytest_agentv.layout import CONFIG_FILE
+from pytest_agentv.layout import CONFIG_FILE, ProjectLayout
 from pytest_agentv.options import (
     BACKENDS,
     DEFAULT_BRANCH,
@@ -197,22 +197,29 @@ def resolve_settings(
     env: Mapping[str, str] | None = None,
     ini: Mapping[str, Any] | None = None,
     config_file: Path | None = None,
+    *,
+    redaction: bool = True,
 ) -> Settings:
     """Merge every source, highest first; raise :class:`SettingsError` naming a bad value.
 
     ``cli`` holds the command line's values by setting key, as argparse converted them (a
     ``metric_map`` setting: a list of ``(metric, value)`` pairs); ``env`` and ``ini`` the raw
-    text by variable and ini name.
+    text by variable and ini name. ``redaction=False`` (the read commands, which never redact)
+    leaves :attr:`Settings.redaction` None and takes the config file's values from the cache
+    of :mod:`pytest_agentv.config_cache` when the file is unchanged: no PyYAML, no pydantic.
     """
     path = config_file if config_file is not None else rootdir / CONFIG_FILE
     file_values: Mapping[str, Any] = {}
-    redaction = None
+    rules = None
     if path.is_file():
-        # pydantic and yaml load only when there is a file to read
-        from pytest_agentv.config_file import load_config_file
+        if redaction:
+            # pydantic and yaml load only when there is a file to read
+            from pytest_agentv.config_file import load_config_file
 
-        loaded = load_config_file(path)
-        file_values, redaction = loaded.values, loaded.redaction
+            loaded = load_config_file(path)
+            file_values, rules = loaded.values, loaded.redaction
+        else:
+            file_values = _config_values(path, rootdir)
 
     values, sources = resolve_values(cli, env, ini, file_values, str(path))
     _imply_git_backend(values, sources)
@@ -223,12 +230,30 @@ def resolve_settings(
     return Settings(
         rootdir=rootdir,
         local_dir=local_dir if local_dir.is_absolute() else rootdir / local_dir,
-        redaction=redaction,
+        redaction=rules,
         config_file=path if path.is_file() else None,
         sources=sources,
         extra={key: value for key, value in values.items() if key not in _FIELDS},
         **given,
     )
+
+
+def _config_values(path: Path, rootdir: Path) -> Mapping[str, Any]:
+    """The config file's setting values: cached while the file and its validators are
+    unchanged, else validated (every error raised as without a cache) and cached."""
+    from pytest_agentv import config_cache
+
+    cache_dir = ProjectLayout(rootdir).cache_dir
+    key = config_cache.cache_key(path)
+    if key is not None and (cached := config_cache.cached_values(cache_dir, key)) is not None:
+        return cached
+    from pytest_agentv.config_file import load_config_file
+
+    values = load_config_file(path).values
+    # only if the file did not change while it was validated: the key must name what was read
+    if key is not None and config_cache.cache_key(path) == key:
+        config_cache.store_values(cache_dir, key, values)
+    return values
 
 
 def resolve_values(

@@ -9,10 +9,10 @@ from pytest_agentv.index import (
     IndexedCommit,
     RunIndex,
     RunQuery,
-    _values,
     row_from_trailers,
     unique_prefix_length,
 )
+from pytest_agentv.index_rows import values as _values
 from pytest_agentv.trailers import parse_pairs
 
 
@@ -146,7 +146,7 @@ def test_corrupt_or_foreign_index_is_replaced(tmp_path: Path) -> None:
 def test_the_fast_path_reads_store_commits_as_the_trailer_parser_does(source_repo: Path) -> None:
     """A first index reads the store's own trailer block with one regex; it must agree with the
     general trailer parser on every column, including missing ('unknown') values."""
-    from pytest_agentv.index import _fast_values
+    from pytest_agentv.index_rows import _fast_values
     from tests.helpers import git_store
     from tests.runs import make_run
 

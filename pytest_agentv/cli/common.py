@@ -71,7 +71,8 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         rootdir = ini.rootdir if ini is not None else find_rootdir(Path.cwd())
     cli = {spec.key: getattr(args, spec.key, None) for spec in OPTIONS if spec.cli_flag}
     values = ini.values if ini is not None else {}
-    return resolve_settings(rootdir, cli=cli, env=os.environ, ini=values)
+    # no command here redacts: the config file's redaction rules are not loaded
+    return resolve_settings(rootdir, cli=cli, env=os.environ, ini=values, redaction=False)
 
 
 def open_for(args: argparse.Namespace, *, reads: bool = True) -> RunSource:

@@ -9,7 +9,6 @@ import sys
 from pytest_agentv.cli.command import Command
 from pytest_agentv.cli.common import (
     EXIT_OK,
-    CliError,
     open_for,
     parse_when,
     positive_int,
@@ -55,6 +54,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+SUMMARY = "summary.json"
 #: runs the table shows when --limit is not given (``--json`` returns every run)
 TABLE_LIMIT = 20
 
@@ -72,11 +72,15 @@ def run(args: argparse.Namespace) -> int:
     rows = source.query(query)
     if args.group:
         rows = in_group(source, rows, args.group)[: limit or None]
+    # every summary in one read (one git process on the git backend), not one read per row
+    summaries = source.read_each([row.run_id for row in rows], SUMMARY)
     if args.json:
         write_json(
             [
                 {
-                    **json.loads(read_file(source, row.run_id, "summary.json")),
+                    **json.loads(
+                        summaries.get(row.run_id) or read_file(source, row.run_id, SUMMARY)
+                    ),
                     "pending": row.pending,
                     "commit": row.commit,
                 }
@@ -89,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"no runs{' match' if filtered else ''} in {source.describe()}", file=sys.stderr)
         return EXIT_OK
     short = source.abbrev([row.run_id for row in rows])
-    params = {row.run_id: _params(source, row.run_id) for row in rows}
+    params = {row.run_id: _params(summaries.get(row.run_id)) for row in rows}
     header: tuple[str, ...] = ("RUN", "TIME (UTC)", "MODEL", "EVAL", "PASSED", "SCORES")
     header += ("SOURCE", "")
     cells: list[tuple[str, ...]] = [_list_cells(row, short[row.run_id]) for row in rows]
@@ -104,11 +108,19 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _params(source: RunSource, run_id: str) -> str:
+def _summary(source: RunSource, run_id: str) -> bytes:
+    return read_file(source, run_id, SUMMARY)  # not found: the one-line error and exit code
+
+
+def _params(stored: bytes | None) -> str:
     """``agentv_run.params`` as ``k=v`` pairs (read from the summary; empty when none)."""
+    if stored is None:
+        return ""
     try:
-        summary = json.loads(read_file(source, run_id, "summary.json"))
-    except (CliError, ValueError):
+        summary = json.loads(stored)
+    except ValueError:
+        return ""
+    if not isinstance(summary, dict):
         return ""
     params = summary.get("params") or {}
     return clip(" ".join(f"{k}={json.dumps(v)}" for k, v in params.items()), 40) if params else ""
