@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from pytest_agentv.exceptions import AgentvDeliveryWarning, AgentvRecordError, AgentvWarning
-    from pytest_agentv.recorder import EvalRecorder, RunContext
+    from pytest_agentv.recorder import EvalRecorder
     from pytest_agentv.releases.models import AgentRelease
+    from pytest_agentv.run_context import RunContext
 
 __all__ = [
     "AgentRelease",
@@ -30,7 +31,7 @@ _LAZY = {
     "AgentvRecordError": "pytest_agentv.exceptions",
     "AgentvWarning": "pytest_agentv.exceptions",
     "EvalRecorder": "pytest_agentv.recorder",
-    "RunContext": "pytest_agentv.recorder",
+    "RunContext": "pytest_agentv.run_context",
 }
 
 

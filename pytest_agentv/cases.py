@@ -7,7 +7,7 @@ cases. The case id is derived from the values instead, so a case keeps its id wh
 * an explicit id wins: ``pytest.param(..., id="q17")`` or ``ids=[...]``;
 * a string, number, bool or None is written as itself (strings up to 40 printable characters);
 * anything else as ``h`` and 10 hex digits of the SHA-256 of its JSON form (see
-  :func:`~pytest_agentv.recorder.json_safe`).
+  :func:`~pytest_agentv.values.json_safe`).
 
 ``agentv.case_id = "..."`` replaces the parameter part. The case id is the node id with its
 ``[...]`` part rebuilt this way: ``test_qa.py::test_answer[q17]``.
@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from pytest_agentv.recorder import json_safe
+from pytest_agentv.values import json_safe
 
 _PLAIN_LIMIT = 40
 #: parameters the plugin adds itself are not the case's inputs

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from pytest_agentv import redact_rules as rules
@@ -405,6 +405,31 @@ class Redactor:
             return copy  # nothing for the rules to do: the common case
         return self._walk(value, context, False, names if names is not None else KeyNames())
 
+    def json_many(
+        self, values: Sequence[JsonValue], context: str = "", names: KeyNames | None = None
+    ) -> list[JsonValue]:
+        """:meth:`json` of each of ``values`` (a batch of transcript events): the same result,
+        with one scan deciding for the whole batch whether any rule can apply.
+
+        The scan covers texts joined in groups of about :data:`_SCAN_GROUP` characters, a
+        longer text alone: as exact as :meth:`json`'s own (each string is checked as part of
+        a joined text), without a copy of a big message."""
+        if not self.config.enabled or self._custom:
+            return [self.json(value, context, names) for value in values]
+        pieces: list[str] = []
+        keyed = [False]
+        key = _last_key(context)
+        copies = [_gather(value, key, pieces, keyed) for value in values]
+        if keyed[0] or any(self.could_change(text) for text in _scan_groups(pieces)):
+            return [self.json(value, context, names) for value in values]
+        if self._extra is not None:
+            for n, copy in enumerate(copies):
+                if isinstance(copy, str):
+                    copies[n] = self._extra(copy, context)
+                else:
+                    _offer(copy, context, self._extra)
+        return copies
+
     def could_change(self, text: str) -> bool:
         """Whether a built-in rule might change ``text``; False is a promise that none does.
 
@@ -630,6 +655,28 @@ def _keyed(key: str) -> bool:
         and not rules.is_identifier_name(key)
         and (key.lower() in _FIELD_KEYS or rules.is_secret_name(key))
     )
+
+
+#: :meth:`Redactor.json_many` scans its texts joined in groups of about this many characters
+_SCAN_GROUP = 1 << 20
+
+
+def _scan_groups(pieces: list[str]) -> Iterator[str]:
+    """``pieces`` joined by newlines into groups of about :data:`_SCAN_GROUP` characters; a
+    piece that long on its own is its own group (not copied)."""
+    group: list[str] = []
+    size = 0
+    for piece in pieces:
+        if len(piece) >= _SCAN_GROUP:
+            yield piece
+            continue
+        group.append(piece)
+        size += len(piece) + 1
+        if size >= _SCAN_GROUP:
+            yield "\n".join(group)
+            group, size = [], 0
+    if group:
+        yield "\n".join(group)
 
 
 def _gather(value: JsonValue, key: str, pieces: list[str], keyed: list[bool]) -> JsonValue:

@@ -57,17 +57,21 @@ def dump_jsonl(values: Iterable[Any]) -> bytes:
     Characters other readers take for line ends (U+0085, U+2028, U+2029: ``str.splitlines``,
     JavaScript) are written as ``\\u`` escapes, so a message holding one stays on its line.
     """
-    lines = [
-        json.dumps(
-            value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False
-        ).translate(_LINE_BREAKS)
-        + "\n"
-        for value in values
-    ]
-    return "".join(lines).encode("utf-8")
+    return "".join(f"{jsonl_text(value)}\n" for value in values).encode("utf-8")
+
+
+def jsonl_text(value: Any) -> str:
+    """One line of :func:`dump_jsonl`, without its ``\\n``."""
+    text = json.dumps(
+        value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False
+    )
+    if not text.isascii() and any(char in text for char in _BREAK_CHARS):
+        text = text.translate(_LINE_BREAKS)
+    return text
 
 
 _LINE_BREAKS = {0x85: "\\u0085", 0x2028: "\\u2028", 0x2029: "\\u2029"}
+_BREAK_CHARS = tuple(chr(code) for code in _LINE_BREAKS)
 
 
 def canonical_json(value: Any) -> bytes:
