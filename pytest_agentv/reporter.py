@@ -25,6 +25,7 @@ from pytest_agentv.settings import Settings
 
 if TYPE_CHECKING:
     from pytest_agentv.models import TestRecord
+    from pytest_agentv.payload import Provenance
     from pytest_agentv.recorder import TranscriptSink
     from pytest_agentv.redact import ExtraRedaction
     from pytest_agentv.session import AgentvSession, RunMetrics, SessionOutcome
@@ -32,31 +33,30 @@ if TYPE_CHECKING:
 WORKEROUTPUT_KEY = "agentv_run"
 
 
-def hook_redaction(config: pytest.Config) -> ExtraRedaction:
-    """The ``pytest_agentv_redact`` implementations, applied one after another.
+def hook_redaction(config: pytest.Config) -> ExtraRedaction | None:
+    """The ``pytest_agentv_redact`` implementations, applied one after another (None when no
+    plugin implements it: the redactor then offers it nothing).
 
     Each plugin's implementations are called through pluggy (so ``wrapper=True``, ``tryfirst``
     and argument selection behave as in any hook), one plugin at a time in hook call order, each
-    given the text as the previous one left it. The callers are built on first use (at session
-    end, when every conftest is loaded), not once per string.
+    given the text as the previous one left it. Looked up when the session is made, once a test
+    records (every conftest is loaded by then), not once per string.
     """
     manager = config.pluginmanager
     name = "pytest_agentv_redact"
     callers: list[Any] = []
-    looked_up = False
+    plugins: list[object] = []
+    for impl in reversed(getattr(config.hook, name).get_hookimpls()):
+        if impl.plugin not in plugins:
+            plugins.append(impl.plugin)
+    if not plugins:
+        return None
+    everyone = manager.get_plugins()
+    for plugin in plugins:
+        others = [other for other in everyone if other is not plugin]
+        callers.append(manager.subset_hook_caller(name, remove_plugins=others))
 
     def apply(text: str, context: str) -> str:
-        nonlocal looked_up
-        if not looked_up:
-            plugins: list[object] = []
-            for impl in reversed(getattr(config.hook, name).get_hookimpls()):
-                if impl.plugin not in plugins:
-                    plugins.append(impl.plugin)
-            everyone = manager.get_plugins()
-            for plugin in plugins:
-                others = [other for other in everyone if other is not plugin]
-                callers.append(manager.subset_hook_caller(name, remove_plugins=others))
-            looked_up = True
         for caller in callers:
             for result in caller(text=text, context=context):
                 if result is not None:
@@ -107,6 +107,7 @@ class AgentvReporter:
         self.started_at = datetime.now(UTC)
         self.tests: dict[str, TestState] = {}
         self._session: AgentvSession | None = None
+        self._provenance: Provenance | None = None
         self._evals = False
         self.outcome: SessionOutcome | None = None
         self.quiet = False
@@ -115,7 +116,8 @@ class AgentvReporter:
 
     @property
     def session(self) -> AgentvSession:
-        """The recording session, made on first use (and the source provenance read then)."""
+        """The recording session, made when a test first records (after collection, so every
+        conftest's hooks are known), or at the end."""
         if self._session is None:
             from pytest_agentv.redact import Redactor
             from pytest_agentv.session import AgentvSession
@@ -131,7 +133,10 @@ class AgentvReporter:
                 gates=self.gates,
                 tests=self.tests,
             )
-            self._session.read_provenance()
+            if self._provenance is None:
+                self._session.read_provenance()
+            else:
+                self._session.provenance = self._provenance
         return self._session
 
     def sink(self, nodeid: str) -> TranscriptSink:
@@ -155,8 +160,12 @@ class AgentvReporter:
             collection_error(self._state(report.nodeid), report)
 
     def pytest_sessionstart(self) -> None:
+        """The source's state at the start when recording was asked for (else when a test
+        first records: a suite that never does reads nothing)."""
         if self.settings.recording_requested:
-            self.session  # noqa: B018 -- made now: the provenance is the state at the start
+            from pytest_agentv.git.provenance import read_provenance
+
+            self._provenance = read_provenance(self.settings.rootdir)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         state = self._state(report.nodeid)
