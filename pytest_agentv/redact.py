@@ -273,6 +273,8 @@ _TOKEN_MASK = bytes(ord("a") if i in _TOKEN_CHARS else ord(" ") for i in range(2
 _RUN_MIN = 16
 _MASKED_RUN = re.compile(b"a" * _RUN_MIN + b"+")
 _BLOB_MASK = b"a" * _BLOB_MIN
+#: :func:`token_runs` masks texts longer than this (ASCII) a slice at a time
+_MASK_SLICE = 1 << 20
 # Where a word starts, its first two characters: a rule's match begins at a word start (see
 # _word_start; a JSON escape before it, '\\nghp_', counts as a space).
 _WORD_HEAD = re.compile(r"(?<![A-Za-z0-9_])[A-Za-z0-9_].")
@@ -284,6 +286,15 @@ _MIN_SECRET = 8
 def token_runs(text: str) -> tuple[str, bool]:
     """The runs of token characters at least 16 long, joined by newlines, and whether one is as
     long as a base64 media payload (:data:`_BLOB_MIN`)."""
+    if len(text) > _MASK_SLICE and text.isascii():
+        # the same mask, made a slice at a time: no encoded copy of a big message
+        big = bytearray()
+        for start in range(0, len(text), _MASK_SLICE):
+            big += text[start : start + _MASK_SLICE].encode("ascii").translate(_TOKEN_MASK)
+        runs = [text[m.start() : m.end()] for m in _MASKED_RUN.finditer(big)]
+        if not runs:
+            return "", False
+        return "\n".join(runs), _BLOB_MASK in big
     encoded = text.encode("utf-8", "surrogatepass")
     mask = encoded.translate(_TOKEN_MASK)
     parts = [encoded[m.start() : m.end()] for m in _MASKED_RUN.finditer(mask)]

@@ -24,6 +24,8 @@ MAX_DEPTH = 100
 def check_text(value: str, what: str) -> str:
     """``value`` if it can be written as UTF-8 (no lone surrogates), else
     :class:`AgentvRecordError`."""
+    if value.isascii():  # the common case, and no copy of a big message
+        return value
     try:
         value.encode("utf-8")
     except UnicodeEncodeError as exc:

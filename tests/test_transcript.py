@@ -201,3 +201,15 @@ def test_a_crashed_sessions_file_is_not_taken_for_a_run(pytester: pytest.Pyteste
     )
     assert listed.returncode == 0, listed.stderr
     assert len(json.loads(listed.stdout)) == 1
+
+
+def test_a_big_texts_token_runs_are_those_of_the_whole_text(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pytest_agentv import redact
+
+    pieces = [SECRET, "word ", "x" * 70, "\n", "base64,", "a" * 1500, " ", "Zz09_-" * 5]
+    big = "".join(pieces[n % len(pieces)] for n in range(200_000))
+    sliced = redact.token_runs(big)
+    monkeypatch.setattr(redact, "_MASK_SLICE", len(big) + 1)  # the one-copy path
+    assert redact.token_runs(big) == sliced
