@@ -275,6 +275,7 @@ _MASKED_RUN = re.compile(b"a" * _RUN_MIN + b"+")
 _BLOB_MASK = b"a" * _BLOB_MIN
 #: :func:`token_runs` masks texts longer than this (ASCII) a slice at a time
 _MASK_SLICE = 1 << 20
+_NON_TOKEN = re.compile(f"[^{re.escape(_TOKEN_CHARS.decode('ascii'))}]")
 # Where a word starts, its first two characters: a rule's match begins at a word start (see
 # _word_start; a JSON escape before it, '\\nghp_', counts as a space).
 _WORD_HEAD = re.compile(r"(?<![A-Za-z0-9_])[A-Za-z0-9_].")
@@ -287,14 +288,23 @@ def token_runs(text: str) -> tuple[str, bool]:
     """The runs of token characters at least 16 long, joined by newlines, and whether one is as
     long as a base64 media payload (:data:`_BLOB_MIN`)."""
     if len(text) > _MASK_SLICE and text.isascii():
-        # the same mask, made a slice at a time: no encoded copy of a big message
-        big = bytearray()
-        for start in range(0, len(text), _MASK_SLICE):
-            big += text[start : start + _MASK_SLICE].encode("ascii").translate(_TOKEN_MASK)
-        runs = [text[m.start() : m.end()] for m in _MASKED_RUN.finditer(big)]
-        if not runs:
-            return "", False
-        return "\n".join(runs), _BLOB_MASK in big
+        # a slice at a time, each ending where no run can go on (a character that is not a
+        # token character): the same runs, without a copy of a big message
+        runs: list[str] = []
+        blob = False
+        start = 0
+        while start < len(text):
+            end = start + _MASK_SLICE
+            if end < len(text):
+                stop = _NON_TOKEN.search(text, end)
+                end = stop.start() if stop is not None else len(text)
+            mask = text[start:end].encode("ascii").translate(_TOKEN_MASK)
+            runs.extend(
+                text[start + m.start() : start + m.end()] for m in _MASKED_RUN.finditer(mask)
+            )
+            blob = blob or _BLOB_MASK in mask
+            start = end
+        return "\n".join(runs), blob and bool(runs)
     encoded = text.encode("utf-8", "surrogatepass")
     mask = encoded.translate(_TOKEN_MASK)
     parts = [encoded[m.start() : m.end()] for m in _MASKED_RUN.finditer(mask)]

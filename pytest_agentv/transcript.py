@@ -23,7 +23,7 @@ from typing import IO, Any
 
 from pytest_agentv.fs import make_ignored_dir
 from pytest_agentv.redact import KeyNames, Redactor
-from pytest_agentv.serial import jsonl_text
+from pytest_agentv.serial import jsonl_chunks, jsonl_text
 
 SESSION_PREFIX = ".session-"
 TRANSCRIPT_NAME = "transcript.jsonl"
@@ -63,13 +63,20 @@ def event_document(event: RawEvent, seq: int) -> dict[str, Any]:
     }
 
 
+def redacted_events(
+    events: Sequence[RawEvent], first_seq: int, redactor: Redactor, names: KeyNames
+) -> list[Any]:
+    """The redacted lines of ``events`` as data, numbered from ``first_seq`` (pure)."""
+    documents = [event_document(event, first_seq + n) for n, event in enumerate(events)]
+    return redactor.json_many(documents, "transcript", names)
+
+
 def serialise_events(
     events: Sequence[RawEvent], first_seq: int, redactor: Redactor, names: KeyNames
 ) -> list[str]:
     """The redacted JSON Lines of ``events`` (without their ``\\n``), numbered from
     ``first_seq`` (pure)."""
-    documents = [event_document(event, first_seq + n) for n, event in enumerate(events)]
-    return [jsonl_text(doc) for doc in redactor.json_many(documents, "transcript", names)]
+    return [jsonl_text(doc) for doc in redacted_events(events, first_seq, redactor, names)]
 
 
 class TranscriptSpool:
@@ -103,22 +110,23 @@ class TranscriptSpool:
         return self._seq
 
     def write(self, test: str, events: Sequence[RawEvent]) -> None:
-        """Redact and append ``events`` of ``test``: all of them or, if one fails, none
+        """Redact and append ``events`` of ``test``: all of them or, if redaction fails, none
         (the exception is raised; what the test wrote earlier stays until :meth:`discard`)."""
         if not events:
             return
-        lines = serialise_events(events, self._seq, self.redactor, self.names)
+        documents = redacted_events(events, self._seq, self.redactor, self.names)
         handle = self._handle()
         if test not in self._open:
             self._open[test] = (handle.tell(), self._seq)
-        for line in lines:
-            if len(line) > _WRITE_SLICE:
-                for start in range(0, len(line), _WRITE_SLICE):
-                    handle.write(line[start : start + _WRITE_SLICE])
-                handle.write("\n")
-            else:
-                handle.write(f"{line}\n")
-        self._seq += len(lines)
+        for document in documents:
+            for chunk in jsonl_chunks(document):
+                if len(chunk) > _WRITE_SLICE:  # written in slices: one encoded slice at a time
+                    for start in range(0, len(chunk), _WRITE_SLICE):
+                        handle.write(chunk[start : start + _WRITE_SLICE])
+                else:
+                    handle.write(chunk)
+            handle.write("\n")
+        self._seq += len(documents)
 
     def commit(self, test: str) -> None:
         """``test`` is over: its lines are final (and handed to the OS)."""

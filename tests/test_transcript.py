@@ -213,3 +213,31 @@ def test_a_big_texts_token_runs_are_those_of_the_whole_text(
     sliced = redact.token_runs(big)
     monkeypatch.setattr(redact, "_MASK_SLICE", len(big) + 1)  # the one-copy path
     assert redact.token_runs(big) == sliced
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_a_line_written_member_by_member_is_the_json_dumps_line(
+    monkeypatch: pytest.MonkeyPatch, seed: int
+) -> None:
+    import json
+    import random
+
+    from pytest_agentv import serial
+
+    chars = 'ab "\\\n\t\u0085\u2028\u2029é😀{}'
+    pick = random.Random(seed)
+    docs = [
+        {
+            "content": "".join(pick.choice(chars) for _ in range(pick.randint(0, 80))),
+            "seq": n,
+            "nested": [1.5, None, {"k": pick.choice(chars)}],
+            "é": True,
+        }
+        for n in range(50)
+    ]
+    whole = [serial.jsonl_text(doc) for doc in docs]
+    monkeypatch.setattr(serial, "_BIG_MEMBER", 0)  # every member on its own
+    assert ["".join(serial.jsonl_chunks(doc)) for doc in docs] == whole
+    assert all("\u2028" not in line and "\n" not in line for line in whole)
+    dumped = json.dumps(docs[0], sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    assert json.loads(whole[0]) == json.loads(dumped)
