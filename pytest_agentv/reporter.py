@@ -194,10 +194,15 @@ class AgentvReporter:
             return
         if not (self.settings.recording_requested or self.has_evals):
             self.quiet = True  # not an eval session: nothing written, nothing said
+            self.tests.clear()
             return
         self.outcome = outcome = self.session.finish()
-        strict = self.settings.strict
         filename = self._warning_location(session)
+        # the run is stored: its records go before pytest's closing garbage collections, which
+        # cost in proportion to what is still alive
+        self.tests.clear()
+        self._session = None
+        strict = self.settings.strict
         for problem in outcome.problems:
             try:
                 # located at the file that chose the destination (or the evals), not in here
