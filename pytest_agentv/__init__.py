@@ -16,8 +16,9 @@ if TYPE_CHECKING:
         AgentvReleaseWarning,
         AgentvWarning,
     )
-    from pytest_agentv.recorder import EvalRecorder, RunContext
+    from pytest_agentv.recorder import EvalRecorder
     from pytest_agentv.releases.models import AgentRelease
+    from pytest_agentv.run_context import RunContext
 
 __all__ = [
     "AgentRelease",
@@ -37,7 +38,7 @@ _LAZY = {
     "AgentvReleaseWarning": "pytest_agentv.exceptions",
     "AgentvWarning": "pytest_agentv.exceptions",
     "EvalRecorder": "pytest_agentv.recorder",
-    "RunContext": "pytest_agentv.recorder",
+    "RunContext": "pytest_agentv.run_context",
 }
 
 

@@ -7,7 +7,7 @@ cases. The case id is derived from the values instead, so a case keeps its id wh
 * an explicit id wins: ``pytest.param(..., id="q17")`` or ``ids=[...]``;
 * a string, number, bool or None is written as itself (strings up to 40 printable characters);
 * anything else as ``h`` and 10 hex digits of the SHA-256 of its JSON form (see
-  :func:`~pytest_agentv.recorder.json_safe`).
+  :func:`~pytest_agentv.values.json_safe`).
 
 ``agentv.case_id = "..."`` replaces the parameter part. The case id is the node id with its
 ``[...]`` part rebuilt this way: ``test_qa.py::test_answer[q17]``.
@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from pytest_agentv.recorder import json_safe
+from pytest_agentv.values import json_safe
 
 _PLAIN_LIMIT = 40
 #: parameters the plugin adds itself are not the case's inputs
@@ -68,6 +68,28 @@ def _entry_values(entry: Any, width: int) -> tuple[Any, ...]:
     return (entry,) if width == 1 else tuple(entry)
 
 
+#: per ``argvalues`` list: the identities of each entry's values -> its first index
+_ENTRY_INDEX_KEY = pytest.StashKey[dict[int, tuple[Any, dict[tuple[int, ...], int]]]]()
+
+
+def _entry_index(item: pytest.Item, values: Any, width: int) -> dict[tuple[int, ...], int]:
+    """Where each entry of a ``parametrize`` list sits, by the identities of its values; made
+    once per list (a test finds its entry in it without walking the list)."""
+    cache = item.config.stash.setdefault(_ENTRY_INDEX_KEY, {})
+    known = cache.get(id(values))
+    if known is not None and known[0] is values:
+        return known[1]
+    index: dict[tuple[int, ...], int] = {}
+    for position, entry in enumerate(values):
+        try:
+            entry_values = _entry_values(entry, width)
+        except TypeError:
+            continue
+        index.setdefault(tuple(id(value) for value in entry_values), position)
+    cache[id(values)] = (values, index)  # the list is kept, so its id is not reused
+    return index
+
+
 def _explicit_ids(item: pytest.Item, params: Mapping[str, Any]) -> dict[str, str]:
     """First argument name of each ``parametrize`` group -> the explicit id of its value.
 
@@ -84,23 +106,17 @@ def _explicit_ids(item: pytest.Item, params: Mapping[str, Any]) -> dict[str, str
         values = mark.args[1] if len(mark.args) > 1 else mark.kwargs.get("argvalues")
         if not isinstance(values, list | tuple):
             continue
-        chosen = tuple(params[name] for name in names)
+        chosen = tuple(id(params[name]) for name in names)
+        position = _entry_index(item, values, len(names)).get(chosen)
+        if position is None:
+            continue
+        entry = values[position]
         ids = mark.kwargs.get("ids")
-        for index, entry in enumerate(values):
-            try:
-                entry_values = _entry_values(entry, len(names))
-            except TypeError:
-                continue
-            if len(entry_values) != len(chosen) or not all(
-                a is b for a, b in zip(entry_values, chosen, strict=True)
-            ):
-                continue
-            ident = entry.id if type(entry).__name__ == "ParameterSet" else None
-            if ident is None and isinstance(ids, list | tuple) and index < len(ids):
-                ident = ids[index]
-            if isinstance(ident, str) and ident:
-                explicit[names[0]] = ident
-            break
+        ident = entry.id if type(entry).__name__ == "ParameterSet" else None
+        if ident is None and isinstance(ids, list | tuple) and position < len(ids):
+            ident = ids[position]
+        if isinstance(ident, str) and ident:
+            explicit[names[0]] = ident
     return explicit
 
 

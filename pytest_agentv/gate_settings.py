@@ -13,11 +13,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from pytest_agentv.baseline import BaselineRef, parse_baseline_ref
 from pytest_agentv.options import GateMethod, SettingsError
 from pytest_agentv.stats import ClusterBy
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # loaded on use: a session without gates or baseline needs neither
+    from pytest_agentv.baseline import BaselineRef
     from pytest_agentv.gates import GateSpec
     from pytest_agentv.settings import Settings
 
@@ -56,6 +56,11 @@ class GateSettings:
 def gate_settings(settings: Settings) -> GateSettings:
     """The gate view of ``settings``; :class:`SettingsError` when a baseline gate has no
     baseline to compare with."""
+    baseline = None
+    if settings.baseline is not None:
+        from pytest_agentv.baseline import parse_baseline_ref
+
+        baseline = parse_baseline_ref(settings.baseline)
     gates = GateSettings(
         min_scores=settings.min_score,
         min_pass_rate=settings.min_pass_rate,
@@ -63,7 +68,7 @@ def gate_settings(settings: Settings) -> GateSettings:
         fail_on_regression=settings.fail_on_regression,
         cluster_by=settings.cluster_by,
         method=settings.gate_method,
-        baseline=None if settings.baseline is None else parse_baseline_ref(settings.baseline),
+        baseline=baseline,
         repeat=settings.repeat,
         run_group=settings.run_group,
         sources=settings.sources,

@@ -22,14 +22,16 @@ from pytest_agentv.models import (
     Score,
     ScoreAggregate,
     TestRecord,
-    TranscriptEvent,
     Usage,
     Versions,
 )
 from pytest_agentv.redact import KeyNames, Redactor
-from pytest_agentv.serial import dump_json, dump_jsonl, iso, sha256
+from pytest_agentv.serial import dump_json, iso, sha256
 from pytest_agentv.store.base import RunArtifacts
 from pytest_agentv.store.paths import METADATA_FILE, SUMMARY_FILE, TRANSCRIPT_FILE
+from pytest_agentv.transcript import RawEvent, serialise_events
+
+__all__ = ["Provenance", "RawEvent", "RunInputs", "build_run", "summarise"]
 
 
 @dataclass(frozen=True)
@@ -40,17 +42,6 @@ class Provenance:
     commit: str | None = None
     branch: str | None = None
     dirty: bool | None = None
-
-
-@dataclass
-class RawEvent:
-    """A transcript message as recorded, before sequencing and redaction."""
-
-    test: str
-    role: str
-    content: Any
-    timestamp: str
-    fields: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -153,8 +144,18 @@ def _round(value: float) -> float:
     return round(value, 12)
 
 
-def build_run(inputs: RunInputs, redactor: Redactor) -> RunArtifacts:
-    """Redact, sequence and serialise a run into its three files."""
+def build_run(
+    inputs: RunInputs,
+    redactor: Redactor,
+    *,
+    transcript: bytes | None = None,
+    names: KeyNames | None = None,
+) -> RunArtifacts:
+    """Redact, sequence and serialise a run into its three files.
+
+    ``transcript``: the run's ``transcript.jsonl`` made already, redacted, as the session went
+    (:class:`~pytest_agentv.transcript.TranscriptSpool`); ``inputs.transcript`` is then not
+    read. ``names``: the run's :class:`KeyNames`, when some of it was redacted already."""
     metadata = RunMetadata(
         run_id=inputs.run_id,
         timestamp=iso(inputs.started_at),
@@ -182,22 +183,14 @@ def build_run(inputs: RunInputs, redactor: Redactor) -> RunArtifacts:
         labels=aggregate_labels(inputs.tests) or None,
     )
     # one KeyNames for the run: a key holding a secret gets one name in every file and event
-    names = KeyNames()
+    names = KeyNames() if names is None else names
     metadata_doc = redactor.json(metadata.model_dump(mode="json", by_alias=True), "metadata", names)
     metadata_bytes = dump_json(metadata_doc)
 
-    events = []
-    for seq, raw in enumerate(inputs.transcript):
-        event = TranscriptEvent(
-            test=raw.test,
-            seq=seq,
-            role=raw.role,
-            content=raw.content,
-            timestamp=raw.timestamp,
-            **raw.fields,
-        )
-        events.append(redactor.json(event.model_dump(mode="json"), "transcript", names))
-    transcript_bytes = dump_jsonl(events)
+    if transcript is None:
+        lines = serialise_events(inputs.transcript, 0, redactor, names)
+        transcript = "".join(f"{line}\n" for line in lines).encode("utf-8")
+    transcript_bytes = transcript
 
     summary = summarise(RunMetadata.model_validate(metadata_doc), metadata_bytes, transcript_bytes)
     return RunArtifacts(

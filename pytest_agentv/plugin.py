@@ -1,17 +1,18 @@
 """The pytest plugin (entry point ``agentv``): options, fixtures and thin hooks.
 
-Hooks hand off to :class:`~pytest_agentv.session.AgentvSession`, which is created only on the
+Hooks hand off to :class:`~pytest_agentv.reporter.AgentvReporter`, registered only on the
 process that writes (never on an xdist worker). Workers attach each test's records to its
 teardown report, which xdist carries to the controller, and send the ``agentv_run`` values in
 ``workeroutput``.
+
+Loading it costs little: recording is opt-in, so the formats (pydantic), the redactor and git
+load only once a test records something.
 """
 
 from __future__ import annotations
 
-import math
 import os
-import warnings
-from collections.abc import Generator, Mapping, Sequence
+from collections.abc import Generator, Sequence
 from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,20 +21,12 @@ import pytest
 
 from pytest_agentv import hookspecs
 from pytest_agentv.cases import case_key, item_case, node_base
-from pytest_agentv.exceptions import AgentvDeliveryWarning, AgentvRecordError, AgentvWarning
+from pytest_agentv.exceptions import AgentvWarning
 from pytest_agentv.gate_settings import GateSettings, gate_settings
-from pytest_agentv.gates import EXIT_GATE_FAILED
-from pytest_agentv.models import TestRecord
-from pytest_agentv.recorder import EvalRecorder, RunContext, ThresholdMissed
-from pytest_agentv.redact import ExtraRedaction, Redactor
 from pytest_agentv.repeats import repeat_id
-from pytest_agentv.session import (
-    REPORT_ATTR,
-    SUBTEST_ATTR,
-    AgentvSession,
-    RunMetrics,
-    SessionOutcome,
-)
+from pytest_agentv.reporter import WORKEROUTPUT_KEY, AgentvReporter
+from pytest_agentv.reports import REPORT_ATTR, SUBTEST_ATTR
+from pytest_agentv.run_context import RunContext
 from pytest_agentv.settings import (
     OPTIONS,
     Settings,
@@ -43,9 +36,9 @@ from pytest_agentv.settings import (
     settings_from_wire,
     settings_to_wire,
 )
-from pytest_agentv.wire import SubtestWire
 
 if TYPE_CHECKING:
+    from pytest_agentv.recorder import EvalRecorder
     from pytest_agentv.releases.models import AgentRelease
 
 __all__ = ["RUN_CONTEXT_KEY", "SETTINGS_KEY", "AgentvReporter", "is_xdist_worker"]
@@ -53,7 +46,8 @@ __all__ = ["RUN_CONTEXT_KEY", "SETTINGS_KEY", "AgentvReporter", "is_xdist_worker
 SETTINGS_KEY = pytest.StashKey[Settings]()
 GATE_SETTINGS_KEY = pytest.StashKey[GateSettings]()
 RUN_CONTEXT_KEY = pytest.StashKey[RunContext]()
-RECORDER_KEY = pytest.StashKey[EvalRecorder]()
+RECORDER_KEY = pytest.StashKey["EvalRecorder"]()
+REPORTER_KEY = pytest.StashKey[AgentvReporter]()
 #: set while the test function runs: a report made then is a subtest's
 IN_CALL_KEY = pytest.StashKey[bool]()
 #: set while a ``subtests.test()`` block runs
@@ -61,7 +55,6 @@ SUBTEST_OPEN_KEY = pytest.StashKey[bool]()
 SUBTEST_PARAMS_KEY = pytest.StashKey[dict[str, Any]]()
 EVAL_MARKER = "agentv"
 EVAL_FIXTURES = frozenset({"agentv", "agentv_run"})
-WORKEROUTPUT_KEY = "agentv_run"
 WORKERINPUT_KEY = "agentv_settings"
 REPORTER_NAME = "agentv-reporter"
 
@@ -162,7 +155,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[RUN_CONTEXT_KEY] = RunContext(model=settings.model, eval_file=settings.eval_file)
     reporter = None
     if settings.record and not is_xdist_worker(config) and not config.option.collectonly:
-        reporter = AgentvReporter(config, settings)
+        reporter = AgentvReporter(config, settings, config.stash[RUN_CONTEXT_KEY], gates)
+        config.stash[REPORTER_KEY] = reporter
         config.pluginmanager.register(reporter, REPORTER_NAME)
     if settings.release is not None:
         from pytest_agentv.releases.pytest_gate import configure_gate
@@ -176,7 +170,7 @@ def _gates(settings: Settings) -> GateSettings:
         gates = gate_settings(settings)
     except SettingsError as exc:
         raise pytest.UsageError(f"pytest-agentv: {exc}") from None
-    if gates.spec.enabled and not settings.record:
+    if not settings.record and gates.spec.enabled:  # GateSpec loads the formats: only then
         raise pytest.UsageError(
             "pytest-agentv: gates are evaluated on the recorded run, and recording is off "
             f"({settings.sources.get('record')}); drop --agentv-no-record or the gates"
@@ -213,65 +207,6 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         config.pluginmanager.unregister(reporter, REPORTER_NAME)
 
 
-def hook_redaction(config: pytest.Config) -> ExtraRedaction:
-    """The ``pytest_agentv_redact`` implementations, applied one after another.
-
-    Each plugin's implementations are called through pluggy (so ``wrapper=True``, ``tryfirst``
-    and argument selection behave as in any hook), one plugin at a time in hook call order, each
-    given the text as the previous one left it. The callers are built on first use (at session
-    end, when every conftest is loaded), not once per string.
-    """
-    manager = config.pluginmanager
-    name = "pytest_agentv_redact"
-    callers: list[Any] = []
-    looked_up = False
-
-    def apply(text: str, context: str) -> str:
-        nonlocal looked_up
-        if not looked_up:
-            plugins: list[object] = []
-            for impl in reversed(getattr(config.hook, name).get_hookimpls()):
-                if impl.plugin not in plugins:
-                    plugins.append(impl.plugin)
-            everyone = manager.get_plugins()
-            for plugin in plugins:
-                others = [other for other in everyone if other is not plugin]
-                callers.append(manager.subset_hook_caller(name, remove_plugins=others))
-            looked_up = True
-        for caller in callers:
-            for result in caller(text=text, context=context):
-                if result is not None:
-                    text = str(result)
-        return text
-
-    return apply
-
-
-def hook_run_metrics(config: pytest.Config) -> RunMetrics:
-    """The ``pytest_agentv_run_metrics`` implementations, their results merged and checked."""
-
-    def compute(tests: Sequence[TestRecord]) -> dict[str, float]:
-        merged: dict[str, float] = {}
-        for result in config.hook.pytest_agentv_run_metrics(tests=list(tests)):
-            if result is None:
-                continue
-            if not isinstance(result, Mapping):
-                raise AgentvRecordError(
-                    f"pytest_agentv_run_metrics must return a dict of numbers, got {result!r}"
-                )
-            for name, value in result.items():
-                if name in merged:
-                    raise AgentvRecordError(f"run metric {name!r} was returned twice")
-                if isinstance(value, bool) or not isinstance(value, int | float):
-                    raise AgentvRecordError(f"run metric {name!r} must be a number, got {value!r}")
-                if not math.isfinite(value):
-                    raise AgentvRecordError(f"run metric {name!r} must be finite, got {value!r}")
-                merged[str(name)] = float(value)
-        return merged
-
-    return compute
-
-
 # -- fixtures ----------------------------------------------------------------------------------
 
 
@@ -287,7 +222,11 @@ def agentv(request: pytest.FixtureRequest) -> Generator[EvalRecorder]:
             getattr(instance, "_subtest", None) is not None
         )
 
-    recorder = EvalRecorder(node.nodeid, in_subtest)
+    from pytest_agentv.recorder import EvalRecorder
+
+    reporter = request.config.stash.get(REPORTER_KEY, None)
+    sink = reporter.sink(node.nodeid) if reporter is not None else None
+    recorder = EvalRecorder(node.nodeid, in_subtest, sink)
     node.stash[RECORDER_KEY] = recorder
     yield recorder
     recorder.check_metadata()
@@ -375,6 +314,8 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None]:
     if recorder is not None and item.config.stash[SETTINGS_KEY].fail_on_threshold:
         missed = recorder.missed_thresholds()
         if missed:
+            from pytest_agentv.recorder import ThresholdMissed
+
             raise ThresholdMissed(
                 "\n".join([*missed, "(--agentv-fail-on-threshold fails a test for these)"])
             )
@@ -389,6 +330,8 @@ def pytest_runtest_makereport(
     if call.when == "call" and item.stash.get(IN_CALL_KEY, False):
         # made while the test still runs: a subtest's report (unittest subTest, subtests)
         if recorder is not None:
+            from pytest_agentv.wire import SubtestWire
+
             subtest = SubtestWire(scores=recorder.end_subtest(), params=_subtest_params(item))
             setattr(report, SUBTEST_ATTR, subtest.model_dump(mode="json"))
     elif call.when == "teardown" and item.config.stash[SETTINGS_KEY].record:
@@ -425,98 +368,3 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     workeroutput = getattr(config, "workeroutput", None)
     if workeroutput is not None and RUN_CONTEXT_KEY in config.stash:
         workeroutput[WORKEROUTPUT_KEY] = config.stash[RUN_CONTEXT_KEY].to_wire()
-
-
-# -- the writing process -----------------------------------------------------------------------
-
-
-class AgentvReporter:
-    """Registered on the writing process only; forwards reports to the session and reports back."""
-
-    def __init__(self, config: pytest.Config, settings: Settings):
-        self.settings = settings
-        self.session = AgentvSession(
-            settings=settings,
-            redactor=Redactor(settings.redaction, extra=hook_redaction(config)),
-            context=config.stash[RUN_CONTEXT_KEY],
-            args=tuple(config.invocation_params.args),
-            run_metrics=hook_run_metrics(config),
-            gates=config.stash[GATE_SETTINGS_KEY],
-        )
-        self.outcome: SessionOutcome | None = None
-        self.quiet = False
-        self.warned = False
-        self.failed_session = False
-
-    def pytest_report_header(self) -> str:
-        where = self.settings.describe_destination()
-        if self.settings.recording_requested:
-            return f"agentv: run {self.session.run_id} -> {where}"
-        return f"agentv: run {self.session.run_id} -> {where}, if a test is an eval"
-
-    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
-        self.session.add_collect_report(report)
-
-    def pytest_sessionstart(self) -> None:
-        self.session.read_provenance()
-
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        self.session.add_report(report)
-
-    @pytest.hookimpl(optionalhook=True)
-    def pytest_testnodedown(self, node: Any) -> None:
-        data = getattr(node, "workeroutput", {}).get(WORKEROUTPUT_KEY)
-        if isinstance(data, dict):
-            self.session.merge_worker_context(data)
-
-    @pytest.hookimpl(trylast=True)
-    def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        if not self.session.has_tests:
-            return
-        if not (self.settings.recording_requested or self.session.has_evals):
-            self.quiet = True  # not an eval session: nothing written, nothing said
-            return
-        self.outcome = outcome = self.session.finish()
-        strict = self.settings.strict
-        filename = self._warning_location(session)
-        for problem in outcome.problems:
-            try:
-                # located at the file that chose the destination (or the evals), not in here
-                warnings.warn_explicit(
-                    AgentvDeliveryWarning(problem), None, filename, 1, "pytest_agentv", {}
-                )
-            except AgentvDeliveryWarning:
-                strict = True  # warnings are errors in this suite: fail it, don't crash pytest
-        if not outcome.delivered and strict and session.exitstatus == 0:
-            session.exitstatus = pytest.ExitCode.TESTS_FAILED
-            self.failed_session = True
-        if outcome.gate is not None and outcome.gate.failed and session.exitstatus == 0:
-            session.exitstatus = EXIT_GATE_FAILED
-
-    def pytest_warning_recorded(self, warning_message: warnings.WarningMessage) -> None:
-        # shown in pytest's warnings summary (not filtered out): the summary need not repeat it
-        if isinstance(warning_message.message, AgentvDeliveryWarning):
-            self.warned = True
-
-    def _warning_location(self, session: pytest.Session) -> str:
-        """The user's file a delivery warning is shown at: the config or ini file that chose
-        the destination, else the first test file of the run."""
-        chosen = [self.settings.sources.get(k, "") for k in ("backend", "remote", "branch")]
-        config_file = self.settings.config_file
-        if config_file is not None and any(str(config_file) in source for source in chosen):
-            return str(config_file)
-        inipath = session.config.inipath
-        if inipath is not None and any(source.startswith("ini option") for source in chosen):
-            return str(inipath)
-        first = next(iter(self.session.test_files()), None)
-        return str(self.settings.rootdir / first) if first else str(self.settings.rootdir)
-
-    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
-        outcome = self.outcome
-        if self.quiet:
-            return
-        if outcome is None:
-            terminalreporter.write_line("agentv: no tests ran; nothing recorded")
-            return
-        for line in outcome.summary_lines(self.warned, self.failed_session):
-            terminalreporter.write_line(line)

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from pytest_agentv import redact_rules as rules
@@ -273,6 +273,9 @@ _TOKEN_MASK = bytes(ord("a") if i in _TOKEN_CHARS else ord(" ") for i in range(2
 _RUN_MIN = 16
 _MASKED_RUN = re.compile(b"a" * _RUN_MIN + b"+")
 _BLOB_MASK = b"a" * _BLOB_MIN
+#: :func:`token_runs` masks texts longer than this (ASCII) a slice at a time
+_MASK_SLICE = 1 << 20
+_NON_TOKEN = re.compile(f"[^{re.escape(_TOKEN_CHARS.decode('ascii'))}]")
 # Where a word starts, its first two characters: a rule's match begins at a word start (see
 # _word_start; a JSON escape before it, '\\nghp_', counts as a space).
 _WORD_HEAD = re.compile(r"(?<![A-Za-z0-9_])[A-Za-z0-9_].")
@@ -284,6 +287,24 @@ _MIN_SECRET = 8
 def token_runs(text: str) -> tuple[str, bool]:
     """The runs of token characters at least 16 long, joined by newlines, and whether one is as
     long as a base64 media payload (:data:`_BLOB_MIN`)."""
+    if len(text) > _MASK_SLICE and text.isascii():
+        # a slice at a time, each ending where no run can go on (a character that is not a
+        # token character): the same runs, without a copy of a big message
+        runs: list[str] = []
+        blob = False
+        start = 0
+        while start < len(text):
+            end = start + _MASK_SLICE
+            if end < len(text):
+                stop = _NON_TOKEN.search(text, end)
+                end = stop.start() if stop is not None else len(text)
+            mask = text[start:end].encode("ascii").translate(_TOKEN_MASK)
+            runs.extend(
+                text[start + m.start() : start + m.end()] for m in _MASKED_RUN.finditer(mask)
+            )
+            blob = blob or _BLOB_MASK in mask
+            start = end
+        return "\n".join(runs), blob and bool(runs)
     encoded = text.encode("utf-8", "surrogatepass")
     mask = encoded.translate(_TOKEN_MASK)
     parts = [encoded[m.start() : m.end()] for m in _MASKED_RUN.finditer(mask)]
@@ -404,6 +425,31 @@ class Redactor:
                 _offer(copy, context, self._extra)
             return copy  # nothing for the rules to do: the common case
         return self._walk(value, context, False, names if names is not None else KeyNames())
+
+    def json_many(
+        self, values: Sequence[JsonValue], context: str = "", names: KeyNames | None = None
+    ) -> list[JsonValue]:
+        """:meth:`json` of each of ``values`` (a batch of transcript events): the same result,
+        with one scan deciding for the whole batch whether any rule can apply.
+
+        The scan covers texts joined in groups of about :data:`_SCAN_GROUP` characters, a
+        longer text alone: as exact as :meth:`json`'s own (each string is checked as part of
+        a joined text), without a copy of a big message."""
+        if not self.config.enabled or self._custom:
+            return [self.json(value, context, names) for value in values]
+        pieces: list[str] = []
+        keyed = [False]
+        key = _last_key(context)
+        copies = [_gather(value, key, pieces, keyed) for value in values]
+        if keyed[0] or any(self.could_change(text) for text in _scan_groups(pieces)):
+            return [self.json(value, context, names) for value in values]
+        if self._extra is not None:
+            for n, copy in enumerate(copies):
+                if isinstance(copy, str):
+                    copies[n] = self._extra(copy, context)
+                else:
+                    _offer(copy, context, self._extra)
+        return copies
 
     def could_change(self, text: str) -> bool:
         """Whether a built-in rule might change ``text``; False is a promise that none does.
@@ -630,6 +676,28 @@ def _keyed(key: str) -> bool:
         and not rules.is_identifier_name(key)
         and (key.lower() in _FIELD_KEYS or rules.is_secret_name(key))
     )
+
+
+#: :meth:`Redactor.json_many` scans its texts joined in groups of about this many characters
+_SCAN_GROUP = 1 << 20
+
+
+def _scan_groups(pieces: list[str]) -> Iterator[str]:
+    """``pieces`` joined by newlines into groups of about :data:`_SCAN_GROUP` characters; a
+    piece that long on its own is its own group (not copied)."""
+    group: list[str] = []
+    size = 0
+    for piece in pieces:
+        if len(piece) >= _SCAN_GROUP:
+            yield piece
+            continue
+        group.append(piece)
+        size += len(piece) + 1
+        if size >= _SCAN_GROUP:
+            yield "\n".join(group)
+            group, size = [], 0
+    if group:
+        yield "\n".join(group)
 
 
 def _gather(value: JsonValue, key: str, pieces: list[str], keyed: list[bool]) -> JsonValue:

@@ -57,17 +57,49 @@ def dump_jsonl(values: Iterable[Any]) -> bytes:
     Characters other readers take for line ends (U+0085, U+2028, U+2029: ``str.splitlines``,
     JavaScript) are written as ``\\u`` escapes, so a message holding one stays on its line.
     """
-    lines = [
-        json.dumps(
-            value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False
-        ).translate(_LINE_BREAKS)
-        + "\n"
-        for value in values
-    ]
-    return "".join(lines).encode("utf-8")
+    return "".join(f"{jsonl_text(value)}\n" for value in values).encode("utf-8")
 
 
+def jsonl_text(value: Any) -> str:
+    """One line of :func:`dump_jsonl`, without its ``\\n``."""
+    return "".join(jsonl_chunks(value))
+
+
+def jsonl_chunks(value: Any) -> Sequence[str]:
+    """:func:`jsonl_text` in pieces: what writes a big line to a file without a second copy.
+
+    ``json.dumps`` builds a line out of its escaped strings, so a 100 MB message is held three
+    times (the text, its escaped form, the line); an object with a big string member is written
+    here member by member instead, the same bytes.
+    """
+    big = isinstance(value, dict) and any(
+        isinstance(item, str) and len(item) > _BIG_MEMBER for item in value.values()
+    )
+    if big and all(isinstance(key, str) for key in value):
+        chunks = ["{"]
+        for n, key in enumerate(sorted(value)):
+            item = value[key]
+            chunks.append(f"{',' if n else ''}{_json_string(key)}:")
+            chunks.append(_json_string(item) if isinstance(item, str) else _JSONL.encode(item))
+        chunks.append("}")
+        return [_escape_breaks(chunk) for chunk in chunks]
+    return [_escape_breaks(_JSONL.encode(value))]
+
+
+def _escape_breaks(text: str) -> str:
+    if not text.isascii() and any(char in text for char in _BREAK_CHARS):
+        return text.translate(_LINE_BREAKS)
+    return text
+
+
+#: a string member longer than this is written on its own by :func:`jsonl_chunks`
+_BIG_MEMBER = 1 << 20
+_json_string = json.encoder.encode_basestring  # what json.dumps writes a str as (ensure_ascii off)
+_JSONL = json.JSONEncoder(
+    sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False
+)
 _LINE_BREAKS = {0x85: "\\u0085", 0x2028: "\\u2028", 0x2029: "\\u2029"}
+_BREAK_CHARS = tuple(chr(code) for code in _LINE_BREAKS)
 
 
 def canonical_json(value: Any) -> bytes:

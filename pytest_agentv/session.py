@@ -1,7 +1,8 @@
-"""The recording session: gathers per-test records from reports, builds the run, stores it.
+"""The recording session: takes each test's record as it ends, builds the run, stores it.
 
-Lives on the process that writes (the xdist controller, or the only process); it is fed test
-reports, never items, so it sees exactly what workers send.
+Lives on the process that writes (the xdist controller, or the only process), made once a test
+records something. Each test's messages are redacted into the run's transcript as the test
+ends (:mod:`pytest_agentv.transcript`); the rest of the run is built at the end.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,43 +21,20 @@ from pytest_agentv.gate_render import render_gate_table
 from pytest_agentv.gate_settings import GateSettings
 from pytest_agentv.gates import GateReport, evaluate_gates
 from pytest_agentv.layout import ProjectLayout
-from pytest_agentv.models import (
-    Outcome,
-    RunMetadata,
-    RunSummary,
-    SubtestRecord,
-    TestRecord,
-    Versions,
-)
-from pytest_agentv.payload import Provenance, RawEvent, RunInputs, build_run
-from pytest_agentv.recorder import RunContext
-from pytest_agentv.redact import Redactor
+from pytest_agentv.models import RunMetadata, RunSummary, TestRecord, Versions
+from pytest_agentv.payload import Provenance, RunInputs, build_run
+from pytest_agentv.redact import KeyNames, Redactor
+from pytest_agentv.reports import FAILURE_TEXT_LIMIT, TestState
+from pytest_agentv.run_context import RunContext
 from pytest_agentv.settings import Settings
 from pytest_agentv.store import ArtifactStore, StoreError, WriteResult, open_store
 from pytest_agentv.store.base import RunArtifacts
-from pytest_agentv.store.paths import METADATA_FILE, new_run_id
-from pytest_agentv.wire import SubtestWire, TestWire
-
-#: Attribute on a test's teardown report carrying its recorder snapshot (xdist serialises it).
-REPORT_ATTR = "agentv_record"
-#: Attribute on a subtest's report carrying the scores recorded inside it.
-SUBTEST_ATTR = "agentv_subtest"
-FAILURE_TEXT_LIMIT = 2000
+from pytest_agentv.store.paths import METADATA_FILE, TRANSCRIPT_FILE, new_run_id
+from pytest_agentv.transcript import RawEvent, TranscriptSpool
+from pytest_agentv.wire import TestWire
 
 #: Computes run-level metrics from every test's record (the ``pytest_agentv_run_metrics`` hook).
 RunMetrics = Callable[[Sequence[TestRecord]], dict[str, float]]
-
-
-@dataclass
-class _TestState:
-    nodeid: str
-    outcome: Outcome = "passed"
-    duration: float = 0.0
-    failure: str | None = None
-    reason: str | None = None
-    wire: dict[str, Any] | None = None
-    attempts: int = 1
-    subtests: list[SubtestRecord] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -128,13 +105,19 @@ class AgentvSession:
     provenance: Provenance = field(default_factory=Provenance)
     gates: GateSettings = field(default_factory=GateSettings)
     run_metrics: RunMetrics | None = None
-    _tests: dict[str, _TestState] = field(default_factory=dict)
-    _initial: RunContext = field(default_factory=RunContext)
-    _evals: bool = False
+    #: every test's state, by node id (shared with whoever folds the reports into it)
+    tests: dict[str, TestState] = field(default_factory=dict)
+    #: the run's key names: the transcript and the metadata name a secret key alike
+    names: KeyNames = field(default_factory=KeyNames)
     _problems: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self._initial = RunContext(model=self.context.model, eval_file=self.context.eval_file)
+        self.transcript = TranscriptSpool(
+            lambda: ProjectLayout(self.settings.rootdir).spool_dir,
+            self.run_id,
+            self.redactor,
+            self.names,
+        )
 
     def read_provenance(self) -> None:
         """Read the source repository's state (the git library is imported only here)."""
@@ -144,69 +127,34 @@ class AgentvSession:
 
     # -- feeding ----------------------------------------------------------------------------------
 
-    def add_collect_report(self, report: pytest.CollectReport) -> None:
-        """A collection error is a test that could not run: it is in the run as an error."""
-        if not report.failed:
+    def write_messages(self, test: str, events: Sequence[RawEvent]) -> None:
+        """A batch of ``test``'s messages, while it runs (the recorder's sink)."""
+        self.transcript.write(test, events)
+
+    def take_record(self, state: TestState) -> None:
+        """A test's teardown brought its record: validate it and write its messages to the
+        transcript now. A record that cannot be taken costs that test its values and
+        messages (it is stored bare, the problem reported), never the run."""
+        wire, state.wire = state.wire or {}, None
+        try:
+            record = TestWire.model_validate(wire)
+            if record.transcript_error is not None:
+                raise ValueError(f"its messages could not be written: {record.transcript_error}")
+            events = record.events
+            self.transcript.write(
+                state.nodeid,
+                [RawEvent(state.nodeid, e.role, e.content, e.timestamp, e.fields) for e in events],
+            )
+        except Exception as exc:
+            self.transcript.discard(state.nodeid)
+            state.record, state.unstorable = None, _describe(exc)
             return
-        state = self._tests.setdefault(report.nodeid, _TestState(report.nodeid))
-        state.outcome = "error"
-        state.failure = f"collection failed: {_failure_text(report)}"[:FAILURE_TEXT_LIMIT]
+        self.transcript.commit(state.nodeid)
+        state.record = record.model_copy(update={"events": ()}) if record.events else record
 
-    def add_report(self, report: pytest.TestReport) -> None:
-        """Fold one phase's report into its test's record."""
-        state = self._tests.setdefault(report.nodeid, _TestState(report.nodeid))
-        state.duration += report.duration
-        # pytest-rerunfailures numbers the attempts (from 0) and marks all but the last "rerun"
-        state.attempts = max(state.attempts, int(getattr(report, "rerun", 0) or 0) + 1)
-        if report.outcome == "rerun":  # type: ignore[comparison-overlap]
-            state.outcome, state.failure, state.reason, state.subtests = "passed", None, None, []
-            return
-        context = getattr(report, "context", None)
-        if report.when == "call" and context is not None and hasattr(context, "kwargs"):
-            state.subtests.append(_subtest_record(report, context))
-            return
-        wasxfail = hasattr(report, "wasxfail")
-        if report.when == "setup":
-            if report.failed:
-                state.outcome, state.failure = "error", _failure_text(report)
-            elif report.skipped:
-                state.outcome = "xfailed" if wasxfail else "skipped"
-                state.reason = _skip_reason(report)
-        elif report.when == "call":
-            if report.passed:
-                state.outcome = "xpassed" if wasxfail else "passed"
-                if wasxfail:
-                    state.reason = str(report.wasxfail) or None
-            elif report.failed:
-                state.outcome, state.failure = "failed", _failure_text(report)
-            else:
-                state.outcome = "xfailed" if wasxfail else "skipped"
-                state.reason = _skip_reason(report)
-        else:  # teardown
-            if report.failed and state.outcome not in ("failed", "error"):
-                state.outcome, state.failure = "error", _failure_text(report)
-            wire = getattr(report, REPORT_ATTR, None)
-            if isinstance(wire, dict):
-                state.wire = wire
-                self._evals = self._evals or bool(wire.get("eval"))
-
-    def merge_worker_context(self, data: dict[str, Any]) -> None:
-        """Take the ``agentv_run`` values an xdist worker's conftest set."""
-        self.context.merge_wire(data, self._initial)
-
-    @property
-    def has_tests(self) -> bool:
-        """True once any test has reported."""
-        return bool(self._tests)
-
-    def test_files(self) -> list[str]:
-        """The files of the tests seen so far, in report order."""
-        return list(dict.fromkeys(nodeid.split("::", 1)[0] for nodeid in self._tests))
-
-    @property
-    def has_evals(self) -> bool:
-        """True when a test was an eval (``agentv``, ``agentv_run``, ``@pytest.mark.agentv``)."""
-        return self._evals or self.context.used
+    def retract(self, test: str) -> None:
+        """``test`` is run again (pytest-rerunfailures): its messages so far are taken back."""
+        self.transcript.discard(test)
 
     # -- finishing --------------------------------------------------------------------------------
 
@@ -218,15 +166,15 @@ class AgentvSession:
         problems = [] if problems is None else problems
         problems.extend(self.context.check())
         tests: list[TestRecord] = []
-        transcript: list[RawEvent] = []
         case_ids: dict[str, int] = {}
-        for state in self._tests.values():
-            try:
-                wire = TestWire.model_validate(state.wire or {})
-            except ValueError as exc:
-                problems.append(_unstorable(state.nodeid, exc))
-                tests.append(_bare_record(state, exc))
+        for state in self.tests.values():
+            if state.wire is not None:  # not an eval: its record was left for now
+                self.take_record(state)
+            if state.unstorable is not None:
+                problems.append(_unstorable(state.nodeid, state.unstorable))
+                tests.append(_bare_record(state, state.unstorable))
                 continue
+            wire = state.record if state.record is not None else TestWire()
             case_id = wire.case_id
             if case_id is not None:
                 # equal values give equal ids; later duplicates are numbered so none is lost
@@ -260,26 +208,16 @@ class AgentvSession:
                     subtests=list(state.subtests) or None,
                 )
             )
-            transcript.extend(
-                RawEvent(
-                    test=state.nodeid,
-                    role=e.role,
-                    content=e.content,
-                    timestamp=e.timestamp,
-                    fields=dict(e.fields),
-                )
-                for e in wire.events
-            )
         return RunInputs(
             run_id=self.run_id,
             started_at=self.started_at,
             finished_at=finished_at or datetime.now(UTC),
             tests=tests,
-            transcript=transcript,
+            transcript=(),  # in self.transcript already
             versions=_versions(),
             provenance=self.provenance,
             model=self.context.model,
-            eval_file=self.context.eval_file or default_eval_file(self._tests),
+            eval_file=self.context.eval_file or default_eval_file(self.tests),
             tags=self.context.tags,
             metadata=dict(self.context.metadata),
             args=[self.redactor.text(_printable(arg), "args") for arg in self.args],
@@ -293,34 +231,35 @@ class AgentvSession:
         writing junk must not cost the other tests' records: a test whose record cannot be
         built is stored bare (outcome and duration) and the problem reported."""
         inputs = self.build_inputs(problems=problems)
+        transcript = self.transcript.read()
         try:
-            return inputs, build_run(inputs, self.redactor)
+            return inputs, self._build_run(inputs, transcript)
         except Exception:
             pass
         tests: list[TestRecord] = []
-        transcript: list[RawEvent] = []
         for test in inputs.tests:
-            events = [event for event in inputs.transcript if event.test == test.nodeid]
-            alone = replace(inputs, tests=[test], transcript=events, metadata={}, tags=())
+            alone = replace(inputs, tests=[test], metadata={}, tags=())
             try:
-                build_run(alone, self.redactor)
+                self._build_run(alone, b"")
             except Exception as exc:
-                problems.append(_unstorable(test.nodeid, exc))
-                state = self._tests.get(test.nodeid, _TestState(test.nodeid))
-                tests.append(_bare_record(state, exc))
+                problems.append(_unstorable(test.nodeid, _describe(exc)))
+                state = self.tests.get(test.nodeid, TestState(test.nodeid))
+                tests.append(_bare_record(state, _describe(exc)))
                 continue
             tests.append(test)
-            transcript.extend(events)
-        inputs = replace(inputs, tests=tests, transcript=transcript)
+        inputs = replace(inputs, tests=tests)
         try:
-            return inputs, build_run(inputs, self.redactor)
+            return inputs, self._build_run(inputs, transcript)
         except Exception as exc:
             problems.append(
                 f"the run's own values (agentv_run model, tags, metadata) could not be stored "
                 f"({_describe(exc)}); they were left out of run {self.run_id}"
             )
         inputs = replace(inputs, model=None, tags=(), metadata={})
-        return inputs, build_run(inputs, self.redactor)
+        return inputs, self._build_run(inputs, transcript)
+
+    def _build_run(self, inputs: RunInputs, transcript: bytes) -> RunArtifacts:
+        return build_run(inputs, self.redactor, transcript=transcript, names=self.names)
 
     def _ignore_generated(self) -> None:
         """Local runs under ``.agentv/`` get a ``.gitignore`` there, so they are not committed
@@ -343,9 +282,16 @@ class AgentvSession:
 
     def finish(self, store: ArtifactStore | None = None) -> SessionOutcome:
         """Build the run, evaluate its gates, store it; a store failure is reported, never
-        raised, and whatever the gates do the run is stored."""
+        raised, and whatever the gates do the run is stored. The session's transcript file
+        is removed after (the store keeps the run's own copy by then)."""
+        try:
+            return self._finish(store)
+        finally:
+            self.transcript.close()
+
+    def _finish(self, store: ArtifactStore | None) -> SessionOutcome:
         problems: list[str] = []
-        tests = len(self._tests)
+        tests = len(self.tests)
         try:
             inputs, run = self.build(problems)
         except Exception as exc:  # nothing left to leave out: say so, do not crash pytest
@@ -357,7 +303,8 @@ class AgentvSession:
         if self.gates.spec.enabled:
             report = self._evaluate_gates(run)
             # built again so that the stored metadata carries the verdict
-            run = build_run(replace(inputs, gate=report.to_record()), self.redactor)
+            gated = replace(inputs, gate=report.to_record())
+            run = self._build_run(gated, run.files[TRANSCRIPT_FILE])
         repeats: tuple[str, ...] = ()
         if self.gates.repeat > 1:
             from pytest_agentv.trends import repeat_lines
@@ -408,15 +355,15 @@ def _describe(exc: BaseException) -> str:
     return _printable(f"{type(exc).__name__}: {exc}")[:500]
 
 
-def _unstorable(nodeid: str, exc: BaseException) -> str:
+def _unstorable(nodeid: str, why: str) -> str:
     return (
-        f"the record of {_printable(nodeid)} could not be stored ({_describe(exc)}); it is kept "
+        f"the record of {_printable(nodeid)} could not be stored ({why}); it is kept "
         "with its outcome only (no scores, usage, metadata or messages)"
     )
 
 
-def _bare_record(state: _TestState, exc: BaseException) -> TestRecord:
-    why = f"agentv: this test's record could not be stored: {_describe(exc)}"
+def _bare_record(state: TestState, why: str) -> TestRecord:
+    why = f"agentv: this test's record could not be stored: {why}"
     return TestRecord(
         nodeid=_printable(state.nodeid),
         outcome=state.outcome,
@@ -440,44 +387,6 @@ def default_eval_file(tests: dict[str, Any]) -> str | None:
         return files[0]
     common = os.path.commonpath(files)
     return (common or ".").replace(os.sep, "/")
-
-
-def _subtest_record(report: pytest.TestReport, context: Any) -> SubtestRecord:
-    data = getattr(report, SUBTEST_ATTR, None)
-    wire = SubtestWire.model_validate(data) if isinstance(data, dict) else SubtestWire()
-    if hasattr(report, "wasxfail"):
-        outcome: Outcome = "xfailed" if report.skipped else "xpassed"
-    else:
-        outcome = "failed" if report.failed else "skipped" if report.skipped else "passed"
-    msg = getattr(context, "msg", None)
-    # the worker's own params: pytest's context repr()s them again when xdist carries them
-    params = wire.params if wire.params is not None else dict(getattr(context, "kwargs", {}))
-    return SubtestRecord(
-        msg=None if msg is None else str(msg),
-        params={str(k): str(v) for k, v in params.items()},
-        outcome=outcome,
-        duration=round(report.duration, 6),
-        failure=_failure_text(report) if report.failed else None,
-        scores=dict(wire.scores),
-    )
-
-
-def _failure_text(report: pytest.TestReport | pytest.CollectReport) -> str:
-    crash = getattr(report.longrepr, "reprcrash", None)
-    if crash is not None:
-        text = f"{crash.message} ({Path(crash.path).name}:{crash.lineno})"
-    else:
-        lines = [line for line in report.longreprtext.splitlines() if line.strip()]
-        text = lines[-1] if lines else report.outcome
-    return text[:FAILURE_TEXT_LIMIT]
-
-
-def _skip_reason(report: pytest.TestReport) -> str | None:
-    if hasattr(report, "wasxfail"):
-        return str(report.wasxfail) or None
-    if isinstance(report.longrepr, tuple) and len(report.longrepr) == 3:
-        return str(report.longrepr[2]).removeprefix("Skipped: ")
-    return None
 
 
 def _versions() -> Versions:

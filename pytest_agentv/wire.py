@@ -42,6 +42,8 @@ class TestWire(_Wire):
     inputs: dict[str, Any] | None = None
     outputs: dict[str, Any] | None = None
     reference: dict[str, Any] | None = None
+    #: the messages could not be written to the run's transcript (why): the record is bare
+    transcript_error: str | None = None
 
 
 class SubtestWire(_Wire):

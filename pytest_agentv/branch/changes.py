@@ -54,4 +54,6 @@ def check_path(path: str) -> str:
 
 def blob_sha(data: bytes) -> str:
     """The git blob id of ``data`` (what :class:`MustHaveBlob` compares against)."""
-    return hashlib.sha1(b"blob %d\x00" % len(data) + data, usedforsecurity=False).hexdigest()
+    digest = hashlib.sha1(b"blob %d\x00" % len(data), usedforsecurity=False)
+    digest.update(data)  # not header + data: that would copy a big file once more
+    return digest.hexdigest()

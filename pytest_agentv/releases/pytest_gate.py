@@ -23,7 +23,6 @@ import pytest
 
 from pytest_agentv.exceptions import AgentvReleaseWarning
 from pytest_agentv.models import RunMetadata, TestRecord
-from pytest_agentv.recorder import RunContext
 from pytest_agentv.releases.canonical import canonical_bytes
 from pytest_agentv.releases.errors import ReleaseError
 from pytest_agentv.releases.events import event_payload, run_event_command
@@ -38,6 +37,7 @@ from pytest_agentv.releases.loading import load_release
 from pytest_agentv.releases.models import AgentRelease, Evaluation
 from pytest_agentv.releases.operations import AgentState, Plan, pending_version, plan_gate
 from pytest_agentv.releases.store import Applied, ReleaseStore
+from pytest_agentv.run_context import RunContext
 from pytest_agentv.session import SessionOutcome
 from pytest_agentv.settings import Settings
 from pytest_agentv.trailers import RELEASE_TAG_PREFIX
