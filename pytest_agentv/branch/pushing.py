@@ -1,10 +1,10 @@
 """Pushing a branch without forcing: the compare-and-swap push, lost races, catching up.
 
-After a lost race the pusher waits (exponential backoff with full jitter, shortened the
-longer the push has been losing), fetches, brings the local branch onto the remote tip (a
-fast-forward, or its unpushed commits replayed on top) and pushes again, until a time budget
-runs out. A commit that no longer applies is set aside under :data:`CONFLICTS_REF`, never
-dropped. :class:`~pytest_agentv.branch.writer.BranchWriter` adds committing on top.
+After a lost race the pusher waits (exponential backoff with full jitter), fetches, brings
+the local branch onto the remote tip (a fast-forward, or its unpushed commits replayed on top)
+and pushes again, until a time budget runs out. A commit that no longer applies is set aside
+under :data:`CONFLICTS_REF`, never dropped. :class:`~pytest_agentv.branch.writer.BranchWriter`
+adds committing on top.
 """
 
 from __future__ import annotations
@@ -69,18 +69,6 @@ class BranchPusher(BranchReader):
 
     # --- pushing and catching up --------------------------------------------------------------
 
-    def backoff(self, attempt: int, waited: float) -> float:
-        """The longest wait before retry ``attempt`` (1, 2, ...) of a push that has been
-        losing races for ``waited`` seconds (the wait is drawn from zero to this: full jitter).
-
-        Exponential in the attempts, up to :attr:`backoff_cap`, so that racing writers spread
-        out; then divided by ``1 + waited / backoff_cap``, so that a write which has lost for a
-        long time retries sooner than the writes that came after it, instead of losing to each
-        of them in turn (plain exponential backoff lets the newest writers win).
-        """
-        ceiling = min(self.backoff_cap, self.backoff_base * 2.0 ** min(attempt, 16))
-        return ceiling / (1.0 + waited / self.backoff_cap)
-
     def _push(
         self, repo: GitRepository, local: str, remote_tip: str | None, state: WritePass
     ) -> bool:
@@ -88,8 +76,7 @@ class BranchPusher(BranchReader):
         :attr:`push_budget` seconds have passed (a count would run out on a busy machine)."""
         target = self.target
         assert target.push_url is not None and target.fetch_url is not None
-        started = time.monotonic()
-        deadline = started + self.push_budget
+        deadline = time.monotonic() + self.push_budget
         why: str | None = None
         attempt = 0
         while True:
@@ -103,7 +90,8 @@ class BranchPusher(BranchReader):
                     return False
                 # full jitter, and before the fetch so the tip we replay on is as fresh as it
                 # can be when we push: racing writers spread out instead of colliding again
-                time.sleep(random.uniform(0, self.backoff(attempt, time.monotonic() - started)))
+                ceiling = min(self.backoff_cap, self.backoff_base * 2 ** min(attempt, 16))
+                time.sleep(random.uniform(0, ceiling))
                 try:
                     fetched = repo.fetch_branch(target.fetch_url, self.branch, self.network_timeout)
                 except TransportError as exc:

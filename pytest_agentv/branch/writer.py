@@ -42,10 +42,15 @@ __all__ = [
 ]
 
 _ALWAYS_DEFAULT = frozenset({"main", "master"})
+#: seconds after a write that lost push races during which later writes fetch before pushing
+CONTENDED_FOR = 60.0
 
 
 class BranchWriter(BranchPusher):
     """Writes change sets to one branch of one target; see the module docstring."""
+
+    #: push a change committed first without fetching first (see :meth:`_push_first`)
+    push_first = True
 
     def __init__(
         self, target: BranchTarget, pending: PendingChanges, max_file_size: int | None = None
@@ -54,6 +59,9 @@ class BranchWriter(BranchPusher):
         self.pending = pending
         #: bytes a file may have (None: no limit); a bigger file is refused by :meth:`apply`
         self.max_file_size = max_file_size
+        #: until when (monotonic seconds) the remote is taken to be contended: a write here
+        #: lost push races lately, so the next one fetches before it pushes
+        self._contended_until = 0.0
 
     @classmethod
     def for_project(
@@ -101,6 +109,8 @@ class BranchWriter(BranchPusher):
                     # one pack per commit and per fetch: keep them few, but not while other
                     # writers race for the remote (a later, quieter write rolls them up)
                     repo.consolidate_packs(busy=state.lost_races > 0)
+            if state.lost_races:
+                self._contended_until = time.monotonic() + CONTENDED_FOR
         except (BranchError, GitError, OSError) as exc:
             return self._kept(change, state, mask_credentials(str(exc)))
         except Exception as exc:  # a bug must not cost the change: it is kept
@@ -259,6 +269,8 @@ class BranchWriter(BranchPusher):
         again). One round trip instead of two when nobody else wrote; False when it does not
         apply (then fetch first)."""
         target = self.target
+        if not self.push_first or time.monotonic() < self._contended_until:
+            return False  # others are writing: the remote has most likely moved
         if target.push_url is None or target.fetch_url is None or target.tracking_ref is None:
             return False
         acknowledged = self._present_ref(repo, target.tracking_ref)
