@@ -95,3 +95,34 @@ def test_a_keep_pack_is_never_rolled_up(tmp_path: Path, git_env: Path):
         consolidate(opened, min_packs=1)
     assert set(kept) <= set(packs(repo))
     git("fsck", "--strict", cwd=repo)
+
+
+def test_a_rollup_copies_whole_objects_and_inflates_deltified_packs(tmp_path: Path, git_env: Path):
+    store = GitArtifactStore(Settings(rootdir=tmp_path, backend="git"))
+    repo = tmp_path / ".agentv" / "cache" / "local.git"
+    runs = [make_run() for _ in range(6)]
+    for run in runs:
+        assert store.write(run).delivered
+    # what a fetch brings: a pack of deltas (git's own, trees and messages against each other)
+    git("repack", "-a", "-d", "-f", "--depth=50", "--window=50", cwd=repo)
+    (deltified,) = packs(repo)
+    listed = git("verify-pack", "-v", str(deltified.with_suffix(".idx")), cwd=repo)
+    assert "chain length = 1" in listed  # it does hold deltas
+    for run in (later := [make_run() for _ in range(3)]):
+        assert store.write(run).delivered
+    with Repo(str(repo)) as opened:
+        assert consolidate(opened, min_packs=1) == 4  # the small ones broke the progression
+    (rolled,) = packs(repo)
+    git("fsck", "--strict", "--no-dangling", cwd=repo)
+    for run in runs + later:
+        assert store.read(run.run_id, "transcript.jsonl") == run.files["transcript.jsonl"]
+
+    # whole-object packs only: their entries are copied as they are, and git reads them
+    for _ in range(3):
+        assert store.write(make_run()).delivered
+    small = set(packs(repo)) - {rolled}
+    with Repo(str(repo)) as opened:
+        assert consolidate(opened, min_packs=1) == 3
+    assert not small & set(packs(repo))
+    git("fsck", "--strict", "--no-dangling", cwd=repo)
+    assert int(git("rev-list", "--count", BRANCH, cwd=repo)) == len(runs) + len(later) + 4

@@ -42,10 +42,11 @@ def unpushed_commits(
             theirs.close()
 
 
-def describe_path(repo: GitRepository, tip: str, path: str, found: str | None) -> str:
-    if found is not None:
-        return f"blob {found}"
-    return "a directory" if repo.exists(tip, path) else "no such path"
+def describe_entry(entry: tuple[bool, str] | None) -> str:
+    """What a path holds, for conflict messages (:meth:`GitRepository.entries`)."""
+    if entry is None:
+        return "no such path"
+    return "a directory" if entry[0] else f"blob {entry[1]}"
 
 
 def branch_commit(repo: GitRepository, sha: str) -> BranchCommit:

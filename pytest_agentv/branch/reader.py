@@ -7,7 +7,7 @@ points at a missing object (the next fetch repairs it).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import filelock
@@ -33,14 +33,26 @@ class BranchReader:
     # --- opening ----------------------------------------------------------------------------
 
     @contextmanager
-    def _open(self, *, lock: bool) -> Iterator[GitRepository]:
+    def _open(
+        self, *, lock: bool, before_waiting: Callable[[], None] | None = None
+    ) -> Iterator[GitRepository]:
+        """The repository, under the writers' lock with ``lock``; ``before_waiting`` is called
+        when another process holds the lock, before waiting for it (the writer keeps its change
+        durable first: a wait can last as long as another writer's push)."""
         target = self.target
         if target.kind == "cache":
             make_ignored_dir(target.lock_path.parent)
         guard = filelock.FileLock(str(target.lock_path), timeout=self.lock_timeout)
         if lock:
             try:
-                guard.acquire()
+                if before_waiting is not None:
+                    try:
+                        guard.acquire(timeout=0)
+                    except filelock.Timeout:
+                        before_waiting()
+                        guard.acquire()
+                else:
+                    guard.acquire()
             except filelock.Timeout:
                 raise BranchError(
                     f"another process held the lock {target.lock_path} for {self.lock_timeout:.0f}s"

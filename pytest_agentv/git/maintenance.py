@@ -18,17 +18,21 @@ from __future__ import annotations
 
 import contextlib
 import os
+import struct
 from pathlib import Path
 
 import filelock
 from dulwich.objects import ShaFile
-from dulwich.pack import Pack
+from dulwich.pack import Pack, load_pack_index
 from dulwich.repo import Repo
 
-from pytest_agentv.git.objects import write_pack
+from pytest_agentv.git.objects import RawEntry, write_pack, write_raw_pack
 
 #: below this many packs nothing is consolidated (listing them is the only cost)
 MIN_PACKS = 12
+#: the same after a write that lost push races: it should finish quickly and let the next
+#: writer in (every fetch adds a pack; a quieter write rolls them up)
+BUSY_MIN_PACKS = 3 * MIN_PACKS
 FACTOR = 2
 #: packs bigger than this (a huge transcript) are left alone
 MAX_ROLLUP_BYTES = 32 * 1024 * 1024
@@ -77,37 +81,79 @@ def consolidate(repo: Repo, min_packs: int = MIN_PACKS) -> int:
 
 
 def _rollup(repo: Repo, pack_dir: Path) -> int:
-    packs: list[tuple[int, str, Pack]] = []
+    packs: list[tuple[int, str]] = []
+    for name in sorted(os.listdir(pack_dir)):
+        base = name[:-4]
+        if not name.endswith(".idx") or (pack_dir / f"{base}.keep").exists():
+            continue  # a .keep pack is never repacked (git's rule)
+        try:
+            if (pack_dir / f"{base}.pack").stat().st_size > MAX_ROLLUP_BYTES:
+                continue  # a big transcript stays in its own pack: no copy held in memory
+            packs.append((index_count(pack_dir / name), base))
+        except (OSError, ValueError):
+            continue  # half-written or unreadable: not ours to touch
+    packs.sort()
+    count = rollup_count([size for size, _name in packs])
+    if count < 2:
+        return 0
+    chosen = [name for _size, name in packs[:count]]
     try:
-        for name in sorted(os.listdir(pack_dir)):
-            base = name[:-4]
-            if not name.endswith(".idx") or (pack_dir / f"{base}.keep").exists():
-                continue  # a .keep pack is never repacked (git's rule)
-            try:
-                if (pack_dir / f"{base}.pack").stat().st_size > MAX_ROLLUP_BYTES:
-                    continue  # a big transcript stays in its own pack: no copy held in memory
-                pack = Pack(str(pack_dir / base), object_format=repo.object_store.object_format)
-                packs.append((len(pack.index), base, pack))
-            except (OSError, ValueError, AssertionError):
-                continue  # half-written or unreadable: not ours to touch
-        packs.sort(key=lambda item: (item[0], item[1]))
-        count = rollup_count([size for size, _name, _pack in packs])
-        if count < 2:
-            return 0
-        chosen = packs[:count]
-        objects: dict[bytes, ShaFile] = {}
-        for _size, _name, pack in chosen:
+        written = write_raw_pack(repo, _raw_entries(repo, pack_dir, chosen))
+    except _HasDeltas:
+        written = _repack_objects(repo, pack_dir, chosen)
+    for name in chosen:
+        if name == written:
+            continue  # the rolled-up pack came out byte-identical to one of them
+        for suffix in (".idx", ".pack"):  # index first: nobody opens the pack after
+            with contextlib.suppress(FileNotFoundError):
+                (pack_dir / f"{name}{suffix}").unlink()
+    return count
+
+
+def index_count(idx: Path) -> int:
+    """Objects in a version 2 pack index, read from its fan-out table (no index load)."""
+    with open(idx, "rb") as handle:
+        head = handle.read(8 + 256 * 4)
+    if len(head) < 8 + 256 * 4 or head[:4] != b"\377tOc":
+        raise ValueError(f"{idx} is not a version 2 pack index")
+    return int(struct.unpack(">I", head[-4:])[0])
+
+
+class _HasDeltas(Exception):
+    """A pack holds deltified entries (a fetched pack): they cannot be copied as they are."""
+
+
+_OFS_DELTA, _REF_DELTA = 6, 7
+
+
+def _raw_entries(repo: Repo, pack_dir: Path, names: list[str]) -> list[RawEntry]:
+    """Every entry of the packs ``names`` as stored (sha, bytes, crc32), each object once."""
+    entries: dict[bytes, RawEntry] = {}
+    for name in names:
+        index = load_pack_index(
+            str(pack_dir / f"{name}.idx"), object_format=repo.object_store.object_format
+        )
+        try:
+            located = sorted((offset, sha, crc) for sha, offset, crc in index.iterentries())
+        finally:
+            index.close()
+        data = (pack_dir / f"{name}.pack").read_bytes()
+        ends = [offset for offset, _sha, _crc in located[1:]] + [len(data) - 20]
+        for (offset, sha, crc), end in zip(located, ends, strict=True):
+            if (data[offset] >> 4) & 7 in (_OFS_DELTA, _REF_DELTA) or crc is None:
+                raise _HasDeltas(name)
+            entries.setdefault(sha, (sha, data[offset:end], crc))
+    return list(entries.values())
+
+
+def _repack_objects(repo: Repo, pack_dir: Path, names: list[str]) -> str | None:
+    """The packs ``names`` inflated and written again as one (deltas resolved)."""
+    objects: dict[bytes, ShaFile] = {}
+    for name in names:
+        pack = Pack(str(pack_dir / name), object_format=repo.object_store.object_format)
+        try:
             for obj in pack.iterobjects():
                 objects[obj.id] = obj
-        written = write_pack(repo, list(objects.values()))
-        for _size, name, pack in chosen:
+        finally:
             pack.close()
-            if name == written:
-                continue  # the rolled-up pack came out byte-identical to one of them
-            for suffix in (".idx", ".pack"):  # index first: nobody opens the pack after
-                with contextlib.suppress(FileNotFoundError):
-                    (pack_dir / f"{name}{suffix}").unlink()
-        return count
-    finally:
-        for _size, _name, pack in packs:
-            pack.close()
+    return write_pack(repo, list(objects.values()))

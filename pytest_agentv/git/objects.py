@@ -8,10 +8,13 @@ of seven, and :mod:`.maintenance` keeps the number of packs small.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import struct
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import IO
 
 from dulwich.objects import Blob, Commit, ObjectID, ShaFile, Tree
 from dulwich.pack import iter_sha1, write_pack_index, write_pack_objects
@@ -112,21 +115,67 @@ def write_pack(repo: Repo, objects: list[ShaFile]) -> str | None:
     unique = list({obj.id: obj for obj in objects}.values())
     if not unique:
         return None
+    object_format = repo.object_store.object_format
+
+    def body(out: IO[bytes]) -> tuple[list[tuple[bytes, int, int]], bytes]:
+        found, checksum = write_pack_objects(
+            out, [(obj, None) for obj in unique], object_format=object_format
+        )
+        entries = [(sha, offset, crc) for sha, (offset, crc) in found.items()]
+        return entries, checksum
+
+    return _store_pack(repo, body)
+
+
+#: a pack entry copied as it is: ``(object id, the entry's bytes, their crc32)``
+RawEntry = tuple[bytes, bytes, int]
+
+
+def write_raw_pack(repo: Repo, entries: list[RawEntry]) -> str | None:
+    """Store already-compressed whole-object pack entries (no deltas) as one new pack, without
+    inflating and deflating them again: what rolling small packs into one needs."""
+    if not entries:
+        return None
+
+    def body(out: IO[bytes]) -> tuple[list[tuple[bytes, int, int]], bytes]:
+        digest = hashlib.sha1(usedforsecurity=False)
+        header = b"PACK" + struct.pack(">II", 2, len(entries))
+        out.write(header)
+        digest.update(header)
+        offset = len(header)
+        index = []
+        for sha, raw, crc in entries:
+            index.append((sha, offset, crc))
+            out.write(raw)
+            digest.update(raw)
+            offset += len(raw)
+        checksum = digest.digest()
+        out.write(checksum)
+        return index, checksum
+
+    return _store_pack(repo, body)
+
+
+def _store_pack(
+    repo: Repo, body: Callable[[IO[bytes]], tuple[list[tuple[bytes, int, int]], bytes]]
+) -> str:
+    """Write a pack with ``body`` (returning its index entries and checksum) to a temp file,
+    then its index, both fsynced, then rename the pack and last the index into place.
+
+    Both are fsynced before the caller moves a ref to what they hold (git's own default for
+    packs): a commit is the only copy of a run once the branch points at it.
+    """
     store = repo.object_store
     pack_dir = str(store.pack_dir)
-    fsync = bool(getattr(store, "fsync_object_files", False))
     os.makedirs(pack_dir, exist_ok=True)
     fd, pack_tmp = tempfile.mkstemp(dir=pack_dir, prefix="tmp_pack_")  # git gc's temp name
     idx_tmp = None
     try:
         with os.fdopen(fd, "wb") as out:
-            found, checksum = write_pack_objects(
-                out, [(obj, None) for obj in unique], object_format=store.object_format
-            )
-            if fsync:
-                out.flush()
-                os.fsync(out.fileno())
-        entries = sorted((sha, offset, crc) for sha, (offset, crc) in found.items())
+            found, checksum = body(out)
+            out.flush()
+            os.fsync(out.fileno())
+        entries = sorted(found)
         name = "pack-" + iter_sha1(sha for sha, _offset, _crc in entries).decode("ascii")
         base = os.path.join(pack_dir, name)
         if os.path.exists(base + ".idx"):  # these very objects are packed already
@@ -135,9 +184,8 @@ def write_pack(repo: Repo, objects: list[ShaFile]) -> str | None:
         fd, idx_tmp = tempfile.mkstemp(dir=pack_dir, prefix="tmp_idx_")
         with os.fdopen(fd, "wb") as out:
             write_pack_index(out, entries, checksum)
-            if fsync:
-                out.flush()
-                os.fsync(out.fileno())
+            out.flush()
+            os.fsync(out.fileno())
         os.chmod(pack_tmp, 0o444)
         os.chmod(idx_tmp, 0o444)
         os.replace(pack_tmp, base + ".pack")
@@ -210,6 +258,31 @@ def tree_entry(repo: Repo, commit: str, path: str) -> tuple[int, str] | None:
             return None
         mode, sha = tree[name]
     return mode, sha.decode("ascii")
+
+
+def tree_entries(repo: Repo, commit: str, paths: list[str]) -> dict[str, tuple[int, str] | None]:
+    """:func:`tree_entry` of each of ``paths``, every tree on the way read and parsed once
+    (the paths of one change share their directories)."""
+    root: ObjectID = commit_object(repo, commit).tree
+    trees: dict[ObjectID, Tree] = {}
+    out: dict[str, tuple[int, str] | None] = {}
+    for path in paths:
+        mode, sha = DIR_MODE, root
+        found = True
+        for part in path.split("/") if path else ():
+            if mode != DIR_MODE:
+                found = False
+                break
+            tree = trees.get(sha)
+            if tree is None:
+                tree = trees[sha] = tree_object(repo, sha)
+            name = part.encode("utf-8")
+            if name not in tree:
+                found = False
+                break
+            mode, sha = tree[name]
+        out[path] = (mode, sha.decode("ascii")) if found else None
+    return out
 
 
 def blob_at(repo: Repo, commit: str, path: str) -> str | None:

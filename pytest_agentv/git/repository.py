@@ -184,6 +184,14 @@ class GitRepository:
         sha = self.blob_id(commit, path)
         return None if sha is None else self.blob_bytes(sha)
 
+    def entries(self, commit: str, paths: list[str]) -> dict[str, tuple[bool, str] | None]:
+        """``path -> (is a directory, sha)`` in ``commit`` (None: absent), each tree read once."""
+        found = self._reading(lambda: objects.tree_entries(self._repo, commit, paths))
+        return {
+            path: None if entry is None else (entry[0] == objects.DIR_MODE, entry[1])
+            for path, entry in found.items()
+        }
+
     def exists(self, commit: str, path: str) -> bool:
         """True if ``path`` (file or directory) exists in ``commit``."""
         return self._reading(lambda: objects.tree_entry(self._repo, commit, path) is not None)
@@ -230,11 +238,13 @@ class GitRepository:
                     return
                 yield step
 
-    def consolidate_packs(self) -> int:
+    def consolidate_packs(self, *, busy: bool = False) -> int:
         """Roll small packs into one when they break the geometric progression (see
-        :mod:`.maintenance`); never raises: it is an optimisation. Returns packs rolled up."""
+        :mod:`.maintenance`); never raises: it is an optimisation. Returns packs rolled up.
+        ``busy``: the remote is contended, so only when packs are many (:data:`BUSY_MIN_PACKS`)."""
+        min_packs = maintenance.BUSY_MIN_PACKS if busy else maintenance.MIN_PACKS
         try:
-            return maintenance.consolidate(self._repo)
+            return maintenance.consolidate(self._repo, min_packs)
         except Exception:  # a failed repack leaves every pack in place
             return 0
 

@@ -129,7 +129,8 @@ def run_change(run: RunArtifacts, prefix: str = "") -> ChangeSet:
         key=run.run_id,
         subject=trailer_format.run_subject(run.run_id),
         files=files,
-        preconditions={path: MustNotExist() for path in files},
+        # the run's directory too: anything already there means the run exists
+        preconditions={shard: MustNotExist(), **{path: MustNotExist() for path in files}},
         trailers=tuple(trailer_format.run_trailers(run.summary)),
         timestamp=run.summary.timestamp,
     )
@@ -188,21 +189,15 @@ class GitArtifactStore:
         """
         check_run_id(run.run_id)
         shard = shard_path(run.run_id, self.prefix)
-        exists = RunExists(
-            f"run {run.run_id} already exists on branch {self.branch}; runs are never overwritten"
-        )
         try:
             writer = self.writer()
-            change = run_change(run, self.prefix)
-            writer.check_sizes(change)
-            if writer.exists(shard):
-                raise exists
-            self.spool.put(run)
-            delivery = writer.apply(change)
-        except RunExists:
-            raise
+            # committed first, spooled only when it cannot be committed at once (the writer)
+            delivery = writer.apply(run_change(run, self.prefix))
         except BranchConflict:
-            raise exists from None
+            raise RunExists(
+                f"run {run.run_id} already exists on branch {self.branch}; runs are never "
+                "overwritten"
+            ) from None
         except FileTooLarge as exc:
             return self._refuse(run, exc)
         except (StoreError, BranchError, GitError, OSError) as exc:
