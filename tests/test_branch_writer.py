@@ -14,7 +14,13 @@ from pathlib import Path
 import filelock
 import pytest
 
-from pytest_agentv.branch.changes import ChangeSet, MustHaveBlob, MustNotExist, blob_sha
+from pytest_agentv.branch.changes import (
+    PLAIN_GENESIS,
+    ChangeSet,
+    MustHaveBlob,
+    MustNotExist,
+    blob_sha,
+)
 from pytest_agentv.branch.errors import BranchConflict
 from pytest_agentv.branch.spool import ChangeSpool
 from pytest_agentv.branch.writer import BranchWriter
@@ -63,7 +69,9 @@ def test_add_replace_and_delete(tmp_path: Path, bare_remote: Path) -> None:
     tree = git("ls-tree", "-r", "--name-only", BRANCH, cwd=bare_remote).splitlines()
     assert tree == ["README.md", "configs/a.yaml"]
     assert git("rev-parse", BRANCH, cwd=bare_remote) == deleted.commit == branch.tip()
-    assert git("rev-list", "--max-parents=0", BRANCH, cwd=bare_remote) == genesis_sha()
+    assert git("rev-list", "--max-parents=0", BRANCH, cwd=bare_remote) == genesis_sha(
+        PLAIN_GENESIS.message, PLAIN_GENESIS.readme
+    )
     trailers = git("log", "-1", "--skip=2", "--format=%(trailers:only)", BRANCH, cwd=bare_remote)
     assert trailers == "AgentV-Kind: config"
     git("fsck", "--strict", cwd=bare_remote)
@@ -81,7 +89,7 @@ def test_add_replace_and_delete(tmp_path: Path, bare_remote: Path) -> None:
     assert log[1].trailers == {"AgentV-Kind": "config"}
     assert log[1].changed == ("configs/a.yaml", "configs/deep/b.yaml")
     assert log[0].parents == (added.commit,) and log[0].timestamp.endswith("Z")
-    assert [commit.subject for commit in branch.log()][-1] == "AgentV runs branch"
+    assert [commit.subject for commit in branch.log()][-1] == "AgentV branch"
 
 
 def test_preconditions_that_fail_commit_nothing(tmp_path: Path, bare_remote: Path) -> None:
@@ -138,7 +146,7 @@ def test_an_unpushed_edit_is_replayed_on_a_moved_remote(tmp_path: Path, bare_rem
     synced = ours.sync()
     assert synced.pushed and not synced.problems
     subjects = git("log", "--format=%s", BRANCH, cwd=bare_remote).splitlines()
-    assert subjects == ["Edit a", "Add b", "Base", "AgentV runs branch"]
+    assert subjects == ["Edit a", "Add b", "Base", "AgentV branch"]
     assert show(bare_remote, "a.yaml") == "a: 2" and show(bare_remote, "b.yaml") == "b: 1"
     assert ours.unpushed() == []
     git("fsck", "--strict", cwd=bare_remote)
@@ -196,7 +204,13 @@ def test_missing_default_branch_is_refused_and_kept(tmp_path: Path, bare_remote:
 WRITER = """
 import json, sys
 from pathlib import Path
-from pytest_agentv.branch.changes import ChangeSet, MustHaveBlob, MustNotExist, blob_sha
+from pytest_agentv.branch.changes import (
+    PLAIN_GENESIS,
+    ChangeSet,
+    MustHaveBlob,
+    MustNotExist,
+    blob_sha,
+)
 from pytest_agentv.branch.writer import BranchWriter
 
 project, remote, name, count = Path(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])

@@ -6,9 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from pytest_agentv.git.repository import genesis_sha
+from pytest_agentv.store.git import RUNS_GENESIS
 from tests.git_fixtures import git
 from tests.helpers import BRANCH, git_store, worktree_state
 from tests.runs import make_run
+
+RUNS_ROOT = genesis_sha(RUNS_GENESIS.message, RUNS_GENESIS.readme)
 
 
 def test_a_new_branch_is_an_orphan_rooted_at_the_same_genesis_everywhere(
@@ -23,8 +26,8 @@ def test_a_new_branch_is_an_orphan_rooted_at_the_same_genesis_everywhere(
         git("rev-list", "--max-parents=0", BRANCH, cwd=source_repo),
         git("rev-list", "--max-parents=0", BRANCH, cwd=other_project / ".agentv/cache/local.git"),
     }
-    assert roots == {genesis_sha()}
-    assert git("log", "--format=%P", "-1", genesis_sha(), cwd=source_repo) == ""  # no parents
+    assert roots == {RUNS_ROOT}
+    assert git("log", "--format=%P", "-1", RUNS_ROOT, cwd=source_repo) == ""  # no parents
     # the project's own history is not an ancestor of the runs branch
     assert git("merge-base", "main", BRANCH, cwd=source_repo, check=False) == ""
 
@@ -83,7 +86,7 @@ def test_the_remote_head_decides_what_the_default_branch_is(
     # the refused trunk run stays spooled for trunk: it never goes to another branch
     created = git_store(source_repo, remote="origin", branch="master").write(make_run())
     assert created.delivered
-    assert git("rev-list", "--max-parents=0", "master", cwd=remote) == genesis_sha()
+    assert git("rev-list", "--max-parents=0", "master", cwd=remote) == RUNS_ROOT
     assert git("rev-list", "--count", "master", cwd=remote) == "2"
     assert git_store(source_repo, remote="origin", branch="trunk").spool.run_ids() == [
         refused.run_id
@@ -140,7 +143,7 @@ def test_a_branch_that_exists_only_remotely_is_fetched_not_recreated(
 
     assert first.delivered and second.delivered
     assert git("rev-parse", f"{BRANCH}^", cwd=bare_remote) == remote_tip
-    assert git("rev-list", "--max-parents=0", BRANCH, cwd=bare_remote) == genesis_sha()
+    assert git("rev-list", "--max-parents=0", BRANCH, cwd=bare_remote) == RUNS_ROOT
 
 
 def test_a_path_prefix_on_a_shared_main_keeps_the_existing_files(
@@ -161,3 +164,9 @@ def test_a_path_prefix_on_a_shared_main_keeps_the_existing_files(
     assert "README.md" in files
     assert f"evals/runs/{run.run_id[:2]}/{run.run_id[2:]}/summary.json" in files
     git("fsck", "--strict", cwd=bare_remote)
+
+
+def test_the_runs_branch_root_is_the_one_every_earlier_version_made() -> None:
+    """Two machines on different versions creating the runs branch at once must make the same
+    root commit, so its bytes never change."""
+    assert RUNS_ROOT == "9fd354911b496295cceb26d4ef54e759d2b6c593"

@@ -143,3 +143,28 @@ def test_the_console_script_is_installed() -> None:
         "choose a command: create, list, show, history, diff, deploy, delete, verify"
         in completed.stderr
     )
+
+
+def test_a_new_releases_branch_says_it_holds_releases(
+    project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Its root commit and README spoke of eval runs (the runs branch's words) before."""
+    code, _created, _ = _run(capsys, project, "create", str(project / "draft.yaml"))
+    assert code == 0
+    remote = tmp_path / "state.git"
+    branch = "agentv/releases/v1"
+    root = git("rev-list", "--max-parents=0", branch, cwd=remote)
+    assert git("log", "-1", "--format=%s", root, cwd=remote) == "AgentV releases branch"
+    readme = git("show", f"{root}:README.md", cwd=remote)
+    assert readme.startswith("# pytest-agentv agent releases")
+    assert "agents/<slug>/" in readme and "eval run" not in readme
+    # the same bytes everywhere: a second machine creating the branch makes the same root
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "draft.yaml").write_text(DRAFT_YAML.replace("support-agent", "billing-agent"))
+    fresh = init_bare(tmp_path / "other-state.git")
+    code = main(
+        ["create", str(other / "draft.yaml"), "--remote", str(fresh), "--rootdir", str(other)]
+    )
+    assert code == 0
+    assert git("rev-list", "--max-parents=0", branch, cwd=fresh) == root

@@ -23,6 +23,25 @@ Precondition = MustNotExist | MustHaveBlob
 
 
 @dataclass(frozen=True)
+class BranchGenesis:
+    """What the root commit of a new branch says: its message and its ``README.md``.
+
+    Fixed bytes (with a fixed identity and date) make the same commit on every machine, so two
+    writers creating the branch at once never diverge; each kind of branch says what it holds.
+    """
+
+    message: bytes
+    readme: bytes
+
+
+#: the root of a branch whose writer did not say what it holds
+PLAIN_GENESIS = BranchGenesis(
+    message=b"AgentV branch\n\nCreated by pytest-agentv; each following commit is one change.\n",
+    readme=b"# pytest-agentv\n\nEach commit on this branch was written by pytest-agentv.\n",
+)
+
+
+@dataclass(frozen=True)
 class ChangeSet:
     """Files to write (bytes) or delete (None), one commit, checked against preconditions."""
 

@@ -13,6 +13,7 @@ import random
 import time
 from dataclasses import dataclass, field
 
+from pytest_agentv.branch.changes import PLAIN_GENESIS, BranchGenesis
 from pytest_agentv.branch.errors import BranchConflict
 from pytest_agentv.branch.history import unpushed_commits
 from pytest_agentv.branch.reader import BranchReader
@@ -46,6 +47,11 @@ class BranchPusher(BranchReader):
     network_timeout: float | None = DEFAULT_NETWORK_TIMEOUT
     backoff_base = 0.05
     backoff_cap = 2.0
+    #: the root commit of the branch when this pusher's writer creates it
+    genesis: BranchGenesis = PLAIN_GENESIS
+
+    def _genesis_sha(self) -> str:
+        return genesis_sha(self.genesis.message, self.genesis.readme)
 
     def _commit_waiting(self, repo: GitRepository, local: str, state: WritePass) -> str:
         """Commit what waits to be committed on ``local`` (between push attempts); return the
@@ -155,7 +161,7 @@ class BranchPusher(BranchReader):
             dropped = set(gone)
             unpushed = [commit for commit in unpushed if commit not in dropped]
             state.problems.append(self._rewritten(repo, gone))
-        genesis = genesis_sha()
+        genesis = self._genesis_sha()
         tip = remote_tip
         for commit in reversed(unpushed):
             if commit != genesis:
@@ -167,7 +173,7 @@ class BranchPusher(BranchReader):
         subjects = [
             repo.commit_info(sha).meta.message.split(b"\n", 1)[0].decode("utf-8", "replace")
             for sha in gone[:3]
-            if sha != genesis_sha()
+            if sha != self._genesis_sha()
         ]
         more = f" and {len(gone) - 3} more" if len(gone) > 3 else ""
         listed = f" ({', '.join(subjects)}{more})" if subjects else ""

@@ -17,7 +17,13 @@ import time
 from pathlib import Path
 
 from pytest_agentv import trailers as trailer_format
-from pytest_agentv.branch.changes import ChangeSet, MustHaveBlob, blob_sha
+from pytest_agentv.branch.changes import (
+    PLAIN_GENESIS,
+    BranchGenesis,
+    ChangeSet,
+    MustHaveBlob,
+    blob_sha,
+)
 from pytest_agentv.branch.errors import BranchConflict, BranchError, FileTooLarge
 from pytest_agentv.branch.history import describe_entry, unpushed_commits
 from pytest_agentv.branch.pushing import CONFLICTS_REF, BranchPusher, WritePass
@@ -53,10 +59,16 @@ class BranchWriter(BranchPusher):
     push_first = True
 
     def __init__(
-        self, target: BranchTarget, pending: PendingChanges, max_file_size: int | None = None
+        self,
+        target: BranchTarget,
+        pending: PendingChanges,
+        max_file_size: int | None = None,
+        genesis: BranchGenesis = PLAIN_GENESIS,
     ) -> None:
         super().__init__(target)
         self.pending = pending
+        #: what the root commit says when this writer creates the branch
+        self.genesis = genesis
         #: bytes a file may have (None: no limit); a bigger file is refused by :meth:`apply`
         self.max_file_size = max_file_size
         #: until when (monotonic seconds) the remote is taken to be contended: a write here
@@ -252,7 +264,7 @@ class BranchWriter(BranchPusher):
                 state.spooled.extend(self.pending.waiting())
                 return
             if local is None:
-                local = repo.genesis_commit()
+                local = repo.genesis_commit(self.genesis.message, self.genesis.readme)
                 self._move(repo, target.local_ref, local, None)
         if local is not None:
             local = self._commit_waiting(repo, local, state)

@@ -359,43 +359,35 @@ def commit_parents(repo: Repo, sha: str) -> list[str]:
     return [parent.decode("ascii") for parent in commit_object(repo, sha).parents]
 
 
-# The root commit of every new branch. Its tree, message, identity and date are fixed, so two
-# machines creating the same branch at the same time make the same commit and never diverge.
+# The root commit of every new branch. Its tree, identity and date are fixed and its message and
+# README come from the branch's kind, so two machines creating the same branch at the same time
+# make the same commit and never diverge.
 GENESIS_IDENTITY = "AgentV <agentv@localhost>"
 GENESIS_TIME = 1704067200  # 2024-01-01T00:00:00Z
-GENESIS_MESSAGE = (
-    b"AgentV runs branch\n\nCreated by pytest-agentv; each following commit adds one run.\n"
-)
-GENESIS_README = (
-    b"# pytest-agentv runs\n\n"
-    b"Each commit on this branch adds one eval run under <runId[:2]>/<runId[2:]>/\n"
-    b"(metadata.json, transcript.jsonl, summary.json). Read them with `git log` and `git show`,\n"
-    b"or with `agentv-results list`.\n"
-)
 
 
-def _genesis_objects() -> tuple[Blob, Tree, Commit]:
-    readme = Blob.from_string(GENESIS_README)
+def _genesis_objects(message: bytes, readme: bytes) -> tuple[Blob, Tree, Commit]:
+    blob = Blob.from_string(readme)
     tree = Tree()
-    tree.add(b"README.md", FILE_MODE, readme.id)
+    tree.add(b"README.md", FILE_MODE, blob.id)
     commit = Commit()
     commit.tree = tree.id
     commit.parents = []
     commit.author = commit.committer = GENESIS_IDENTITY.encode("utf-8")
     commit.author_time = commit.commit_time = GENESIS_TIME
     commit.author_timezone = commit.commit_timezone = 0
-    commit.message = GENESIS_MESSAGE
-    return readme, tree, commit
+    commit.message = message
+    return blob, tree, commit
 
 
-def genesis_sha() -> str:
-    """The sha of the genesis commit (the same in every repository)."""
-    return _genesis_objects()[2].id.decode("ascii")
+def genesis_sha(message: bytes, readme: bytes) -> str:
+    """The sha of the genesis commit with this message and README (the same everywhere)."""
+    return _genesis_objects(message, readme)[2].id.decode("ascii")
 
 
-def genesis_commit(repo: Repo) -> str:
+def genesis_commit(repo: Repo, message: bytes, readme: bytes) -> str:
     """Write the deterministic root commit of a new branch; return its sha."""
-    objects = _genesis_objects()
+    objects = _genesis_objects(message, readme)
     if not has_object(repo, objects[2].id.decode("ascii")):
         write_pack(repo, list(objects))
     return objects[2].id.decode("ascii")

@@ -36,9 +36,10 @@ __all__ = [
 ]
 
 
-def genesis_sha() -> str:
-    """The sha of the deterministic root commit every new branch starts from."""
-    return objects.genesis_sha()
+def genesis_sha(message: bytes, readme: bytes) -> str:
+    """The sha of the deterministic root commit a new branch with this message and README
+    starts from."""
+    return objects.genesis_sha(message, readme)
 
 
 @dataclass(frozen=True)
@@ -219,9 +220,9 @@ class GitRepository:
             )
         )
 
-    def genesis_commit(self) -> str:
+    def genesis_commit(self, message: bytes, readme: bytes) -> str:
         """Write the deterministic root commit; return its sha."""
-        return self._writing(lambda: objects.genesis_commit(self._repo))
+        return self._writing(lambda: objects.genesis_commit(self._repo, message, readme))
 
     def is_ancestor(self, ancestor: str, descendant: str) -> bool:
         return objects.is_ancestor(self._repo, ancestor, descendant)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from pytest_agentv.branch.changes import (
+    BranchGenesis,
     ChangeSet,
     MustHaveBlob,
     MustNotExist,
@@ -47,6 +48,22 @@ from pytest_agentv.releases.operations import (
 )
 from pytest_agentv.releases.verify import Snapshot
 from pytest_agentv.settings import Settings
+
+#: the root commit of a new releases branch (every releases branch's root: keep these bytes)
+RELEASES_GENESIS = BranchGenesis(
+    message=(
+        b"AgentV releases branch\n\n"
+        b"Created by pytest-agentv; each following commit is one operation on an agent's"
+        b" releases.\n"
+    ),
+    readme=(
+        b"# pytest-agentv agent releases\n\n"
+        b"Each commit on this branch is one operation on an agent's releases (create, deploy,\n"
+        b"rollback, delete) under agents/<slug>/: releases/v<N>.yaml, one file per version, and\n"
+        b"current.yaml, the active release or a tombstone. Read them with `git log` and\n"
+        b"`git show`, or with `agentv-release list` and `agentv-release history <slug>`.\n"
+    ),
+)
 
 #: how many times an operation re-plans on a newer tip before it gives up
 MAX_ATTEMPTS = 50
@@ -133,7 +150,7 @@ class ReleaseStore:
             target = resolve_target(settings.rootdir, settings.releases_branch, remote)
         except BranchError as exc:
             raise ReleaseError(mask_credentials(str(exc))) from None
-        writer = BranchWriter(target, _InMemoryChanges())
+        writer = BranchWriter(target, _InMemoryChanges(), genesis=RELEASES_GENESIS)
         writer.network_timeout = settings.network_timeout or None
         return cls(writer, settings.releases_path)
 

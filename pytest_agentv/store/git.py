@@ -14,7 +14,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from pytest_agentv import trailers as trailer_format
-from pytest_agentv.branch.changes import ChangeSet, MustNotExist
+from pytest_agentv.branch.changes import BranchGenesis, ChangeSet, MustNotExist
 from pytest_agentv.branch.errors import BranchConflict, BranchError, FileTooLarge, describe_size
 from pytest_agentv.branch.spool import SpoolError
 from pytest_agentv.branch.target import BranchTarget, resolve_target
@@ -39,6 +39,20 @@ if TYPE_CHECKING:
     from pytest_agentv.settings import Settings
 
 RUN_TRAILER = trailer_format.RUN
+
+#: the root commit of a new runs branch (these bytes are every runs branch's root: keep them)
+RUNS_GENESIS = BranchGenesis(
+    message=(
+        b"AgentV runs branch\n\nCreated by pytest-agentv; each following commit adds one run.\n"
+    ),
+    readme=(
+        b"# pytest-agentv runs\n\n"
+        b"Each commit on this branch adds one eval run under <runId[:2]>/<runId[2:]>/\n"
+        b"(metadata.json, transcript.jsonl, summary.json). Read them with `git log` and"
+        b" `git show`,\n"
+        b"or with `agentv-results list`.\n"
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -154,7 +168,10 @@ class GitArtifactStore:
             settings = self.settings
             target = resolve_target(settings.rootdir, settings.branch, settings.remote)
             self._writer = BranchWriter(
-                target, RunSpool(self.spool, self.prefix), max_file_size=settings.max_file_size
+                target,
+                RunSpool(self.spool, self.prefix),
+                max_file_size=settings.max_file_size,
+                genesis=RUNS_GENESIS,
             )
             self._writer.network_timeout = self.settings.network_timeout or None
         return self._writer

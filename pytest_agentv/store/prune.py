@@ -19,7 +19,7 @@ from pytest_agentv.branch.spool import ChangeSpool
 from pytest_agentv.branch.writer import BranchWriter
 from pytest_agentv.layout import ProjectLayout
 from pytest_agentv.retention import PrunePlan, plan_prune, prune_subject, prune_trailers
-from pytest_agentv.store.git import GitArtifactStore
+from pytest_agentv.store.git import RUNS_GENESIS, GitArtifactStore
 from pytest_agentv.store.paths import RUN_FILES, shard_path
 
 
@@ -63,7 +63,9 @@ def prune_runs(
         return PruneResult(plan=plan, dry_run=dry_run)
     settings = store.settings
     writer = BranchWriter(
-        store.target(), ChangeSpool(ProjectLayout(settings.rootdir).changes_spool_dir)
+        store.target(),
+        ChangeSpool(ProjectLayout(settings.rootdir).changes_spool_dir),
+        genesis=RUNS_GENESIS,
     )
     delivery = writer.apply(prune_change(plan, settings.path))
     return PruneResult(
