@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -96,3 +97,10 @@ def init_release_project(root: Path, releases_remote: str, runs_remote: str | No
     git("init", "--quiet", "--initial-branch=main", cwd=root)
     git("config", "user.name", "Eval Author", cwd=root)
     git("config", "user.email", "author@example.com", cwd=root)
+
+
+def release_cli() -> str:
+    """The installed ``agentv-release`` console script beside this interpreter."""
+    script = Path(sys.executable).with_name("agentv-release")
+    assert script.exists(), "the agentv-release console script is not installed"
+    return str(script)

@@ -5,24 +5,17 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
 from tests.git_fixtures import GitDaemon, git, init_bare
-from tests.release_helpers import DRAFT_YAML
+from tests.release_helpers import DRAFT_YAML, release_cli
 
 SLUG = "support-agent"
 BRANCH = "agentv/releases/v1"
 WRITERS = 6
-
-
-def _cli() -> str:
-    script = Path(sys.executable).with_name("agentv-release")
-    assert script.exists(), "the agentv-release console script is not installed"
-    return str(script)
 
 
 def _start_creators(tmp_path: Path, remote: str) -> list[subprocess.Popen[str]]:
@@ -37,7 +30,7 @@ def _start_creators(tmp_path: Path, remote: str) -> list[subprocess.Popen[str]]:
         processes.append(
             subprocess.Popen(
                 [
-                    _cli(),
+                    release_cli(),
                     "create",
                     "draft.yaml",
                     "--author",
@@ -78,7 +71,7 @@ def test_concurrent_creators_take_consecutive_versions(
         seed.mkdir()
         (seed / "draft.yaml").write_text(DRAFT_YAML)
         subprocess.run(
-            [_cli(), "create", "draft.yaml", "--remote", remote, "--rootdir", str(seed)],
+            [release_cli(), "create", "draft.yaml", "--remote", remote, "--rootdir", str(seed)],
             cwd=seed,
             check=True,
             capture_output=True,
@@ -125,7 +118,7 @@ def test_a_refused_push_is_synced_until_the_remote_takes_it(tmp_path: Path, git_
         (project / "draft.yaml").write_text(DRAFT_YAML)
         completed = subprocess.run(
             [
-                _cli(),
+                release_cli(),
                 "create",
                 "draft.yaml",
                 "--json",

@@ -15,7 +15,6 @@ import os
 import random
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -23,21 +22,15 @@ import pytest
 import yaml
 
 from tests.git_fixtures import git
-from tests.release_helpers import DRAFT_YAML
+from tests.release_helpers import DRAFT_YAML, release_cli
 
 SLUG = "support-agent"
 BRANCH = "agentv/releases/v1"
 
 
-def _cli() -> str:
-    script = Path(sys.executable).with_name("agentv-release")
-    assert script.exists(), "the agentv-release console script is not installed"
-    return str(script)
-
-
 def _release(project: Path, remote: str, *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [_cli(), *args, "--json", "--remote", remote, "--rootdir", str(project)],
+        [release_cli(), *args, "--json", "--remote", remote, "--rootdir", str(project)],
         cwd=project,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
