@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from pytest_agentv.layout import AGENTV_DIR
 from pytest_agentv.options import OPTIONS
+from pytest_agentv.printable import printable
 from pytest_agentv.serial import iso, parse_iso
 from pytest_agentv.settings import resolve_settings
 from pytest_agentv.sources import RefError, RefSyntaxError, RunSource, open_source, resolve_ref
@@ -98,16 +99,6 @@ def open_for(args: argparse.Namespace, *, reads: bool = True) -> RunSource:
                 file=sys.stderr,
             )
     return source
-
-
-#: control characters a recorded value may carry (terminal escapes, bidi overrides); shown
-#: escaped, never sent to the terminal. Newlines and tabs of the rendering itself pass.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-
-
-def printable(text: str) -> str:
-    """``text`` safe for a terminal: control characters as ``\\xNN`` / ``\\uNNNN``."""
-    return _CONTROL.sub(lambda m: m[0].encode("unicode_escape").decode("ascii"), text)
 
 
 def write(text: str) -> None:

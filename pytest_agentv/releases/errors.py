@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from pytest_agentv.printable import one_line
+
 
 class ReleaseError(Exception):
     """An operation on releases was refused; nothing was committed."""
@@ -22,7 +24,7 @@ class Problem:
         parts = [self.field] if self.field else []
         if self.value is not MISSING:
             parts.append(_show(self.value))
-        return _one_line(": ".join([*parts, self.allowed]))
+        return one_line(": ".join([*parts, self.allowed]))
 
 
 class _Missing:
@@ -32,14 +34,6 @@ class _Missing:
 
 MISSING: object = _Missing()
 """The value of a :class:`Problem` about something absent (a required field, broken YAML)."""
-
-
-def _one_line(text: str) -> str:
-    """``text`` with control characters escaped: a key such as ``"\\r"`` from someone else's
-    file must not break or overwrite the lines of the message that names it."""
-    if text.isprintable():
-        return text
-    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
 
 
 def _show(value: object) -> str:
